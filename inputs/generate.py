@@ -1,0 +1,124 @@
+"""The ``generate`` input: messages made by a Bloblang mapping, on an interval or a cron schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline import spec as s
+from pipeline.durations import parse_duration_ns
+from pipeline.errors import EndOfInputError
+from pipeline.message import Message
+from pipeline.plugin import AckFn, register_input
+from pipeline.resources import Resources
+
+SPEC = s.ComponentSpec(
+    "generate",
+    "input",
+    [
+        s.bloblang("mapping", "A Bloblang mapping to use for generating messages."),
+        s.string(
+            "interval",
+            "The time interval at which messages should be generated, expressed either as a duration string or as a "
+            "cron expression. If set to an empty string messages will be generated as fast as downstream services can "
+            "process them. Cron expressions can specify a timezone by prefixing the expression with `TZ=<location name>`.",
+            default="1s",
+        ),
+        s.integer("count", "An optional number of messages to generate, if set above 0 the specified number of messages is generated and then the input will shut down.", default=0),
+        s.integer("batch_size", "The number of generated messages that should be accumulated into each batch flushed at the specified interval.", default=1),
+        s.auto_replay_nacks_field(),
+    ],
+    summary="Generates messages at a given interval using a Bloblang mapping executed without a context.",
+    categories=("Utility",),
+)
+
+
+def _lint(conf: dict[str, Any]) -> list[str]:
+    try:
+        _parse_interval(conf["interval"])
+    except ValueError as err:
+        return [str(err)]
+    if conf["batch_size"] < 1:
+        return ["batch_size must be at least 1"]
+    return []
+
+
+SPEC.lint = _lint
+
+
+def _parse_interval(interval: str) -> tuple[float | None, Any]:
+    """(ticker seconds, cron schedule): a Go duration is a ticker; otherwise a cron with optional
+    seconds, a descriptor or ``@every``; empty means as fast as possible."""
+    if not interval:
+        return None, None
+    try:
+        return parse_duration_ns(interval) / 1e9, None
+    except ValueError:
+        pass
+    from inputs.run_ai.schedule import Schedule, ScheduleError
+
+    text = interval.strip()
+    prefix = ""
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        prefix, _, text = text.partition(" ")
+        prefix += " "
+        text = text.strip()
+    if not text.startswith("@") and len(text.split()) == 5:
+        text = "0 " + text  # seconds are optional for generate
+    try:
+        return None, Schedule(prefix + text)
+    except ScheduleError as err:
+        raise ValueError(f"failed to parse interval as duration string: {interval}, or as cron expression: {err}") from None
+
+
+class GenerateInput:
+    def __init__(self, conf: dict[str, Any], res: Resources) -> None:
+        self.mapping = res.mapping(conf["mapping"])
+        self.ticker, self.schedule = _parse_interval(conf["interval"])
+        self.count = conf["count"]
+        self.batch_size = conf["batch_size"]
+        self.remaining = self.count if self.count > 0 else None
+        self.next_tick: float | None = None
+        self.logger = res.logger
+
+    async def connect(self) -> None:
+        return None
+
+    async def read_batch(self) -> tuple[list[Message], AckFn]:
+        if self.remaining is not None and self.remaining <= 0:
+            raise EndOfInputError()
+        await self._wait_for_tick()
+        size = self.batch_size if self.remaining is None else min(self.batch_size, self.remaining)
+        batch = []
+        for index in range(size):
+            msg = self.mapping.map_message(Message(b""), None, index)
+            if msg is not None:
+                batch.append(msg)
+        if self.remaining is not None:
+            self.remaining -= size
+        return batch, _ack
+
+    async def _wait_for_tick(self) -> None:
+        if self.ticker is not None:
+            now = time.monotonic()
+            if self.next_tick is None:
+                self.next_tick = now  # a ticker fires at once, then every interval
+            elif self.next_tick > now:
+                await asyncio.sleep(self.next_tick - now)
+            self.next_tick = max(self.next_tick + self.ticker, time.monotonic() - self.ticker)
+        elif self.schedule is not None:
+            now = datetime.now(UTC)
+            tick = self.schedule.next_after(now)
+            await asyncio.sleep(max(0.0, (tick - now).total_seconds()))
+
+    async def close(self) -> None:
+        return None
+
+
+async def _ack(_: BaseException | None) -> None:
+    return None
+
+
+register_input(SPEC, lambda conf, res: (GenerateInput(conf, res), conf["auto_replay_nacks"]))

@@ -1,0 +1,1 @@
+"""Buffer components (the ``buffer`` section): each module registers one buffer type."""

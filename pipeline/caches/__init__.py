@@ -1,0 +1,1 @@
+"""Cache components (``cache_resources``): each module registers one cache type."""

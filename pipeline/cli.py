@@ -1,0 +1,354 @@
+"""``benthic``: the command line users know from Redpanda Connect.
+
+``benthic run [-c] FILE``, ``benthic -c FILE``, ``lint``, ``echo``, ``list``, ``create``,
+``blobl``, ``streams``, ``simulate run_ai``, ``demo`` and ``--version``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from pipeline.config import ConfigReadError, LoadedConfig, load_env_file, read_config, scrub_secrets
+from pipeline.observability import BUILT, VERSION
+from pipeline.registry import KINDS, REGISTRY
+from pipeline.spec import component_schema, default_config
+
+DEFAULT_PATHS = ("/benthos.yaml", "/etc/benthos/config.yaml", "/etc/benthos.yaml")
+
+
+def _common_flags(parser: argparse.ArgumentParser, *, with_set: bool = True) -> None:
+    parser.add_argument("-e", "--env-file", action="append", default=[], help="dotenv files (globs allowed) to load before the config")
+    parser.add_argument("-r", "--resources", action="append", default=[], help="extra resource files (globs allowed)")
+    if with_set:
+        parser.add_argument("-s", "--set", action="append", default=[], metavar="PATH=VALUE", help="override a config field")
+
+
+def load_env_files(patterns: list[str]) -> None:
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) or [pattern]
+        for path in matches:
+            try:
+                values = load_env_file(path)
+            except OSError as err:
+                raise ConfigReadError(f"failed to read env file {path}: {err.strerror}") from None
+            for key, value in values.items():
+                os.environ[key] = value
+
+
+def merge_resource_files(loaded: LoadedConfig, patterns: list[str], *, skip_env_check: bool = False) -> None:
+    """``-r`` resource files: their ``*_resources`` lists join the main config's."""
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)) or [pattern]:
+            extra = read_config(path, skip_env_check=skip_env_check)
+            loaded.lints.extend(extra.lints)
+            for key, value in extra.data.items():
+                if key.endswith("_resources") and isinstance(value, list):
+                    loaded.data.setdefault(key, [])
+                    loaded.data[key].extend(value)
+
+
+def print_lints(loaded: LoadedConfig, *, stream: Any = sys.stderr) -> None:
+    for lint in loaded.lints:
+        prefix = "" if lint.level == "error" else "warning: "
+        print(f"{loaded.path}({lint.line},{lint.column}) {prefix}{lint.message}", file=stream)
+
+
+# -- run --------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = args.config_path or args.config
+    if path is None:
+        path = next((p for p in DEFAULT_PATHS if os.path.exists(p)), None)
+        if path is None:
+            print("Running without a main config file is not supported: pass a config path", file=sys.stderr)
+            return 1
+    try:
+        load_env_files(args.env_file)
+        loaded = read_config(path, overrides=args.set)
+        merge_resource_files(loaded, args.resources)
+    except ConfigReadError as err:
+        print(err, file=sys.stderr)
+        return 1
+    errors = loaded.errors
+    if errors:
+        for lint in errors:
+            print(f"Config lint error: {lint.render(loaded.path)}", file=sys.stderr)
+        if not args.chilled:
+            print(
+                "shutting down due to linter errors, to prevent shutdown run benthic with --chilled",
+                file=sys.stderr,
+            )
+            return 1
+    from pipeline.service import run_config
+
+    return asyncio.run(run_config(loaded, log_level=args.log_level))
+
+
+# -- lint -------------------------------------------------------------------------------------------
+
+
+def expand_lint_paths(patterns: list[str]) -> list[str]:
+    paths: list[str] = []
+    for pattern in patterns:
+        if pattern.endswith("/..."):
+            root = Path(pattern[:-4] or ".")
+            paths.extend(str(p) for p in sorted(root.rglob("*")) if p.suffix in (".yaml", ".yml"))
+        else:
+            paths.extend(sorted(glob.glob(pattern)) or [pattern])
+    return paths
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    try:
+        load_env_files(args.env_file)
+    except ConfigReadError as err:
+        print(err, file=sys.stderr)
+        return 1
+    problems = 0
+    for path in expand_lint_paths(args.paths):
+        try:
+            if path.endswith(".md"):
+                configs = _markdown_yaml_blocks(path)
+            else:
+                configs = [(path, None)]
+            for name, text in configs:
+                loaded = read_config(name if text is None else path, skip_env_check=args.skip_env_var_check, text=text)
+                if text is not None:
+                    loaded.path = name
+                if args.labels:
+                    _require_labels(loaded)
+                print_lints(loaded)
+                problems += len(loaded.errors)
+        except ConfigReadError as err:
+            print(err, file=sys.stderr)
+            problems += 1
+    return 1 if problems else 0
+
+
+def _markdown_yaml_blocks(path: str) -> list[tuple[str, str]]:
+    text = Path(path).read_text(encoding="utf-8")
+    blocks: list[tuple[str, str]] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() in ("```yaml", "```yml"):
+            start = i + 1
+            j = start
+            while j < len(lines) and lines[j].strip() != "```":
+                j += 1
+            # keep line numbers: pad with empty lines before the block
+            blocks.append((path, "\n" * start + "\n".join(lines[start:j])))
+            i = j
+        i += 1
+    return blocks
+
+
+def _require_labels(loaded: LoadedConfig) -> None:
+    from pipeline.config import Lint
+
+    for name in ("input", "output"):
+        conf = loaded.data.get(name)
+        if isinstance(conf, dict) and not conf.get("label"):
+            line, col = loaded.mark((name,))
+            loaded.lints.append(Lint(line, col, f"{name} component must have a label"))
+
+
+# -- echo, list, create -----------------------------------------------------------------------------
+
+
+def cmd_echo(args: argparse.Namespace) -> int:
+    path = args.config_path or args.config
+    if path is None:
+        print("a config path is required", file=sys.stderr)
+        return 1
+    try:
+        load_env_files(args.env_file)
+        loaded = read_config(path, overrides=args.set, skip_env_check=True)
+        merge_resource_files(loaded, args.resources, skip_env_check=True)
+    except ConfigReadError as err:
+        print(err, file=sys.stderr)
+        return 1
+    sys.stdout.write(yaml.safe_dump(scrub_secrets(loaded.data), sort_keys=False, allow_unicode=True))
+    return 0
+
+
+_LIST_KINDS = {
+    "inputs": "input",
+    "outputs": "output",
+    "processors": "processor",
+    "buffers": "buffer",
+    "caches": "cache",
+    "rate-limits": "rate_limit",
+    "rate_limits": "rate_limit",
+}
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    wanted = args.kinds or ["inputs", "buffers", "processors", "outputs", "caches", "rate-limits", "bloblang-functions", "bloblang-methods"]
+    out: dict[str, Any] = {}
+    for name in wanted:
+        if name in ("bloblang-functions", "bloblang-methods"):
+            import mapping_lang  # noqa: F401 - registers the library
+            from mapping_lang.registry import FUNCTIONS, METHODS
+
+            table = FUNCTIONS if name == "bloblang-functions" else METHODS
+            out[name] = sorted(table)
+            continue
+        kind = _LIST_KINDS.get(name) or (name if name in KINDS else None)
+        if kind is None:
+            print(f"unknown component type: {name}", file=sys.stderr)
+            return 1
+        out[name] = REGISTRY.all(kind)
+    if args.format == "json":
+        data = {k: [r if isinstance(r, str) else r.spec.name for r in v] for k, v in out.items()}
+        print(orjson.dumps(data).decode())
+    elif args.format == "jsonschema":
+        schema: dict[str, Any] = {}
+        for k, regs in out.items():
+            if k.startswith("bloblang"):
+                continue
+            schema[k] = {r.spec.name: component_schema(r.spec) for r in regs}
+        print(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for k, regs in out.items():
+            print(f"{k.capitalize()}:")
+            for r in regs:
+                if isinstance(r, str):
+                    print(f"  - {r}")
+                else:
+                    summary = f": {r.spec.summary}" if r.spec.summary else ""
+                    print(f"  - {r.spec.name}{summary}")
+            print()
+    return 0
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    expression = args.expression or "stdin/mapping/stdout"
+    parts = expression.split("/")
+    if len(parts) == 1:
+        ins, procs, outs = parts[0], "", "stdout"
+    elif len(parts) == 2:
+        ins, procs, outs = parts[0], "", parts[1]
+    else:
+        ins, procs, outs = parts[0], parts[1], parts[2]
+    config: dict[str, Any] = {}
+
+    def component(kind: str, name: str) -> Any:
+        registration = REGISTRY.get(kind, name)
+        if registration is None:
+            raise SystemExit(f"unrecognised {kind} type: {name}")
+        return {name: default_config(registration.spec, include_advanced=not args.small)}
+
+    input_names = [n for n in ins.split(",") if n]
+    if len(input_names) == 1:
+        config["input"] = component("input", input_names[0])
+    else:
+        config["input"] = {"broker": {"inputs": [component("input", n) for n in input_names]}}
+    config["pipeline"] = {"processors": [component("processor", n) for n in procs.split(",") if n]}
+    output_names = [n for n in outs.split(",") if n]
+    if len(output_names) == 1:
+        config["output"] = component("output", output_names[0])
+    else:
+        config["output"] = {"broker": {"outputs": [component("output", n) for n in output_names]}}
+    sys.stdout.write(yaml.safe_dump(config, sort_keys=False))
+    return 0
+
+
+# -- entry point ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="benthic", description="A Redpanda Connect-compatible stream processor.")
+    parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
+    parser.add_argument("-c", "--config", help="a config file to run (with no command)")
+    parser.add_argument("--log.level", dest="log_level", choices=["off", "error", "warn", "info", "debug", "trace"], type=str.lower)
+    parser.add_argument("--chilled", action="store_true", help="run even when the config has lint errors")
+    _common_flags(parser)
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run a config")
+    run.add_argument("config_path", nargs="?")
+    run.add_argument("-c", "--config", dest="config")
+    run.add_argument("--log.level", dest="log_level", choices=["off", "error", "warn", "info", "debug", "trace"], type=str.lower)
+    run.add_argument("--chilled", action="store_true")
+    run.add_argument("-w", "--watcher", action="store_true", help=argparse.SUPPRESS)
+    _common_flags(run)
+
+    lint = sub.add_parser("lint", help="lint configs (globs, ./dir/... and .md files)")
+    lint.add_argument("paths", nargs="+")
+    lint.add_argument("--skip-env-var-check", action="store_true")
+    lint.add_argument("--labels", action="store_true")
+    lint.add_argument("--deprecated", action="store_true")
+    lint.add_argument("--verbose", action="store_true")
+    _common_flags(lint, with_set=False)
+
+    echo = sub.add_parser("echo", help="print the resolved config (secrets scrubbed)")
+    echo.add_argument("config_path", nargs="?")
+    echo.add_argument("-c", "--config", dest="config")
+    _common_flags(echo)
+
+    lst = sub.add_parser("list", help="list components")
+    lst.add_argument("kinds", nargs="*")
+    lst.add_argument("--format", choices=["text", "json", "jsonschema"], default="text")
+    lst.add_argument("--status", default="")
+
+    create = sub.add_parser("create", help="print a new config: in/proc/out")
+    create.add_argument("expression", nargs="?")
+    create.add_argument("-s", "--small", action="store_true")
+
+    sub.add_parser("blobl", help="run a Bloblang mapping over stdin lines", add_help=False)
+    sub.add_parser("streams", help="run several configs in one process", add_help=False)
+    sub.add_parser("simulate", help="run a simulator (run_ai)", add_help=False)
+    sub.add_parser("demo", help="run the documented Run:ai config against the simulator and sink", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # commands that own their flags
+    if argv and argv[0] == "blobl":
+        from mapping_lang.blobl import main as blobl_main
+
+        return blobl_main(argv[1:])
+    if argv and argv[0] == "streams":
+        from pipeline.streams import main as streams_main
+
+        return streams_main(argv[1:])
+    if argv and argv[0] == "simulate":
+        if len(argv) < 2 or argv[1] != "run_ai":
+            print("usage: benthic simulate run_ai [flags]", file=sys.stderr)
+            return 1
+        from inputs.run_ai.simulator import main as simulator_main
+
+        return simulator_main(argv[2:])
+    if argv and argv[0] == "demo":
+        from pipeline.demo import main as demo_main
+
+        return demo_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"Version: {VERSION}\nDate: {BUILT}")
+        return 0
+    if args.command is None:
+        if args.config is None:
+            parser.print_help()
+            return 0
+        args.config_path = None
+        return cmd_run(args)
+    handler = {"run": cmd_run, "lint": cmd_lint, "echo": cmd_echo, "list": cmd_list, "create": cmd_create}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

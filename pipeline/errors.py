@@ -1,0 +1,37 @@
+"""Errors of the plugin API, named as in Redpanda Connect's Python SDK."""
+
+from __future__ import annotations
+
+
+class BaseError(Exception):
+    """Base of the errors a plugin raises to steer the engine."""
+
+
+class NotConnectedError(BaseError):
+    """Raised by ``read_batch``/``write_batch`` when the connection is gone: the engine reconnects."""
+
+    def __init__(self, message: str = "not connected") -> None:
+        super().__init__(message)
+
+
+class EndOfInputError(BaseError):
+    """Raised by an input's ``read_batch`` when it has no more data: the stream shuts down cleanly."""
+
+    def __init__(self, message: str = "end of input") -> None:
+        super().__init__(message)
+
+
+class BackoffError(BaseError):
+    """Raised by ``connect``/``read_batch`` to ask the engine to wait ``duration`` seconds."""
+
+    def __init__(self, message: str, duration: float) -> None:
+        super().__init__(message)
+        self.duration = duration
+
+
+class ConfigError(Exception):
+    """A config that cannot be built: names where it is (``file(line,col)``) when known."""
+
+
+class ComponentError(Exception):
+    """A component failed to construct; carries its config path."""

@@ -1,0 +1,108 @@
+"""What a component's constructor gets besides its config: ``Resources``.
+
+``res.label`` and ``res.path`` name the component (``root.output.output``); ``res.logger`` and
+``res.metrics`` carry them as the ``label``/``path`` log fields and metric labels; the ``build_*``
+methods build nested components (a wrapper output builds its child with
+``res.build_output(conf["output"], "output")``); ``res.cache(label)`` and
+``res.rate_limit(label)`` reach shared resources; ``res.interpolation(text)`` and
+``res.mapping(text)`` compile Bloblang.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipeline.observability import Counter, Gauge, Logger, Metrics, Timer
+
+if TYPE_CHECKING:
+    from pipeline.builder import Manager
+    from pipeline.stream import InputStage, OutputStage, ProcessorStage
+
+
+class ComponentMetrics:
+    """Metrics of one component: every series carries its ``label`` and ``path`` (and ``stream``
+    in streams mode) besides the labels given."""
+
+    __slots__ = ("_metrics", "_base")
+
+    def __init__(self, metrics: Metrics, base: dict[str, str]) -> None:
+        self._metrics = metrics
+        self._base = base
+
+    def counter(self, name: str, **labels: str) -> Counter:
+        return self._metrics.counter(name, **self._base, **labels)
+
+    def gauge(self, name: str, **labels: str) -> Gauge:
+        return self._metrics.gauge(name, **self._base, **labels)
+
+    def timer(self, name: str, **labels: str) -> Timer:
+        return self._metrics.timer(name, **self._base, **labels)
+
+    @property
+    def registry(self) -> Metrics:
+        return self._metrics
+
+
+class Resources:
+    def __init__(self, manager: Manager, path: str, label: str = "", type_name: str = "") -> None:
+        self.manager = manager
+        self.path = path
+        self.label = label
+        self.type_name = type_name
+        fields: dict[str, Any] = {"label": label, "path": path}
+        base = {"label": label, "path": path}
+        if manager.stream_name:
+            fields["stream"] = manager.stream_name
+            base["stream"] = manager.stream_name
+        self.logger: Logger = manager.logger.with_fields(**fields)
+        self.metrics = ComponentMetrics(manager.metrics, base)
+
+    # -- nested components ---------------------------------------------------------------------
+
+    def child_path(self, *parts: Any) -> str:
+        return ".".join([self.path, *(str(p) for p in parts)])
+
+    def build_output(self, conf: Any, *path: Any) -> OutputStage:
+        """Build a child output (with its batching, processors and max_in_flight)."""
+        return self.manager.build_output(conf, self.child_path(*path))
+
+    def build_processors(self, confs: list[Any], *path: Any) -> list[ProcessorStage]:
+        return self.manager.build_processors(confs or [], self.child_path(*path))
+
+    def build_processor(self, conf: Any, *path: Any) -> ProcessorStage:
+        return self.manager.build_processor(conf, self.child_path(*path))
+
+    def build_input(self, conf: Any, *path: Any) -> InputStage:
+        return self.manager.build_input(conf, self.child_path(*path))
+
+    # -- shared resources ----------------------------------------------------------------------
+
+    def cache(self, label: str) -> Any:
+        return self.manager.cache(label)
+
+    def rate_limit(self, label: str) -> Any:
+        return self.manager.rate_limit(label)
+
+    def interpolation(self, text: str) -> Any:
+        """Compile a ``${! }`` interpolated string (a config error names the component path)."""
+        from mapping_lang.interpolation import compile_interpolation
+
+        return compile_interpolation(text)
+
+    def mapping(self, text: str) -> Any:
+        import mapping_lang
+
+        return mapping_lang.compile(text)
+
+    @property
+    def http_server(self) -> Any:
+        """The service-wide HTTP server (``http.address``), for inputs that share it."""
+        return self.manager.http_server
+
+    @property
+    def inproc(self) -> Any:
+        return self.manager.inproc
+
+    @property
+    def strict(self) -> bool:
+        return self.manager.strict

@@ -1,0 +1,647 @@
+"""The engine: input → [buffer] → processors on ``pipeline.threads`` workers → output.
+
+Every batch read from the input is a transaction whose ack reaches the input exactly once, after
+the output delivered everything the processors made of it (or a drop rule dropped it). A failed
+delivery is retried here with the *same processed messages*, so event ids and times do not
+change between attempts; only a forced shutdown hands the batch back to the input as a nack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from typing import Any
+
+from pipeline.batching import Batcher, BatchPolicy
+from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError
+from pipeline.message import Message
+from pipeline.plugin import AckFn, Input, Output, Processor
+from pipeline.resources import Resources
+
+
+class Backoff:
+    """Exponential backoff with ±50% jitter: upstream's reconnect and read-retry loops."""
+
+    def __init__(self, initial: float = 0.1, maximum: float = 1.0, multiplier: float = 1.5) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.multiplier = multiplier
+        self.current = initial
+
+    def next(self) -> float:
+        wait = self.current
+        self.current = min(self.current * self.multiplier, self.maximum)
+        return wait * random.uniform(0.5, 1.5)
+
+    def reset(self) -> None:
+        self.current = self.initial
+
+
+# -- processors -------------------------------------------------------------------------------------
+
+
+class ProcessorStage:
+    """A processor with upstream's ``processor_*`` metrics and error flagging."""
+
+    def __init__(self, processor: Processor, res: Resources, type_name: str) -> None:
+        self.processor = processor
+        self.res = res
+        self.type_name = type_name
+        m = res.metrics
+        self._received = m.counter("processor_received")
+        self._batch_received = m.counter("processor_batch_received")
+        self._sent = m.counter("processor_sent")
+        self._batch_sent = m.counter("processor_batch_sent")
+        self._error = m.counter("processor_error")
+        self._latency = m.timer("processor_latency_ns")
+
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        self._received.incr(len(batch))
+        self._batch_received.incr()
+        errors_before = sum(1 for m in batch if m.error is not None)
+        start = time.perf_counter_ns()
+        try:
+            result = await self.processor.process(batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            text = str(err)
+            self.res.logger.debug(f"Processor failed: {text}")
+            for msg in batch:
+                msg.error = text
+            self._error.incr(len(batch))
+            result = [batch]
+        self._latency.timing(time.perf_counter_ns() - start)
+        errors_after = sum(1 for b in result for m in b if m.error is not None)
+        if errors_after > errors_before:
+            self._error.incr(errors_after - errors_before)
+        for out in result:
+            self._sent.incr(len(out))
+            self._batch_sent.incr()
+        return result
+
+    async def close(self) -> None:
+        await self.processor.close()
+
+
+async def run_processors(stages: list[ProcessorStage], batch: list[Message]) -> list[list[Message]]:
+    """Run a chain of processors over a batch: each stage sees every batch the previous made."""
+    batches = [batch]
+    for stage in stages:
+        next_batches: list[list[Message]] = []
+        for b in batches:
+            if b:
+                next_batches.extend(out for out in await stage.process(b) if out)
+        batches = next_batches
+        if not batches:
+            break
+    return batches
+
+
+# -- input ------------------------------------------------------------------------------------------
+
+
+class _Replay:
+    __slots__ = ("batch", "ack", "attempts")
+
+    def __init__(self, batch: list[Message], ack: AckFn) -> None:
+        self.batch = batch
+        self.ack = ack
+        self.attempts = 0
+
+
+class InputStage:
+    """An input with connect/reconnect loops, read backoff, auto-replay of nacks, its own
+    ``processors`` and the ``input_*`` metrics."""
+
+    def __init__(
+        self,
+        inp: Input,
+        res: Resources,
+        type_name: str,
+        *,
+        auto_replay: bool = False,
+        processors: list[ProcessorStage] | None = None,
+    ) -> None:
+        self.input = inp
+        self.res = res
+        self.type_name = type_name
+        self.auto_replay = auto_replay
+        self.processors = processors or []
+        self.connected = False
+        self.error: str | None = None
+        self._replays: list[_Replay] = []
+        self._read_backoff = Backoff()
+        m = res.metrics
+        self._received = m.counter("input_received")
+        self._latency = m.timer("input_latency_ns")
+        self._conn_up = m.counter("input_connection_up")
+        self._conn_failed = m.counter("input_connection_failed")
+        self._conn_lost = m.counter("input_connection_lost")
+
+    async def connect(self) -> None:
+        backoff = Backoff(0.1, 1.0, 1.5)
+        while True:
+            try:
+                await self.input.connect()
+            except asyncio.CancelledError:
+                raise
+            except EndOfInputError:
+                raise
+            except BackoffError as err:
+                self._conn_failed.incr()
+                self.error = str(err)
+                self.res.logger.error(f"Failed to connect to {self.type_name}: {err}")
+                await asyncio.sleep(err.duration)
+                continue
+            except Exception as err:
+                self._conn_failed.incr()
+                self.error = str(err)
+                self.res.logger.error(f"Failed to connect to {self.type_name}: {err}")
+                await asyncio.sleep(backoff.next())
+                continue
+            self.connected = True
+            self.error = None
+            self._conn_up.incr()
+            self.res.logger.info(f"Input type {self.type_name} is now active")
+            return
+
+    async def read(self) -> tuple[list[Message], AckFn]:
+        """The next transaction: a replayed nack first, else new data (waiting as needed)."""
+        while True:
+            if self._replays:
+                replay = self._replays.pop(0)
+                replay.attempts += 1
+                if replay.attempts > 2:
+                    await asyncio.sleep(min(1.0, 0.001 * (1.1 ** replay.attempts)))
+                return self._replay_transaction(replay)
+            try:
+                batch, ack = await self.input.read_batch()
+            except asyncio.CancelledError:
+                raise
+            except EndOfInputError:
+                raise
+            except NotConnectedError:
+                self.connected = False
+                self._conn_lost.incr()
+                await self.connect()
+                continue
+            except BackoffError as err:
+                await asyncio.sleep(err.duration)
+                continue
+            except Exception as err:
+                self.res.logger.error(f"Failed to read message: {err}")
+                await asyncio.sleep(self._read_backoff.next())
+                continue
+            if not batch:
+                await ack(None)
+                await asyncio.sleep(self._read_backoff.next())
+                continue
+            self._read_backoff.reset()
+            self._received.incr(len(batch))
+            started = time.perf_counter_ns()
+            if self.auto_replay:
+                replay = _Replay([m.deep_copy() for m in batch], ack)
+                return await self._with_processors(batch, self._replaying_ack(replay, started))
+            return await self._with_processors(batch, self._timed_ack(ack, started))
+
+    def _replay_transaction(self, replay: _Replay) -> tuple[list[Message], AckFn]:
+        batch = [m.deep_copy() for m in replay.batch]
+        return batch, self._replaying_ack(replay, time.perf_counter_ns())
+
+    async def _with_processors(self, batch: list[Message], ack: AckFn) -> tuple[list[Message], AckFn]:
+        if not self.processors:
+            return batch, ack
+        batches = await run_processors(self.processors, batch)
+        merged = [m for b in batches for m in b]
+        if not merged:
+            await ack(None)
+            return [], _noop
+        return merged, ack
+
+    def _timed_ack(self, ack: AckFn, started: int) -> AckFn:
+        async def timed(err: BaseException | None) -> None:
+            self._latency.timing(time.perf_counter_ns() - started)
+            await ack(err)
+
+        return timed
+
+    def _replaying_ack(self, replay: _Replay, started: int) -> AckFn:
+        async def replaying(err: BaseException | None) -> None:
+            if err is None:
+                self._latency.timing(time.perf_counter_ns() - started)
+                await replay.ack(None)
+            else:
+                self._replays.append(replay)
+
+        return replaying
+
+    async def close(self) -> None:
+        for stage in self.processors:
+            with contextlib.suppress(Exception):
+                await stage.close()
+        await self.input.close()
+
+
+async def _noop(_: BaseException | None) -> None:
+    return None
+
+
+# -- output -----------------------------------------------------------------------------------------
+
+
+class RejectedError(Exception):
+    """A message flagged as errored reached the output with ``error_handling.strict`` on."""
+
+
+class OutputStage:
+    """An output with its batch policy, ``processors``, ``max_in_flight`` writers, connect loop and
+    the ``output_*`` metrics. ``submit`` hands over one transaction and returns once it has been
+    accepted (this is the back pressure); the returned future resolves when it was written."""
+
+    def __init__(
+        self,
+        out: Output,
+        res: Resources,
+        type_name: str,
+        *,
+        max_in_flight: int = 1,
+        policy: BatchPolicy | None = None,
+        processors: list[ProcessorStage] | None = None,
+    ) -> None:
+        self.output = out
+        self.res = res
+        self.type_name = type_name
+        self.processors = processors or []
+        self.max_in_flight = max_in_flight
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight > 0 else None
+        self._writes: set[asyncio.Task[None]] = set()
+        self.connected = False
+        self.error: str | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._connected_event = asyncio.Event()
+        self.batcher: Batcher | None = None
+        if policy is not None and not policy.is_noop:
+            self.batcher = Batcher(policy, self._flush, res.logger, res.metrics)
+        self.policy = policy
+        m = res.metrics
+        self._sent = m.counter("output_sent")
+        self._batch_sent = m.counter("output_batch_sent")
+        self._error = m.counter("output_error")
+        self._latency = m.timer("output_latency_ns")
+        self._rejected = m.counter("output_rejected")
+        self._conn_up = m.counter("output_connection_up")
+        self._conn_failed = m.counter("output_connection_failed")
+        self._conn_lost = m.counter("output_connection_lost")
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Start connecting in the background (retried with backoff until it works)."""
+        if self._connect_task is None:
+            self._connect_task = asyncio.get_running_loop().create_task(self._connect_loop())
+        if self.batcher is not None:
+            self.batcher.start()
+
+    async def _connect_loop(self) -> None:
+        backoff = Backoff(0.1, 1.0, 1.5)
+        while True:
+            try:
+                await self.output.connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._conn_failed.incr()
+                self.error = str(err)
+                self.res.logger.error(f"Failed to connect to {self.type_name}: {err}")
+                await asyncio.sleep(err.duration if isinstance(err, BackoffError) else backoff.next())
+                continue
+            self.connected = True
+            self.error = None
+            self._conn_up.incr()
+            self._connected_event.set()
+            self.res.logger.info(f"Output type {self.type_name} is now active")
+            return
+
+    async def _reconnect(self) -> None:
+        self.connected = False
+        self._connected_event.clear()
+        self._conn_lost.incr()
+        self._connect_task = asyncio.get_running_loop().create_task(self._connect_loop())
+        await self._connected_event.wait()
+
+    def statuses(self) -> list[dict[str, Any]]:
+        own: dict[str, Any] = {"label": self.res.label, "path": self.res.path, "connected": self.connected}
+        if self.error and not self.connected:
+            own["error"] = self.error
+        children = getattr(self.output, "statuses", None)
+        return [own, *(children() if callable(children) else [])]
+
+    # -- sending -----------------------------------------------------------------------------------
+
+    async def submit(self, batch: list[Message]) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        if self.processors:
+            batches = await run_processors(self.processors, batch)
+            batch = [m for b in batches for m in b]
+            if not batch:
+                done.set_result(None)
+                return done
+        if self.res.strict:
+            failed = [m for m in batch if m.error is not None]
+            if failed:
+                self._rejected.incr(len(failed))
+                done.set_exception(RejectedError(f"message rejected due to processing error: {failed[0].error}"))
+                return done
+        if self.batcher is not None:
+            await self.batcher.add(batch, done)
+        else:
+            await self._start_write(batch, [done])
+        return done
+
+    async def send(self, batch: list[Message]) -> None:
+        """Hand over a transaction and wait for its result (raises the write error: a nack)."""
+        done = await self.submit(batch)
+        await done
+
+    async def _flush(self, messages: list[Message], pending: list[asyncio.Future[None]]) -> None:
+        batch = messages
+        if self.policy is not None and self.policy.processors:
+            batches = await run_processors(self.policy.processors, messages)
+            batch = [m for b in batches for m in b]
+            if not batch:
+                for fut in pending:
+                    if not fut.done():
+                        fut.set_result(None)
+                return
+        await self._start_write(batch, pending)
+
+    async def _start_write(self, batch: list[Message], pending: list[asyncio.Future[None]]) -> None:
+        if self._slots is not None:
+            await self._slots.acquire()
+        task = asyncio.get_running_loop().create_task(self._write(batch, pending))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _write(self, batch: list[Message], pending: list[asyncio.Future[None]]) -> None:
+        error: BaseException | None = None
+        try:
+            if not self.connected:
+                await self._connected_event.wait()
+            start = time.perf_counter_ns()
+            while True:
+                try:
+                    await self.output.write_batch(batch)
+                    break
+                except NotConnectedError:
+                    await self._reconnect()
+            self._latency.timing(time.perf_counter_ns() - start)
+            self._batch_sent.incr()
+            self._sent.incr(sum(m.collapsed for m in batch))
+        except asyncio.CancelledError as err:
+            error = err
+        except Exception as err:
+            error = err
+            self._error.incr()
+            self.res.logger.error(f"Failed to send message to {self.type_name}: {err}")
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+            for fut in pending:
+                if fut.done():
+                    continue
+                if error is None:
+                    fut.set_result(None)
+                elif isinstance(error, asyncio.CancelledError):
+                    fut.set_exception(ShutdownError("context canceled"))
+                else:
+                    fut.set_exception(error)
+
+    async def drain(self) -> None:
+        """Flush the batcher (honouring a pending period tick) and wait for writes in flight."""
+        drain_children = getattr(self.output, "drain", None)
+        if self.batcher is not None:
+            await self.batcher.close()
+        while self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+        if callable(drain_children):
+            await drain_children()
+
+    def abort(self) -> None:
+        """Forced shutdown: cancel pending writes (their transactions are nacked)."""
+        if self.batcher is not None:
+            self.batcher.cancel()
+            for fut in self.batcher.pending:
+                if not fut.done():
+                    fut.set_exception(ShutdownError("context canceled"))
+            self.batcher.pending.clear()
+            self.batcher.messages.clear()
+        for task in list(self._writes):
+            task.cancel()
+        abort_children = getattr(self.output, "abort", None)
+        if callable(abort_children):
+            abort_children()
+
+    async def close(self) -> None:
+        if self._connect_task is not None and not self._connect_task.done():
+            self._connect_task.cancel()
+        if self.batcher is not None:
+            self.batcher.cancel()
+        for stage in self.processors:
+            with contextlib.suppress(Exception):
+                await stage.close()
+        if self.policy is not None:
+            for stage in self.policy.processors or []:
+                with contextlib.suppress(Exception):
+                    await stage.close()
+        await self.output.close()
+
+
+class ShutdownError(Exception):
+    """A transaction abandoned by a forced shutdown."""
+
+
+# -- the stream -------------------------------------------------------------------------------------
+
+
+class Stream:
+    """Runs one config's input → buffer → pipeline → output until end of input or ``stop()``."""
+
+    def __init__(
+        self,
+        res: Resources,
+        input_stage: InputStage,
+        output_stage: OutputStage,
+        *,
+        processors: list[ProcessorStage] | None = None,
+        buffer: Any = None,
+        threads: int = 1,
+        shutdown_timeout: float = 20.0,
+    ) -> None:
+        self.res = res
+        self.input = input_stage
+        self.output = output_stage
+        self.processors = processors or []
+        self.buffer = buffer
+        self.threads = max(1, threads)
+        self.shutdown_timeout = shutdown_timeout
+        self._stop_reading = asyncio.Event()
+        self._input_done = asyncio.Event()
+        self._forced = False
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._queue: asyncio.Queue[tuple[list[Message], AckFn] | None] = asyncio.Queue(maxsize=1)
+        self.terminated = False
+        self.delivery_backoff_max = 1.0
+
+    def statuses(self) -> list[dict[str, Any]]:
+        own = {"label": self.input.res.label, "path": self.input.res.path, "connected": self.input.connected}
+        if self.input.error and not self.input.connected:
+            own["error"] = self.input.error
+        return [own, *self.output.statuses()]
+
+    async def run(self) -> None:
+        """Run until the input ends or ``stop()`` drains it; returns when everything is done."""
+        await self.output.connect()
+        if self.buffer is not None:
+            await self.buffer.connect()
+        reader = asyncio.create_task(self._read_loop(), name="input-reader")
+        buffer_reader = asyncio.create_task(self._buffer_loop(), name="buffer-reader") if self.buffer is not None else None
+        workers = [asyncio.create_task(self._worker(), name=f"pipeline-{i}") for i in range(self.threads)]
+        await reader
+        if buffer_reader is not None:
+            await buffer_reader
+        for _ in workers:
+            await self._queue.put(None)
+        await asyncio.gather(*workers)
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+        await self.output.drain()
+        self.terminated = True
+
+    async def _read_loop(self) -> None:
+        target = self.buffer
+        try:
+            await self._race_stop(self.input.connect())
+            while not self._stop_reading.is_set():
+                item = await self._race_stop(self.input.read())
+                if item is None:
+                    break
+                batch, ack = item
+                if not batch:
+                    continue
+                if target is not None:
+                    await target.write(batch, ack)
+                else:
+                    await self._queue.put((batch, ack))
+        except EndOfInputError:
+            self.res.logger.info("Input has reached its end; draining the pipeline")
+        finally:
+            self._input_done.set()
+            if target is not None:
+                await target.end_of_input()
+
+    async def _race_stop(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` unless a stop is requested first (then cancel it, return None)."""
+        task = asyncio.ensure_future(awaitable)
+        stopper = asyncio.ensure_future(self._stop_reading.wait())
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            stopper.cancel()
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        return None
+
+    async def _buffer_loop(self) -> None:
+        assert self.buffer is not None
+        while True:
+            try:
+                item = await self.buffer.read()
+            except EndOfInputError:
+                return
+            await self._queue.put(item)
+
+    async def _worker(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            batch, ack = item
+            try:
+                batches = await run_processors(self.processors, batch)
+            except Exception as err:  # a processor bug: hand the batch back
+                self.res.logger.error(f"Processing failed: {err}")
+                await ack(err)
+                continue
+            if not batches:
+                await ack(None)
+                continue
+            pending = []
+            for out in batches:
+                pending.append((out, await self._submit(out)))
+            task = asyncio.create_task(self._deliver(pending, ack))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def _submit(self, batch: list[Message]) -> asyncio.Future[None]:
+        try:
+            return await self.output.submit(batch)
+        except Exception as err:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            fut.set_exception(err)
+            return fut
+
+    async def _deliver(self, pending: list[tuple[list[Message], asyncio.Future[None]]], ack: AckFn) -> None:
+        """Wait for each batch's result, retrying failures with the same messages until they are
+        delivered; a forced shutdown nacks whatever is still undelivered."""
+        error: BaseException | None = None
+        for batch, fut in pending:
+            backoff = Backoff(0.1, self.delivery_backoff_max, 2.0)
+            while True:
+                try:
+                    await fut
+                    break
+                except RejectedError as err:
+                    error = err
+                    break
+                except (ShutdownError, asyncio.CancelledError) as err:
+                    error = err if isinstance(err, ShutdownError) else ShutdownError("context canceled")
+                    break
+                except Exception as err:
+                    if self._forced:
+                        error = err
+                        break
+                    await asyncio.sleep(backoff.next())
+                    if self._forced:
+                        error = err
+                        break
+                    fut = await self._submit(batch)
+            if error is not None:
+                break
+        await ack(error)
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown: stop reading; pending work drains."""
+        self._stop_reading.set()
+
+    def force(self) -> None:
+        """Forced shutdown: abandon writes in flight; their transactions are nacked."""
+        self._forced = True
+        self._stop_reading.set()
+        self.output.abort()
+
+    async def close(self) -> None:
+        for stage in self.processors:
+            with contextlib.suppress(Exception):
+                await stage.close()
+        with contextlib.suppress(Exception):
+            await self.input.close()
+        if self.buffer is not None:
+            with contextlib.suppress(Exception):
+                await self.buffer.close()
+        with contextlib.suppress(Exception):
+            await self.output.close()

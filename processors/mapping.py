@@ -1,0 +1,67 @@
+"""The ``mapping`` processor (and its older name ``bloblang``): a Bloblang mapping builds a new
+document from each message. A failing mapping leaves the message as it was, flags it with the
+error and logs it; ``root = deleted()`` drops it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline import spec as s
+from pipeline.message import Message
+from pipeline.plugin import register_processor
+from pipeline.resources import Resources
+
+
+def _spec(name: str, summary: str, status: str = "stable") -> s.ComponentSpec:
+    return s.ComponentSpec(
+        name,
+        "processor",
+        root=s.bloblang("", "A Bloblang mapping."),
+        summary=summary,
+        status=status,
+        categories=("Mapping", "Parsing"),
+    )
+
+
+class MappingProcessor:
+    def __init__(self, source: str, res: Resources, *, mutate: bool = False) -> None:
+        self.mapping = res.mapping(source)
+        self.mutate = mutate
+        self.logger = res.logger
+
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        out: list[Message] = []
+        run = self.mapping.mutate_message if self.mutate else self.mapping.map_message
+        for index, msg in enumerate(batch):
+            try:
+                result = run(msg, batch, index)
+            except Exception as err:
+                text = str(err)
+                self.logger.error(text)
+                msg.error = text
+                out.append(msg)
+                continue
+            if result is not None:
+                out.append(result)
+        return [out] if out else []
+
+    async def close(self) -> None:
+        return None
+
+
+def _ctor(mutate: bool) -> Any:
+    return lambda conf, res: MappingProcessor(conf, res, mutate=mutate)
+
+
+register_processor(
+    _spec("mapping", "Executes a Bloblang mapping on messages, creating a new document that replaces (or filters) the original message."),
+    _ctor(False),
+)
+register_processor(
+    _spec("bloblang", "Executes a Bloblang mapping on messages (the older name of `mapping`).", "deprecated"),
+    _ctor(False),
+)
+register_processor(
+    _spec("mutation", "Executes a Bloblang mapping and directly transforms the contents of messages, mutating (or deleting) them."),
+    _ctor(True),
+)

@@ -1,0 +1,21 @@
+"""The ``noop`` processor: passes messages on untouched."""
+
+from __future__ import annotations
+
+from pipeline import spec as s
+from pipeline.message import Message
+from pipeline.plugin import register_processor
+
+
+class NoopProcessor:
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        return [batch]
+
+    async def close(self) -> None:
+        return None
+
+
+register_processor(
+    s.ComponentSpec("noop", "processor", summary="Noop is a processor that does nothing, the message passes through unchanged."),
+    lambda conf, res: NoopProcessor(),
+)

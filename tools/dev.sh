@@ -1,0 +1,32 @@
+#!/bin/sh
+# The project's two set-up commands, on a fresh machine:
+#   sh tools/dev.sh demo   runs the documented Run:ai config against the embedded simulator and sink
+#   sh tools/dev.sh test   creates its own virtual environment, lints (ruff) and runs the whole test suite
+set -eu
+cd "$(dirname "$0")/.."
+VENV="${BENTHIC_VENV:-.venv}"
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+}
+
+case "${1:-}" in
+    demo)
+        setup
+        shift
+        exec "$VENV/bin/benthic" demo "$@"
+        ;;
+    test)
+        setup
+        shift
+        "$VENV/bin/ruff" check .
+        exec "$VENV/bin/python" -m pytest -q "$@"
+        ;;
+    *)
+        echo "usage: sh tools/dev.sh demo|test" >&2
+        exit 2
+        ;;
+esac
