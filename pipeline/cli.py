@@ -279,8 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a config")
     run.add_argument("config_path", nargs="?")
     run.add_argument("-c", "--config", dest="config")
-    run.add_argument("--log.level", dest="log_level", choices=["off", "error", "warn", "info", "debug", "trace"], type=str.lower)
-    run.add_argument("--chilled", action="store_true")
+    run.add_argument(
+        "--log.level", dest="log_level", choices=["off", "error", "warn", "info", "debug", "trace"],
+        type=str.lower, default=argparse.SUPPRESS,
+    )
+    run.add_argument("--chilled", action="store_true", default=argparse.SUPPRESS)
     run.add_argument("-w", "--watcher", action="store_true", help=argparse.SUPPRESS)
     _common_flags(run)
 

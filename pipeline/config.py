@@ -404,14 +404,8 @@ class Linter:
 
     def lint_root(self) -> list[Lint]:
         data = self.loaded.data
-        self._lint_object(ROOT_SPEC.fields, data, ())
-        for name, f in (("input", "input"), ("buffer", "buffer"), ("output", "output")):
-            if name in data and data[name] is not None:
-                self.lint_component(f, data[name], (name,))
-        pipeline = data.get("pipeline") or {}
-        if isinstance(pipeline, dict):
-            for i, proc in enumerate(pipeline.get("processors") or []):
-                self.lint_component("processor", proc, ("pipeline", "processors", i))
+        # the root is linted like a component: its component fields recurse into the components
+        self._validate(ROOT_SPEC, data, ())
         for key, kind in (
             ("input_resources", "input"),
             ("processor_resources", "processor"),
@@ -422,7 +416,6 @@ class Linter:
             for i, res in enumerate(data.get(key) or []):
                 if isinstance(res, dict) and not res.get("label"):
                     self.add((key, i), f"{kind} resource must have a label")
-                self.lint_component(kind, res, (key, i))
         metrics = data.get("metrics")
         if isinstance(metrics, dict):
             self._lint_metrics(metrics)
@@ -451,7 +444,8 @@ class Linter:
             return
         type_name, error = component_type(kind, conf)
         if error is not None or type_name is None:
-            self.add(path, error or f"unable to infer {kind} type")
+            keys = [k for k in conf if k not in RESERVED] if isinstance(conf, dict) else []
+            self.add((*path, keys[0]) if keys else path, error or f"unable to infer {kind} type")
             return
         label = conf.get("label")
         if label is not None:
@@ -500,11 +494,13 @@ class Linter:
             failed = True
             self._schema_error(err, path)
         if failed:
+            self._recurse_components(spec.fields, body, path)
             return
         try:
             resolved = s.resolve(spec, body)
         except ConfigValueError as err:
             self.add((*path, *err.path), err.message)
+            self._recurse_components(spec.fields, body, path)
             return
         self._field_checks(spec.fields if spec.root is None else [spec.root], resolved, body, path, spec.root is not None)
         if spec.lint is not None:
@@ -513,6 +509,24 @@ class Linter:
         if spec.warn is not None:
             for message in spec.warn(resolved):
                 self.add(path, message, "warning")
+
+    def _recurse_components(self, fields: list[Field], raw: Any, path: tuple[Any, ...]) -> None:
+        """Lint nested components even when their parent's own fields have problems."""
+        if not isinstance(raw, dict):
+            return
+        for f in fields:
+            value = raw.get(f.name)
+            if value is None:
+                continue
+            at = (*path, f.name)
+            if f.type in s.COMPONENT_TYPES:
+                if f.kind == "list" and isinstance(value, list):
+                    for i, item in enumerate(value):
+                        self.lint_component(f.type, item, (*at, i))
+                elif f.kind == "scalar":
+                    self.lint_component(f.type, value, at)
+            elif f.type == "object" and f.children and f.kind == "scalar":
+                self._recurse_components(f.children, value, at)
 
     def _field_checks(self, fields: list[Field], resolved: Any, raw: Any, path: tuple[Any, ...], is_root: bool) -> None:
         """Per-field checks, bare ``$NAME`` warnings, Bloblang compile errors and nested components."""

@@ -222,12 +222,13 @@ class ComponentSpec:
 
 _SCALAR_SCHEMA: dict[str, dict[str, Any]] = {
     # upstream accepts any scalar for a string field ("value: 1" is the string "1")
-    "string": {"type": ["string", "number", "boolean"]},
-    "bloblang": {"type": ["string"]},
+    # (a YAML null is a scalar too: ``path:`` decodes to an empty string, as in Go)
+    "string": {"type": ["string", "number", "boolean", "null"]},
+    "bloblang": {"type": ["string", "null"]},
     "int": {"type": ["integer", "string"]},
     "float": {"type": ["number", "string"]},
     "bool": {"type": ["boolean", "string"]},
-    "duration": {"type": ["string", "integer"]},
+    "duration": {"type": ["string", "integer", "null"]},
     "any": {},
 }
 
