@@ -1,0 +1,65 @@
+"""``benthic blobl``: run a mapping over each line of stdin (or an input file)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mapping_lang import MappingError
+from mapping_lang import compile as compile_mapping
+from mapping_lang.value import NOTHING, format_json, to_text
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(
+        prog="benthic blobl", description="Execute a Bloblang mapping on lines of input."
+    )
+    ap.add_argument("mapping", nargs="?", default=None, help="the mapping text")
+    ap.add_argument("-f", "--file", help="read the mapping from a file")
+    ap.add_argument("-p", "--pretty", action="store_true", help="pretty-print JSON output")
+    ap.add_argument("-r", "--raw", action="store_true", help="write the raw payload (strings unquoted)")
+    ap.add_argument("-i", "--input-file", help="read input lines from a file instead of stdin")
+    args = ap.parse_args(argv)
+    if args.file:
+        with open(args.file, encoding="utf-8") as f:
+            source = f.read()
+    elif args.mapping is not None:
+        source = args.mapping
+    else:
+        print("a mapping or -f file is required", file=sys.stderr)
+        return 1
+    try:
+        mapping = compile_mapping(source, path=args.file)
+    except MappingError as e:
+        print(f"failed to parse mapping: {e}", file=sys.stderr)
+        return 1
+    from pipeline.message import Message
+
+    stream = open(args.input_file, "rb") if args.input_file else sys.stdin.buffer  # noqa: SIM115
+    try:
+        for line in stream:
+            line = line.rstrip(b"\r\n")
+            msg = Message(line)
+            try:
+                value = mapping.query(msg)
+            except MappingError as e:
+                print(f"failed to execute map: {e}", file=sys.stderr)
+                continue
+            if value is NOTHING:
+                out = line
+            elif type(value) is str:
+                out = value.encode("utf-8", "surrogatepass")
+            elif type(value) is bytes:
+                out = value
+            elif args.pretty:
+                out = format_json(value, pretty=True)
+            elif args.raw:
+                out = to_text(value).encode()
+            else:
+                out = format_json(value)
+            sys.stdout.buffer.write(out + b"\n")
+            sys.stdout.buffer.flush()
+    finally:
+        if args.input_file:
+            stream.close()
+    return 0

@@ -1,0 +1,1 @@
+"""Bloblang functions, one module per category (imported automatically by mapping_lang)."""

@@ -1,0 +1,811 @@
+"""Language-level methods: error recovery, type coercion, and the core object/array toolkit.
+
+``catch``, ``or``, ``from``, ``from_all`` and ``apply`` need the unevaluated target, so the compiler
+implements them itself; they are registered here for argument binding and the catalogue.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.registry import Param, method
+from mapping_lang.value import (
+    DELETED,
+    INT64_MAX,
+    INT64_MIN,
+    NOTHING,
+    UINT64_MAX,
+    JsonNumber,
+    compare,
+    format_float_g,
+    is_number,
+    normalise_number,
+    to_float,
+    to_text,
+    type_name,
+    values_equal,
+)
+
+GENERAL = "General"
+COERCION = "Type Coercion"
+NUMBERS = "Number Manipulation"
+OBJECTS = "Object & Array Manipulation"
+
+
+def _compiler_only(ctx: Any, target: Any, *args: Any) -> Any:
+    raise EvalError("this method is implemented by the compiler")
+
+
+for _name, _params in (
+    ("catch", [Param("fallback", "query")]),
+    ("or", [Param("fallback", "query")]),
+    ("from", [Param("index", "int")]),
+    ("from_all", []),
+    ("apply", [Param("mapping", "string")]),
+):
+    method(_name, category=GENERAL, params=_params, impure=True)(_compiler_only)
+
+
+@method("map", category=GENERAL, params=[Param("query", "query")])
+def map_(ctx: Any, target: Any, query: Any) -> Any:
+    return query(target)
+
+
+@method("not", category=GENERAL)
+def not_(ctx: Any, target: Any) -> Any:
+    if type(target) is not bool:
+        raise TypeMismatch("bool", target)
+    return not target
+
+
+# ---------------------------------------------------------------------------------------------
+# type coercion
+
+
+@method("type", category=COERCION)
+def type_(ctx: Any, target: Any) -> Any:
+    return type_name(target)
+
+
+@method("string", category=COERCION)
+def string(ctx: Any, target: Any) -> Any:
+    return to_text(target)
+
+
+@method("bytes", category=COERCION)
+def bytes_(ctx: Any, target: Any) -> Any:
+    if type(target) is bytes:
+        return target
+    if type(target) is str:
+        return target.encode("utf-8", "surrogatepass")
+    return to_text(target).encode("utf-8", "surrogatepass")
+
+
+@method("not_null", category=COERCION)
+def not_null(ctx: Any, target: Any) -> Any:
+    if target is None:
+        raise EvalError("value is null")
+    return target
+
+
+def _parse_go_float(s: str) -> float:
+    t = s
+    if "_" in t or t.strip() != t or not t:
+        raise ValueError
+    low = t.lower().lstrip("+-")
+    if low in ("inf", "infinity", "nan"):
+        return float(t)
+    if low.startswith("0x"):
+        return float.fromhex(t)
+    return float(t)
+
+
+@method("number", category=COERCION, params=[Param("default", "float", optional=True)])
+def number(ctx: Any, target: Any, default: Any = None) -> Any:
+    if is_number(target):
+        return to_float(target)
+    if type(target) is str or type(target) is bytes:
+        s = target.decode() if type(target) is bytes else target
+        try:
+            return _parse_go_float(s)
+        except ValueError:
+            if default is not None:
+                return default
+            raise EvalError(f'strconv.ParseFloat: parsing "{s}": invalid syntax') from None
+    if default is not None:
+        return default
+    raise TypeMismatch(["number", "string"], target)
+
+
+_GO_INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$")
+
+
+def _parse_go_int(s: str, bits: int, signed: bool) -> int:
+    """Go ``strconv.ParseInt(s, 0, bits)`` / ``ParseUint``."""
+    fn = "ParseInt" if signed else "ParseUint"
+    if not _GO_INT.match(s) or (not signed and s[:1] in "+-"):
+        raise EvalError(f'strconv.{fn}: parsing "{s}": invalid syntax')
+    body = s.lstrip("+-")
+    neg = s.startswith("-")
+    if "_" in body and not (len(body) > 1 and body[0] == "0" and body[1] in "xXoObB"):
+        raise EvalError(f'strconv.{fn}: parsing "{s}": invalid syntax')
+    b = body.replace("_", "")
+    if len(b) > 1 and b[0] == "0" and b[1] in "xX":
+        v = int(b[2:], 16)
+    elif len(b) > 1 and b[0] == "0" and b[1] in "oO":
+        v = int(b[2:], 8)
+    elif len(b) > 1 and b[0] == "0" and b[1] in "bB":
+        v = int(b[2:], 2)
+    elif len(b) > 1 and b[0] == "0":
+        v = int(b[1:], 8)
+    else:
+        v = int(b)
+    v = -v if neg else v
+    lo, hi = _range(bits, signed)
+    if not lo <= v <= hi:
+        raise EvalError(f'strconv.{fn}: parsing "{s}": value out of range')
+    return v
+
+
+def _range(bits: int, signed: bool) -> tuple[int, int]:
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def _int_cast(bits: int, signed: bool) -> Any:
+    tname = f"{'int' if signed else 'uint'}{bits}"
+
+    def cast(ctx: Any, target: Any) -> Any:
+        lo, hi = _range(bits, signed)
+        t = type(target)
+        if t is int:
+            v = target
+        elif t is JsonNumber or t is float:
+            n = normalise_number(target)
+            if type(n) is int:
+                v = n
+            else:
+                f = float(n)
+                if math.isnan(f) or math.isinf(f) or f != math.floor(f):
+                    raise EvalError(
+                        f"cannot convert value {format_float_g(f)} to {tname}: value has a fractional "
+                        "part, consider using .round() first"
+                    )
+                v = int(f)
+                if not lo <= v <= hi:
+                    raise EvalError(f"value {format_float_g(f)} is out of range for {tname}")
+        elif t is str or t is bytes:
+            s = target.decode() if t is bytes else target
+            v = _parse_go_int(s, bits, signed)
+        else:
+            raise TypeMismatch(["number", "string"], target)
+        if not lo <= v <= hi:
+            if v < lo:
+                raise EvalError(f"value {v} is out of range for {tname}")
+            raise EvalError(f"value {v} is out of range for {tname}")
+        return v
+
+    return cast
+
+
+for _bits in (64, 32, 16, 8):
+    method(f"int{_bits}", category=NUMBERS)(_int_cast(_bits, True))
+    method(f"uint{_bits}", category=NUMBERS)(_int_cast(_bits, False))
+
+
+def _float_cast(bits: int) -> Any:
+    def cast(ctx: Any, target: Any) -> Any:
+        if is_number(target):
+            f = to_float(target)
+        elif type(target) in (str, bytes):
+            s = target.decode() if type(target) is bytes else target
+            try:
+                f = _parse_go_float(s)
+            except ValueError:
+                raise EvalError(f'strconv.ParseFloat: parsing "{s}": invalid syntax') from None
+        else:
+            raise TypeMismatch(["number", "string"], target)
+        if bits == 32:
+            import struct
+
+            f = struct.unpack("f", struct.pack("f", f))[0]
+            # float32 values print with float32 shortest digits
+            return float(repr_float32(f))
+        return f
+
+    return cast
+
+
+def repr_float32(f: float) -> str:
+    import struct
+
+    if f == 0 or math.isinf(f) or math.isnan(f):
+        return repr(f)
+    for p in range(1, 18):
+        s = f"{f:.{p}g}"
+        if struct.unpack("f", struct.pack("f", float(s)))[0] == f:
+            return s
+    return repr(f)
+
+
+method("float64", category=NUMBERS)(_float_cast(64))
+method("float32", category=NUMBERS)(_float_cast(32))
+
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+@method("bool", category=COERCION, params=[Param("default", "bool", optional=True)])
+def bool_(ctx: Any, target: Any, default: Any = None) -> Any:
+    t = type(target)
+    if t is bool:
+        return target
+    if is_number(target):
+        return to_float(target) != 0
+    if t is str or t is bytes:
+        s = target.decode() if t is bytes else target
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+        if default is not None:
+            return default
+        raise EvalError(f'strconv.ParseBool: parsing "{s}": invalid syntax')
+    if default is not None:
+        return default
+    raise TypeMismatch(["bool", "number", "string"], target)
+
+
+@method("array", category=COERCION)
+def array(ctx: Any, target: Any) -> Any:
+    return target if type(target) is list else [target]
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers
+
+
+def _num(target: Any) -> Any:
+    if not is_number(target):
+        raise TypeMismatch("number", target)
+    return normalise_number(target)
+
+
+def _int_or_float(f: float) -> Any:
+    if math.isnan(f) or math.isinf(f):
+        return f
+    if -9.223372036854776e18 <= f < 9.223372036854776e18:
+        return int(f)
+    return f
+
+
+@method("round", category=NUMBERS)
+def round_(ctx: Any, target: Any) -> Any:
+    n = _num(target)
+    if type(n) is int:
+        return n
+    r = math.floor(abs(n) + 0.5)
+    return _int_or_float(math.copysign(r, n))
+
+
+@method("floor", category=NUMBERS)
+def floor(ctx: Any, target: Any) -> Any:
+    n = _num(target)
+    if type(n) is int:
+        return n
+    return _int_or_float(float(math.floor(n)) if not (math.isinf(n) or math.isnan(n)) else n)
+
+
+@method("ceil", category=NUMBERS)
+def ceil(ctx: Any, target: Any) -> Any:
+    n = _num(target)
+    if type(n) is int:
+        return n
+    return _int_or_float(float(math.ceil(n)) if not (math.isinf(n) or math.isnan(n)) else n)
+
+
+@method("abs", category=NUMBERS)
+def abs_(ctx: Any, target: Any) -> Any:
+    n = _num(target)
+    if type(n) is int:
+        if n == INT64_MIN:
+            return -float(n)
+        return -n if n < 0 else n
+    return abs(n)
+
+
+def _numbers_of(target: Any) -> list[float]:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    out = []
+    for i, v in enumerate(target):
+        if not is_number(v):
+            raise EvalError(f"index {i}: {TypeMismatch('number', v).render(None)}")
+        out.append(to_float(v))
+    return out
+
+
+@method("min", category=NUMBERS)
+def min_(ctx: Any, target: Any) -> Any:
+    vals = _numbers_of(target)
+    if not vals:
+        raise EvalError("the array was empty")
+    return min(vals)
+
+
+@method("max", category=NUMBERS)
+def max_(ctx: Any, target: Any) -> Any:
+    vals = _numbers_of(target)
+    if not vals:
+        raise EvalError("the array was empty")
+    return max(vals)
+
+
+@method("sum", category=OBJECTS)
+def sum_(ctx: Any, target: Any) -> Any:
+    if is_number(target):
+        return normalise_number(target)
+    if type(target) is not list:
+        raise TypeMismatch(["number", "array"], target)
+    total = 0.0
+    for i, v in enumerate(target):
+        if not is_number(v):
+            raise EvalError(f"index {i}: {TypeMismatch('number', v).render(None)}")
+        total += to_float(v)
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# objects and arrays
+
+
+def _split_path(path: str) -> list[str]:
+    if path == "":
+        return []
+    return [s.replace("~1", ".").replace("~0", "~") for s in path.split(".")]
+
+
+def _get_path(v: Any, segs: list[str]) -> tuple[bool, Any]:
+    for s in segs:
+        if type(v) is dict:
+            if s not in v:
+                return False, None
+            v = v[s]
+        elif type(v) is list:
+            if s == "*":
+                # wildcard: map the rest of the path over the elements
+                rest = segs[segs.index(s) + 1 :]
+                out = []
+                for el in v:
+                    ok, x = _get_path(el, rest)
+                    if ok:
+                        out.append(x)
+                return True, out
+            if not s.isdigit() or int(s) >= len(v):
+                return False, None
+            v = v[int(s)]
+        else:
+            return False, None
+    return True, v
+
+
+@method("exists", category=OBJECTS, params=[Param("path", "string")])
+def exists(ctx: Any, target: Any, path: str) -> Any:
+    return _get_path(target, _split_path(path))[0]
+
+
+@method("get", category=OBJECTS, params=[Param("path", "string")])
+def get(ctx: Any, target: Any, path: str) -> Any:
+    return _get_path(target, _split_path(path))[1]
+
+
+@method("keys", category=OBJECTS)
+def keys(ctx: Any, target: Any) -> Any:
+    if type(target) is not dict:
+        raise TypeMismatch("object", target)
+    return sorted(target)
+
+
+@method("values", category=OBJECTS)
+def values(ctx: Any, target: Any) -> Any:
+    if type(target) is not dict:
+        raise TypeMismatch("object", target)
+    return list(target.values())
+
+
+@method("length", category="String Manipulation")
+def length(ctx: Any, target: Any) -> Any:
+    t = type(target)
+    if t is str:
+        return len(target.encode("utf-8", "surrogatepass"))
+    if t is bytes or t is list or t is dict:
+        return len(target)
+    raise TypeMismatch(["string", "bytes", "array", "object"], target)
+
+
+def _bool_result(v: Any, what: str) -> bool:
+    if type(v) is not bool:
+        raise TypeMismatch("bool", v)
+    return v
+
+
+@method("map_each", category=OBJECTS, params=[Param("query", "query")])
+def map_each(ctx: Any, target: Any, query: Any) -> Any:
+    t = type(target)
+    if t is list:
+        out = []
+        for i, el in enumerate(target):
+            try:
+                v = query(el)
+            except EvalError as e:
+                raise EvalError(f"failed to process element {i}: {e}") from None
+            if v is DELETED:
+                continue
+            out.append(el if v is NOTHING else v)
+        return out
+    if t is dict:
+        out_d = {}
+        for k, el in target.items():
+            try:
+                v = query({"key": k, "value": el})
+            except EvalError as e:
+                raise EvalError(f"failed to process element {k}: {e}") from None
+            if v is DELETED:
+                continue
+            out_d[k] = el if v is NOTHING else v
+        return out_d
+    raise TypeMismatch(["object", "array"], target)
+
+
+@method("filter", category=OBJECTS, params=[Param("test", "query")])
+def filter_(ctx: Any, target: Any, test: Any) -> Any:
+    t = type(target)
+    if t is list:
+        return [el for el in target if test(el) is True]
+    if t is dict:
+        return {k: v for k, v in target.items() if test({"key": k, "value": v}) is True}
+    raise TypeMismatch(["array", "object"], target)
+
+
+@method("fold", category=OBJECTS, params=[Param("initial", "any"), Param("query", "query")])
+def fold(ctx: Any, target: Any, initial: Any, query: Any) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    tally = initial
+    for el in target:
+        tally = query({"tally": tally, "value": el})
+    return tally
+
+
+@method("all", category=OBJECTS, params=[Param("test", "query")])
+def all_(ctx: Any, target: Any, test: Any) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    if not target:
+        return False
+    for i, el in enumerate(target):
+        v = test(el)
+        if type(v) is not bool:
+            raise EvalError(f"element {i}: {TypeMismatch('bool', v).render(None)}")
+        if not v:
+            return False
+    return True
+
+
+@method("any", category=OBJECTS, params=[Param("test", "query")])
+def any_(ctx: Any, target: Any, test: Any) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    for i, el in enumerate(target):
+        v = test(el)
+        if type(v) is not bool:
+            raise EvalError(f"element {i}: {TypeMismatch('bool', v).render(None)}")
+        if v:
+            return True
+    return False
+
+
+def _copy(v: Any) -> Any:
+    from mapping_lang.compiler import clone
+
+    return clone(v)
+
+
+@method("with", category=OBJECTS, params=[Param("*paths", "string")])
+def with_(ctx: Any, target: Any, *paths: str) -> Any:
+    if type(target) is not dict:
+        raise TypeMismatch("object", target)
+    out: dict[str, Any] = {}
+    for p in paths:
+        segs = _split_path(p)
+        ok, v = _get_path(target, segs)
+        if not ok or not segs:
+            continue
+        cur = out
+        for s in segs[:-1]:
+            nxt = cur.get(s)
+            if type(nxt) is not dict:
+                nxt = cur[s] = {}
+            cur = nxt
+        cur[segs[-1]] = _copy(v)
+    return out
+
+
+def _without(v: Any, segs: list[str]) -> Any:
+    if not segs or type(v) is not dict:
+        return v
+    head = segs[0]
+    if head not in v:
+        return v
+    out = dict(v)
+    if len(segs) == 1:
+        del out[head]
+    else:
+        out[head] = _without(v[head], segs[1:])
+    return out
+
+
+@method("without", category=OBJECTS, params=[Param("*paths", "string")])
+def without(ctx: Any, target: Any, *paths: str) -> Any:
+    if type(target) is not dict:
+        raise TypeMismatch("object", target)
+    out = target
+    for p in paths:
+        out = _without(out, _split_path(p))
+    return _copy(out)
+
+
+def merge_values(a: Any, b: Any) -> Any:
+    """Upstream ``merge``: objects merge recursively, arrays concatenate, clashes become arrays."""
+    if type(a) is dict and type(b) is dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge_values(out[k], v) if k in out else v
+        return out
+    if type(a) is list:
+        return a + (b if type(b) is list else [b])
+    if type(b) is list:
+        return [a] + b
+    return [a, b]
+
+
+def assign_values(a: Any, b: Any) -> Any:
+    if type(a) is dict and type(b) is dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = assign_values(out[k], v) if k in out else v
+        return out
+    if type(a) is list and type(b) is list:
+        return a + b
+    return b
+
+
+@method("merge", category=OBJECTS, params=[Param("with", "any")])
+def merge(ctx: Any, target: Any, with_: Any) -> Any:
+    return _copy(merge_values(target, with_))
+
+
+@method("assign", category=OBJECTS, params=[Param("with", "any")])
+def assign(ctx: Any, target: Any, with_: Any) -> Any:
+    return _copy(assign_values(target, with_))
+
+
+def _sort_key_check(values: list[Any]) -> None:
+    if all(is_number(v) for v in values) or all(type(v) is str for v in values):
+        return
+    for i, v in enumerate(values):
+        if not (is_number(v) or type(v) is str):
+            raise EvalError(f"index {i}: {TypeMismatch(['number', 'string'], v).render(None)}")
+    raise EvalError("cannot sort values of mixed types")
+
+
+def _cmp_sort(values: list[Any], less: Any) -> list[Any]:
+    import functools
+
+    def cmp(a: Any, b: Any) -> int:
+        v = less({"left": a, "right": b})
+        if type(v) is not bool:
+            raise TypeMismatch("bool", v)
+        if v:
+            return -1
+        w = less({"left": b, "right": a})
+        return 1 if w is True else 0
+
+    return sorted(values, key=functools.cmp_to_key(cmp))
+
+
+@method("sort", category=OBJECTS, params=[Param("compare", "query", optional=True)])
+def sort(ctx: Any, target: Any, compare_: Any = None) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    if compare_ is not None:
+        return _cmp_sort(list(target), compare_)
+    _sort_key_check(target)
+    import functools
+
+    return sorted(target, key=functools.cmp_to_key(compare))
+
+
+@method("sort_by", category=OBJECTS, params=[Param("query", "query")])
+def sort_by(ctx: Any, target: Any, query: Any) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    keyed = [(query(v), v) for v in target]
+    _sort_key_check([k for k, _ in keyed])
+    import functools
+
+    keyed.sort(key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])))
+    return [v for _, v in keyed]
+
+
+@method("unique", category=OBJECTS, params=[Param("emit", "query", optional=True)])
+def unique(ctx: Any, target: Any, emit: Any = None) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    seen: list[Any] = []
+    out = []
+    for v in target:
+        k = emit(v) if emit is not None else v
+        if type(k) not in (str, int, float, JsonNumber, bool) and not is_number(k):
+            raise TypeMismatch(["string", "number"], k)
+        key = (type_name(k), k if type(k) is str else to_float(k) if is_number(k) else k)
+        if key in seen:
+            continue
+        seen.append(key)
+        out.append(v)
+    return out
+
+
+@method("flatten", category=OBJECTS)
+def flatten(ctx: Any, target: Any) -> Any:
+    if type(target) is not list:
+        raise TypeMismatch("array", target)
+    out = []
+    for v in target:
+        if type(v) is list:
+            out.extend(v)
+        else:
+            out.append(v)
+    return out
+
+
+def _collapse(v: Any, prefix: str, out: dict[str, Any], include_empty: bool) -> None:
+    t = type(v)
+    if t is dict:
+        if not v:
+            if include_empty and prefix:
+                out[prefix] = {}
+            return
+        for k, x in v.items():
+            _collapse(x, f"{prefix}.{k}" if prefix else k, out, include_empty)
+    elif t is list:
+        if not v:
+            if include_empty and prefix:
+                out[prefix] = []
+            return
+        for i, x in enumerate(v):
+            _collapse(x, f"{prefix}.{i}" if prefix else str(i), out, include_empty)
+    else:
+        out[prefix] = v
+
+
+@method("collapse", category=OBJECTS, params=[Param("include_empty", "bool", False)])
+def collapse(ctx: Any, target: Any, include_empty: bool) -> Any:
+    out: dict[str, Any] = {}
+    _collapse(target, "", out, include_empty)
+    return out
+
+
+@method("explode", category=OBJECTS, params=[Param("path", "string")])
+def explode(ctx: Any, target: Any, path: str) -> Any:
+    segs = _split_path(path)
+    _, v = _get_path(target, segs)
+
+    def with_value(x: Any) -> Any:
+        doc = _copy(target)
+        if not segs:
+            return x
+        cur = doc
+        for s in segs[:-1]:
+            nxt = cur.get(s) if type(cur) is dict else None
+            if type(nxt) is not dict:
+                nxt = cur[s] = {}
+            cur = nxt
+        cur[segs[-1]] = x
+        return doc
+
+    if type(v) is list:
+        return [with_value(x) for x in v]
+    if type(v) is dict:
+        return {k: with_value(x) for k, x in v.items()}
+    raise TypeMismatch(["array", "object"], v)
+
+
+@method("index", category=OBJECTS, params=[Param("index", "int")])
+def index(ctx: Any, target: Any, index: int) -> Any:
+    t = type(target)
+    if t is not list and t is not bytes:
+        raise TypeMismatch(["array", "bytes"], target)
+    i = index + len(target) if index < 0 else index
+    if not 0 <= i < len(target):
+        raise EvalError(f"index '{index}' was out of bounds for array size: {len(target)}")
+    return target[i]
+
+
+@method("slice", category=OBJECTS, params=[Param("low", "int"), Param("high", "int", optional=True)])
+def slice_(ctx: Any, target: Any, low: int, high: Any = None) -> Any:
+    t = type(target)
+    if t is str:
+        data: Any = target.encode("utf-8", "surrogatepass")
+    elif t is list or t is bytes:
+        data = target
+    else:
+        raise TypeMismatch(["array", "string", "bytes"], target)
+    n = len(data)
+    lo = low + n if low < 0 else low
+    hi = n if high is None else (high + n if high < 0 else high)
+    if lo < 0:
+        lo = 0
+    if hi > n:
+        hi = n
+    if lo > hi:
+        raise EvalError(f"lower slice bound {lo} must be lower than or equal to upper bound ({hi})")
+    out = data[lo:hi]
+    if t is str:
+        return out.decode("utf-8", "replace")
+    return out
+
+
+@method("contains", category=OBJECTS, params=[Param("value", "any")])
+def contains(ctx: Any, target: Any, value: Any) -> Any:
+    t = type(target)
+    if t is str:
+        return to_text(value) in target
+    if t is bytes:
+        needle = value if type(value) is bytes else to_text(value).encode()
+        return needle in target
+    if t is list:
+        return any(values_equal(v, value) for v in target)
+    if t is dict:
+        return any(values_equal(v, value) for v in target.values())
+    raise TypeMismatch(["array", "object", "string"], target)
+
+
+_ = (INT64_MAX, UINT64_MAX)
+
+
+def _prepare_bloblang(mapping: str) -> tuple[Any, ...]:
+    from mapping_lang import compile as compile_mapping
+    from mapping_lang.errors import MappingError
+
+    try:
+        return (compile_mapping(mapping),)
+    except MappingError as e:
+        raise EvalError(f"failed to parse mapping: {e}") from None
+
+
+@method(
+    "bloblang",
+    category="Parsing",
+    params=[Param("mapping", "string")],
+    prepare=_prepare_bloblang,
+)
+def bloblang(ctx: Any, target: Any, mapping: Any) -> Any:
+    from mapping_lang.compiler import StatementError
+    from mapping_lang.context import CallContext
+
+    if isinstance(mapping, str):
+        mapping = _prepare_bloblang(mapping)[0]
+    sub = CallContext(ctx.message, ctx.batch, ctx.index, {}, ctx.env, mapping.mapping_state, mapping._maps)
+    sub.input_this = target
+    try:
+        for st in mapping._statements:
+            st(sub, target)
+    except StatementError as e:
+        raise EvalError(e.message) from None
+    return sub.root
