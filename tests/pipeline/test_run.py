@@ -239,12 +239,15 @@ input:
   countdown:
     start: 3
     prefix: "t-"
+pipeline:
+  processors:
+    - shout: {{}}
 output:
   file:
     path: {out}
 """)
     result = run_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
     assert result.returncode == 0, result.stderr
-    assert out.read_text().splitlines() == ["t-3", "t-2", "t-1"]
+    assert out.read_text().splitlines() == ["T-3", "T-2", "T-1"]
     listed = run_cli("list", "inputs", "--format", "json", env=cli_env(pythonpath=[plugin_dir]))
     assert "countdown" in json.loads(listed.stdout)["inputs"]

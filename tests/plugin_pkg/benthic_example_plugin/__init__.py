@@ -14,6 +14,7 @@ from pipeline import (
     EndOfInputError,
     Message,
     Resources,
+    processor,
     register_input,
     register_output,
     spec,
@@ -103,3 +104,9 @@ class FlakyFileOutput:
 
 
 register_output(FLAKY, lambda conf, res: FlakyFileOutput(conf, res))
+
+
+@processor("shout", spec.ComponentSpec("shout", "processor", summary="Upper-cases each message."))
+def shout(msg: Message, conf: Any) -> Message:
+    msg.content = msg.content.upper()
+    return msg
