@@ -1,0 +1,13 @@
+"""Numeric constant functions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mapping_lang.registry import function
+
+
+@function("pi", category="General", description="The mathematical constant pi.")
+def pi(ctx: Any) -> Any:
+    return math.pi

@@ -1,0 +1,39 @@
+"""Environment functions reading the clock: ``now`` and ``timestamp_unix*``."""
+
+from __future__ import annotations
+
+import time as _time
+from typing import Any
+
+from mapping_lang import context as _context
+from mapping_lang.golayout import format_rfc3339_nano
+from mapping_lang.libutil import nanos_of, to_local, unix_nanos
+from mapping_lang.registry import function
+
+CATEGORY = "Environment"
+
+
+def _now_nanos(ctx: Any) -> int:
+    if _context.clock is _context._default_clock:
+        return _time.time_ns()
+    return unix_nanos(ctx.now())
+
+
+@function("now", category=CATEGORY, impure=True,
+          description="The current local time as an RFC 3339 string with nanoseconds.")  # fmt: skip
+def now(ctx: Any) -> Any:
+    current = to_local(ctx.now())
+    return format_rfc3339_nano(current, nanos_of(current))
+
+
+def _unix_function(name: str, divisor: int) -> None:
+    def impl(ctx: Any) -> Any:
+        return _now_nanos(ctx) // divisor
+
+    function(name, category=CATEGORY, impure=True, description=f"The current Unix time ({name}).")(impl)
+
+
+_unix_function("timestamp_unix", 1_000_000_000)
+_unix_function("timestamp_unix_milli", 1_000_000)
+_unix_function("timestamp_unix_micro", 1_000)
+_unix_function("timestamp_unix_nano", 1)

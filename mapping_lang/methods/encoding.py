@@ -1,0 +1,390 @@
+"""Encoding, hashing, compression and encryption methods.
+
+Unsupported algorithms (snappy, lz4, zstd compression; sha3 is supported via hashlib) fail with a
+clear error rather than silently falling back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import hmac
+import struct
+import zlib
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from mapping_lang import aes
+from mapping_lang.errors import EvalError
+from mapping_lang.libutil import as_bytes
+from mapping_lang.registry import Param, method
+
+CATEGORY = "Encoding and Encryption"
+
+
+# ---------------------------------------------------------------------------------------------
+# encode / decode
+
+_Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+_Z85_INDEX = {c: i for i, c in enumerate(_Z85)}
+
+
+def z85_encode(data: bytes) -> str:
+    if len(data) % 4:
+        raise EvalError("z85: input length must be a multiple of 4")
+    out: list[str] = []
+    for (word,) in struct.iter_unpack(">I", data):
+        chunk = []
+        for _ in range(5):
+            word, r = divmod(word, 85)
+            chunk.append(_Z85[r])
+        out.extend(reversed(chunk))
+    return "".join(out)
+
+
+def z85_decode(text: str) -> bytes:
+    if len(text) % 5:
+        raise EvalError("z85: input length must be a multiple of 5")
+    out = bytearray()
+    for i in range(0, len(text), 5):
+        word = 0
+        for c in text[i : i + 5]:
+            if c not in _Z85_INDEX:
+                raise EvalError(f"z85: illegal character at position {i}")
+            word = word * 85 + _Z85_INDEX[c]
+        if word > 0xFFFFFFFF:
+            raise EvalError(f"z85: value overflow at position {i}")
+        out += struct.pack(">I", word)
+    return bytes(out)
+
+
+def _b64_decode(text: bytes, altchars: bytes | None, padded: bool) -> bytes:
+    text = text.replace(b"\r", b"").replace(b"\n", b"")
+    if not padded:
+        if b"=" in text:
+            raise EvalError(f"illegal base64 data at input byte {text.index(b'=')}")
+        text += b"=" * (-len(text) % 4)
+    elif len(text) % 4:
+        raise EvalError(f"illegal base64 data at input byte {len(text) - len(text) % 4}")
+    try:
+        return base64.b64decode(text, altchars=altchars, validate=True)
+    except binascii.Error:
+        alphabet = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=")
+        alphabet |= set(altchars or b"+/")
+        bad = next((i for i, b in enumerate(text) if b not in alphabet), len(text))
+        raise EvalError(f"illegal base64 data at input byte {bad}") from None
+
+
+_ENCODERS: dict[str, Callable[[bytes], str]] = {
+    "base64": lambda b: base64.b64encode(b).decode(),
+    "base64url": lambda b: base64.urlsafe_b64encode(b).decode(),
+    "base64rawstd": lambda b: base64.b64encode(b).decode().rstrip("="),
+    "base64rawurl": lambda b: base64.urlsafe_b64encode(b).decode().rstrip("="),
+    "hex": lambda b: b.hex(),
+    "ascii85": lambda b: base64.a85encode(b).decode(),
+    "z85": z85_encode,
+}
+
+
+def _hex_decode(b: bytes) -> bytes:
+    try:
+        return binascii.unhexlify(b)
+    except (ValueError, binascii.Error):
+        if len(b) % 2:
+            raise EvalError("encoding/hex: odd length hex string") from None
+        bad = next(c for c in b.decode("latin-1") if c not in "0123456789abcdefABCDEF")
+        raise EvalError(f"encoding/hex: invalid byte: U+{ord(bad):04X} {bad!r}") from None
+
+
+def _a85_decode(b: bytes) -> bytes:
+    try:
+        return base64.a85decode(b)
+    except ValueError as e:
+        raise EvalError(f"ascii85: {e}") from None
+
+
+_DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    "base64": lambda b: _b64_decode(b, None, True),
+    "base64url": lambda b: _b64_decode(b, b"-_", True),
+    "base64rawstd": lambda b: _b64_decode(b, None, False),
+    "base64rawurl": lambda b: _b64_decode(b, b"-_", False),
+    "hex": _hex_decode,
+    "ascii85": _a85_decode,
+    "z85": lambda b: z85_decode(b.decode("latin-1")),
+}
+
+
+def _prepare_scheme(table: dict[str, Any]) -> Callable[[str], tuple[Any, ...]]:
+    def prepare(scheme: str) -> tuple[Any, ...]:
+        if scheme not in table:
+            raise EvalError(f"unrecognized encoding type: {scheme}")
+        return (scheme,)
+
+    return prepare
+
+
+_SCHEME = [Param("scheme", "string", description="base64, base64url, base64rawurl, hex, ascii85 or z85.")]
+
+
+@method("encode", category=CATEGORY, params=_SCHEME, prepare=_prepare_scheme(_ENCODERS),
+        description="Encodes a string or bytes into a string with a scheme.")  # fmt: skip
+def encode(ctx: Any, target: Any, scheme: str) -> Any:
+    encoder = _ENCODERS.get(scheme)
+    if encoder is None:
+        raise EvalError(f"unrecognized encoding type: {scheme}")
+    return encoder(as_bytes(target))
+
+
+@method("decode", category=CATEGORY, params=_SCHEME, prepare=_prepare_scheme(_DECODERS),
+        description="Decodes a string encoded with a scheme into bytes.")  # fmt: skip
+def decode(ctx: Any, target: Any, scheme: str) -> Any:
+    decoder = _DECODERS.get(scheme)
+    if decoder is None:
+        raise EvalError(f"unrecognized encoding type: {scheme}")
+    return decoder(as_bytes(target))
+
+
+# ---------------------------------------------------------------------------------------------
+# hashing
+
+_M64 = (1 << 64) - 1
+_P1, _P2, _P3, _P4, _P5 = (
+    11400714785074694791, 14029467366897019727, 1609587929392839161, 9650029242287828579, 2870177450012600261,
+)  # fmt: skip
+
+
+def _rotl(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & _M64
+
+
+def _round(acc: int, lane: int) -> int:
+    return _rotl((acc + lane * _P2) & _M64, 31) * _P1 & _M64
+
+
+def xxh64(data: bytes, seed: int = 0) -> int:
+    """XXH64 digest of ``data`` (pure Python)."""
+    n = len(data)
+    i = 0
+    if n >= 32:
+        v1 = (seed + _P1 + _P2) & _M64
+        v2 = (seed + _P2) & _M64
+        v3 = seed
+        v4 = (seed - _P1) & _M64
+        limit = n - n % 32
+        for a, b, c, d in struct.iter_unpack("<4Q", data[:limit]):
+            v1 = _rotl((v1 + a * _P2) & _M64, 31) * _P1 & _M64
+            v2 = _rotl((v2 + b * _P2) & _M64, 31) * _P1 & _M64
+            v3 = _rotl((v3 + c * _P2) & _M64, 31) * _P1 & _M64
+            v4 = _rotl((v4 + d * _P2) & _M64, 31) * _P1 & _M64
+        i = limit
+        h = (_rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)) & _M64
+        for v in (v1, v2, v3, v4):
+            h ^= _round(0, v)
+            h = (h * _P1 + _P4) & _M64
+    else:
+        h = (seed + _P5) & _M64
+    h = (h + n) & _M64
+    while i + 8 <= n:
+        (lane,) = struct.unpack_from("<Q", data, i)
+        h ^= _round(0, lane)
+        h = (_rotl(h, 27) * _P1 + _P4) & _M64
+        i += 8
+    if i + 4 <= n:
+        (lane4,) = struct.unpack_from("<I", data, i)
+        h ^= lane4 * _P1 & _M64
+        h = (_rotl(h, 23) * _P2 + _P3) & _M64
+        i += 4
+    while i < n:
+        h ^= data[i] * _P5 & _M64
+        h = _rotl(h, 11) * _P1 & _M64
+        i += 1
+    h ^= h >> 33
+    h = h * _P2 & _M64
+    h ^= h >> 29
+    h = h * _P3 & _M64
+    h ^= h >> 32
+    return h
+
+
+_CRC_POLYNOMIALS = {"IEEE": 0xEDB88320, "Castagnoli": 0x82F63B78, "Koopman": 0xEB31D82E}
+
+
+@lru_cache(maxsize=8)
+def _crc_table(poly: int) -> tuple[int, ...]:
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+def crc32(data: bytes, polynomial: str = "IEEE") -> int:
+    if polynomial == "IEEE":
+        return zlib.crc32(data)
+    poly = _CRC_POLYNOMIALS.get(polynomial)
+    if poly is None:
+        raise EvalError(f"unsupported crc32 hash key {polynomial}")
+    table = _crc_table(poly)
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def fnv32(data: bytes) -> int:
+    h = 0x811C9DC5
+    for b in data:
+        h = (h * 0x01000193) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+_DIGESTS = {
+    "md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha512": "sha512",
+    "sha3_224": "sha3_224", "sha3_256": "sha3_256", "sha3_384": "sha3_384", "sha3_512": "sha3_512",
+}  # fmt: skip
+_HMACS = {"hmac_sha1": "sha1", "hmac_sha256": "sha256", "hmac_sha512": "sha512", "hmac_md5": "md5"}
+
+
+def hash_bytes(data: bytes, algorithm: str, key: str | None, polynomial: str) -> bytes:
+    if algorithm in _DIGESTS:
+        return hashlib.new(_DIGESTS[algorithm], data).digest()
+    if algorithm in _HMACS:
+        if key is None:
+            raise EvalError(f"hash algorithm {algorithm} requires a key argument")
+        return hmac.new(key.encode(), data, _HMACS[algorithm]).digest()
+    if algorithm == "xxhash64":
+        return str(xxh64(data)).encode()
+    if algorithm == "crc32":
+        return crc32(data, polynomial).to_bytes(4, "big")
+    if algorithm == "fnv32":
+        return str(fnv32(data)).encode()
+    raise EvalError(f"unrecognized hash type: {algorithm}")
+
+
+@method("hash", category=CATEGORY,
+        params=[Param("algorithm", "string", description="The hashing algorithm."),
+                Param("key", "string", optional=True, description="A key for HMAC algorithms."),
+                Param("polynomial", "string", "IEEE", "The crc32 polynomial: IEEE, Castagnoli or Koopman.")],
+        description="Hashes a string or bytes; returns bytes.")  # fmt: skip
+def hash_method(
+    ctx: Any, target: Any, algorithm: str, key: str | None = None, polynomial: str = "IEEE"
+) -> Any:
+    return hash_bytes(as_bytes(target), algorithm, key, polynomial)
+
+
+# ---------------------------------------------------------------------------------------------
+# compression
+
+# Go's zero time.Time as a gzip MTIME, as upstream's gzip writer emits it.
+_GZIP_MTIME = struct.pack("<I", (-62135596800) % (1 << 32))
+
+
+def _raw_deflate(data: bytes, level: int) -> bytes:
+    if len(data) < 128:
+        # Upstream's encoder stores short inputs verbatim, then closes with an empty fixed block.
+        return b"\x00" + struct.pack("<HH", len(data), len(data) ^ 0xFFFF) + data + b"\x03\x00"
+    comp = zlib.compressobj(level if 0 <= level <= 9 else 6, zlib.DEFLATED, -15)
+    return comp.compress(data) + comp.flush()
+
+
+def _gzip(data: bytes, level: int) -> bytes:
+    header = b"\x1f\x8b\x08\x00" + _GZIP_MTIME + b"\x00\xff"
+    trailer = struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return header + _raw_deflate(data, level) + trailer
+
+
+def _zlib(data: bytes, level: int) -> bytes:
+    return b"\x78\x9c" + _raw_deflate(data, level) + struct.pack(">I", zlib.adler32(data))
+
+
+def _inflate(data: bytes, wbits: int, name: str) -> bytes:
+    try:
+        d = zlib.decompressobj(wbits)
+        out = d.decompress(data)
+        if not d.eof:
+            raise EvalError("unexpected EOF")
+        return out
+    except zlib.error as e:
+        raise EvalError(f"{name}: invalid data: {e}") from None
+
+
+_COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
+    "gzip": _gzip,
+    "pgzip": _gzip,
+    "zlib": _zlib,
+    "flate": _raw_deflate,
+}
+_DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": lambda b: gzip.decompress(b) if b[:2] == b"\x1f\x8b" else _inflate(b, 31, "gzip"),
+    "pgzip": lambda b: gzip.decompress(b) if b[:2] == b"\x1f\x8b" else _inflate(b, 31, "gzip"),
+    "zlib": lambda b: _inflate(b, 15, "zlib"),
+    "flate": lambda b: _inflate(b, -15, "flate"),
+}
+_UNSUPPORTED = {"snappy", "lz4", "zstd"}
+
+
+def _check_algorithm(table: dict[str, Any], algorithm: str) -> None:
+    if algorithm in _UNSUPPORTED:
+        raise EvalError(f"compression algorithm {algorithm} is not supported by benthic (no stdlib codec)")
+    if algorithm not in table:
+        raise EvalError(f"unrecognised compression algorithm: {algorithm}")
+
+
+@method("compress", category=CATEGORY,
+        params=[Param("algorithm", "string", description="gzip, pgzip, zlib or flate."),
+                Param("level", "int", -1, "The compression level (-1 = default).")],
+        description="Compresses a string or bytes; returns bytes.")  # fmt: skip
+def compress(ctx: Any, target: Any, algorithm: str, level: int = -1) -> Any:
+    _check_algorithm(_COMPRESSORS, algorithm)
+    return _COMPRESSORS[algorithm](as_bytes(target), level)
+
+
+@method("decompress", category=CATEGORY,
+        params=[Param("algorithm", "string", description="gzip, pgzip, zlib or flate.")],
+        description="Decompresses bytes; returns bytes.")  # fmt: skip
+def decompress(ctx: Any, target: Any, algorithm: str) -> Any:
+    _check_algorithm(_DECOMPRESSORS, algorithm)
+    try:
+        return _DECOMPRESSORS[algorithm](as_bytes(target))
+    except (OSError, EOFError, zlib.error) as e:
+        raise EvalError(f"{algorithm}: {e}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# AES
+
+
+def _aes(encrypt: bool) -> Callable[..., Any]:
+    def impl(ctx: Any, target: Any, scheme: str, key: Any, iv: Any) -> Any:
+        data, k, v = as_bytes(target), as_bytes(key), as_bytes(iv)
+        try:
+            if scheme == "ctr":
+                return aes.ctr(k, v, data)
+            if scheme == "ofb":
+                return aes.ofb(k, v, data)
+            if scheme == "cbc":
+                return aes.cbc_encrypt(k, v, data) if encrypt else aes.cbc_decrypt(k, v, data)
+            if scheme == "gcm":
+                return aes.gcm_seal(k, v, data) if encrypt else aes.gcm_open(k, v, data)
+        except ValueError as e:
+            raise EvalError(str(e)) from None
+        raise EvalError(f"unrecognized {'encryption' if encrypt else 'decryption'} type: {scheme}")
+
+    return impl
+
+
+_AES_PARAMS = [
+    Param("scheme", "string", description="ctr, gcm, ofb or cbc."),
+    Param("key", "any", description="The key (bytes or string)."),
+    Param("iv", "any", description="The initialisation vector / nonce."),
+]
+method("encrypt_aes", category=CATEGORY, params=_AES_PARAMS,
+       description="Encrypts bytes with AES in the given mode.")(_aes(True))  # fmt: skip
+method("decrypt_aes", category=CATEGORY, params=_AES_PARAMS,
+       description="Decrypts bytes with AES in the given mode.")(_aes(False))  # fmt: skip

@@ -1,0 +1,104 @@
+"""Regular expression methods (Go RE2 syntax, translated by ``mapping_lang.re2``).
+
+Literal patterns are compiled once at mapping compile time through ``prepare``; dynamic patterns
+go through a bounded compile cache.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mapping_lang.errors import EvalError
+from mapping_lang.libutil import string_or_bytes
+from mapping_lang.re2 import Re2Error, compile_re2, compile_template, find_all, replace_all
+from mapping_lang.registry import Param, method
+
+CATEGORY = "Regular Expressions"
+
+
+def _regex(pattern: Any) -> re.Pattern[str]:
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    try:
+        return compile_re2(pattern)
+    except Re2Error as e:
+        raise EvalError(str(e)) from None
+
+
+def _prepare_pattern(pattern: str) -> tuple[Any, ...]:
+    return (_regex(pattern),)
+
+
+def _prepare_replace(pattern: str, value: str) -> tuple[Any, ...]:
+    return (_regex(pattern), compile_template(value))
+
+
+def _text(target: Any) -> tuple[str, bool]:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return v.decode("utf-8", "surrogateescape"), True
+    return v, False
+
+
+_PATTERN = [Param("pattern", "string", description="A Go RE2 regular expression.")]
+
+
+@method("re_match", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
+        description="Checks whether a regular expression matches anywhere in a string.")  # fmt: skip
+def re_match(ctx: Any, target: Any, pattern: Any) -> Any:
+    return _regex(pattern).search(_text(target)[0]) is not None
+
+
+@method("re_find_all", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
+        description="All non-overlapping matches of a regular expression.")  # fmt: skip
+def re_find_all(ctx: Any, target: Any, pattern: Any) -> Any:
+    return [m.group() for m in find_all(_regex(pattern), _text(target)[0])]
+
+
+@method("re_find_all_submatch", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
+        description="All matches, each as an array of the full match and its capture groups.")  # fmt: skip
+def re_find_all_submatch(ctx: Any, target: Any, pattern: Any) -> Any:
+    regex = _regex(pattern)
+    return [[m.group(), *(g or "" for g in m.groups())] for m in find_all(regex, _text(target)[0])]
+
+
+def _match_object(regex: re.Pattern[str], m: re.Match[str]) -> dict[str, Any]:
+    names = {index: name for name, index in regex.groupindex.items()}
+    obj: dict[str, Any] = {"0": m.group()}
+    for i in range(1, regex.groups + 1):
+        obj[names.get(i, str(i))] = m.group(i) or ""
+    return obj
+
+
+@method("re_find_object", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
+        description="The first match as an object of capture group names (or indexes) to text.")  # fmt: skip
+def re_find_object(ctx: Any, target: Any, pattern: Any) -> Any:
+    regex = _regex(pattern)
+    m = regex.search(_text(target)[0])
+    return {} if m is None else _match_object(regex, m)
+
+
+@method("re_find_all_object", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
+        description="All matches as objects of capture group names (or indexes) to text.")  # fmt: skip
+def re_find_all_object(ctx: Any, target: Any, pattern: Any) -> Any:
+    regex = _regex(pattern)
+    return [_match_object(regex, m) for m in find_all(regex, _text(target)[0])]
+
+
+def _re_replace(ctx: Any, target: Any, pattern: Any, value: Any) -> Any:
+    regex = _regex(pattern)
+    template = value if type(value) is tuple else compile_template(value)
+    text, was_bytes = _text(target)
+    result = replace_all(regex, text, template)
+    return result.encode("utf-8", "surrogateescape") if was_bytes else result
+
+
+_REPLACE_PARAMS = [
+    Param("pattern", "string", description="A Go RE2 regular expression."),
+    Param("value", "string", description="The replacement; $1 or ${name} expand capture groups."),
+]
+method("re_replace_all", category=CATEGORY, params=_REPLACE_PARAMS, prepare=_prepare_replace,
+       description="Replaces all regular expression matches, expanding $1/${name} references.")(_re_replace)  # fmt: skip
+method("re_replace", category=CATEGORY, params=_REPLACE_PARAMS, prepare=_prepare_replace,
+       description="Replaces all regular expression matches, expanding $1/${name} references.")(_re_replace)  # fmt: skip

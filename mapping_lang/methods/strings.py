@@ -1,0 +1,516 @@
+"""String manipulation methods.
+
+Strings are measured and indexed in UTF-8 bytes, as upstream's Go strings are. Most methods accept
+bytes as well as strings and return the same kind they were given.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gofmt import UnquoteError, go_quote, go_quote_bytes, go_unquote, sprintf
+from mapping_lang.libutil import as_array, as_text, string_or_bytes
+from mapping_lang.registry import Param, method
+from mapping_lang.value import to_text
+
+CATEGORY = "String Manipulation"
+
+# Go's unicode.IsSpace set, for TrimSpace (Python's str.strip also strips \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE_B = b"\t\n\v\f\r "
+
+
+@method("uppercase", category=CATEGORY, description="Converts all letters of a string to upper case.")
+def uppercase(ctx: Any, target: Any) -> Any:
+    if type(target) is str:
+        return target.upper()
+    return string_or_bytes(target).upper()
+
+
+@method("lowercase", category=CATEGORY, description="Converts all letters of a string to lower case.")
+def lowercase(ctx: Any, target: Any) -> Any:
+    if type(target) is str:
+        return target.lower()
+    return string_or_bytes(target).lower()
+
+
+def _is_separator(c: str) -> bool:
+    """Go's strings.Title word boundary test."""
+    if c <= "\x7f":
+        return not (c.isalnum() or c == "_")
+    if c.isalpha() or c.isdigit():
+        return False
+    return c in _GO_SPACE
+
+
+def _title(s: str) -> str:
+    out: list[str] = []
+    prev = " "
+    for c in s:
+        if _is_separator(prev):
+            up = c.upper()
+            out.append(up if len(up) == 1 else c)
+        else:
+            out.append(c)
+        prev = c
+    return "".join(out)
+
+
+@method("capitalize", category=CATEGORY, description="Upper-cases the first letter of every word.")
+def capitalize(ctx: Any, target: Any) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return _title(v.decode("utf-8", "replace")).encode()
+    return _title(v)
+
+
+@method("trim", category=CATEGORY,
+        params=[Param("cutset", "string", optional=True, description="Characters to remove instead of whitespace.")],
+        description="Removes leading and trailing whitespace, or the characters of a cutset.")  # fmt: skip
+def trim(ctx: Any, target: Any, cutset: str | None = None) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return v.strip(_GO_SPACE_B if cutset is None else cutset.encode())
+    return v.strip(_GO_SPACE if cutset is None else cutset)
+
+
+@method("trim_prefix", category=CATEGORY, params=[Param("prefix", "string", description="The prefix to remove.")],
+        description="Removes a prefix if the string starts with it.")  # fmt: skip
+def trim_prefix(ctx: Any, target: Any, prefix: str) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return v.removeprefix(prefix.encode())
+    return v.removeprefix(prefix)
+
+
+@method("trim_suffix", category=CATEGORY, params=[Param("suffix", "string", description="The suffix to remove.")],
+        description="Removes a suffix if the string ends with it.")  # fmt: skip
+def trim_suffix(ctx: Any, target: Any, suffix: str) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return v.removesuffix(suffix.encode())
+    return v.removesuffix(suffix)
+
+
+def _replace(ctx: Any, target: Any, old: str, new: str) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return v.replace(old.encode(), new.encode())
+    return v.replace(old, new)
+
+
+_REPLACE_PARAMS = [
+    Param("old", "string", description="A string to match against."),
+    Param("new", "string", description="A string to replace with."),
+]
+method("replace_all", category=CATEGORY, params=_REPLACE_PARAMS,
+       description="Replaces all occurrences of a string with another.")(_replace)  # fmt: skip
+method("replace", category=CATEGORY, params=_REPLACE_PARAMS,
+       description="Replaces all occurrences of a string with another.")(_replace)  # fmt: skip
+
+
+def _replacer(values: list[Any]) -> tuple[re.Pattern[str], dict[str, str]]:
+    if len(values) % 2 != 0:
+        raise EvalError("invalid arguments count, must be an even number of replacement pairs")
+    table: dict[str, str] = {}
+    order: list[str] = []
+    for i in range(0, len(values), 2):
+        old, new = values[i], values[i + 1]
+        if type(old) not in (str, bytes) or type(new) not in (str, bytes):
+            raise TypeMismatch("string", old if type(old) not in (str, bytes) else new)
+        old_s = old if type(old) is str else old.decode("utf-8", "replace")
+        new_s = new if type(new) is str else new.decode("utf-8", "replace")
+        if old_s not in table:  # argument order wins, as Go's strings.Replacer
+            table[old_s] = new_s
+            order.append(old_s)
+    alternatives = "|".join(re.escape(o) for o in order if o)
+    return re.compile(alternatives or r"(?!)"), table
+
+
+def _prepare_replacer(values: list[Any]) -> tuple[Any, ...]:
+    return (_replacer(values),)
+
+
+def _replace_many(ctx: Any, target: Any, values: Any) -> Any:
+    compiled = values if type(values) is tuple else _replacer(as_array(values))
+    pattern, table = compiled
+    v = string_or_bytes(target)
+    text = v if type(v) is str else v.decode("utf-8", "replace")
+    result = pattern.sub(lambda m: table[m.group()], text)
+    return result if type(v) is str else result.encode()
+
+
+_MANY_PARAMS = [Param("values", "array", description="An array of alternating old and new strings.")]
+method("replace_all_many", category=CATEGORY, params=_MANY_PARAMS, prepare=_prepare_replacer,
+       description="Applies a list of string replacements in a single pass.")(_replace_many)  # fmt: skip
+method("replace_many", category=CATEGORY, params=_MANY_PARAMS, prepare=_prepare_replacer,
+       description="Applies a list of string replacements in a single pass.")(_replace_many)  # fmt: skip
+
+
+@method("split", category=CATEGORY,
+        params=[Param("delimiter", "string", description="The delimiter to split with."),
+                Param("empty_as_null", "bool", False, "Whether empty parts become null.")],
+        description="Splits a string into an array of strings by a delimiter.")  # fmt: skip
+def split(ctx: Any, target: Any, delimiter: str, empty_as_null: bool = False) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        if delimiter == "":
+            text = v.decode("utf-8", "replace")
+            parts_b: list[Any] = [c.encode() for c in text]
+        else:
+            parts_b = v.split(delimiter.encode())
+        return [None if empty_as_null and not p else p for p in parts_b]
+    parts: list[Any] = list(v) if delimiter == "" else v.split(delimiter)
+    if empty_as_null:
+        return [p if p else None for p in parts]
+    return parts
+
+
+@method("has_prefix", category=CATEGORY, params=[Param("value", "string", description="The prefix.")],
+        description="Checks whether a string starts with a prefix.")  # fmt: skip
+def has_prefix(ctx: Any, target: Any, value: str) -> Any:
+    v = string_or_bytes(target)
+    return v.startswith(value if type(v) is str else value.encode())
+
+
+@method("has_suffix", category=CATEGORY, params=[Param("value", "string", description="The suffix.")],
+        description="Checks whether a string ends with a suffix.")  # fmt: skip
+def has_suffix(ctx: Any, target: Any, value: str) -> Any:
+    v = string_or_bytes(target)
+    return v.endswith(value if type(v) is str else value.encode())
+
+
+@method("index_of", category=CATEGORY, params=[Param("value", "string", description="The substring.")],
+        description="The byte index of the first occurrence of a substring, or -1.")  # fmt: skip
+def index_of(ctx: Any, target: Any, value: str) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return v.find(value.encode())
+    i = v.find(value)
+    if i <= 0 or v.isascii():
+        return i
+    return len(v[:i].encode("utf-8", "surrogatepass"))
+
+
+@method("quote", category=CATEGORY, description="Quotes a string with Go escape sequences.")
+def quote_method(ctx: Any, target: Any) -> Any:
+    v = string_or_bytes(target)
+    if type(v) is bytes:
+        return go_quote_bytes(v)
+    return go_quote(v)
+
+
+@method("unquote", category=CATEGORY, description="Unquotes a Go-quoted string, decoding escape sequences.")
+def unquote(ctx: Any, target: Any) -> Any:
+    try:
+        return go_unquote(as_text(target))
+    except UnquoteError as e:
+        raise EvalError(str(e)) from None
+
+
+_HTML_ESCAPES = str.maketrans({"&": "&amp;", "'": "&#39;", "<": "&lt;", ">": "&gt;", '"': "&#34;"})
+
+
+def escape_html_text(s: str) -> str:
+    """Go ``html.EscapeString``."""
+    return s.translate(_HTML_ESCAPES)
+
+
+@method("escape_html", category=CATEGORY, description="Escapes <, >, &, ' and \" as HTML entities.")
+def escape_html(ctx: Any, target: Any) -> Any:
+    return escape_html_text(as_text(target))
+
+
+@method("unescape_html", category=CATEGORY, description="Decodes HTML entities.")
+def unescape_html(ctx: Any, target: Any) -> Any:
+    return html.unescape(as_text(target))
+
+
+@method("escape_url_query", category=CATEGORY, description="Escapes a string for use in a URL query.")
+def escape_url_query(ctx: Any, target: Any) -> Any:
+    return quote_plus(as_text(target), safe="")
+
+
+@method("escape_url_path", category=CATEGORY, description="Escapes a string for use as a URL path segment.")
+def escape_url_path(ctx: Any, target: Any) -> Any:
+    return quote(as_text(target), safe="$&+=:@")
+
+
+_HEX = "0123456789abcdefABCDEF"
+
+
+def url_unescape(s: str, plus_as_space: bool) -> str:
+    """Go ``url.QueryUnescape``/``PathUnescape``: strict about malformed escapes."""
+    if "%" not in s and not (plus_as_space and "+" in s):
+        return s
+    out = bytearray()
+    raw = s.encode("utf-8", "surrogatepass")
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x25:  # %
+            esc = raw[i + 1 : i + 3].decode("latin-1")
+            if len(esc) < 2 or esc[0] not in _HEX or esc[1] not in _HEX:
+                bad = raw[i : i + 3].decode("utf-8", "replace")
+                raise EvalError(f'invalid URL escape "{bad}"')
+            out.append(int(esc, 16))
+            i += 3
+            continue
+        out.append(0x20 if plus_as_space and c == 0x2B else c)
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+@method("unescape_url_query", category=CATEGORY, description="Decodes a URL query-escaped string.")
+def unescape_url_query(ctx: Any, target: Any) -> Any:
+    return url_unescape(as_text(target), True)
+
+
+@method("unescape_url_path", category=CATEGORY, description="Decodes a URL path-escaped string.")
+def unescape_url_path(ctx: Any, target: Any) -> Any:
+    return url_unescape(as_text(target), False)
+
+
+def _format(ctx: Any, target: Any, *args: Any) -> Any:
+    if type(target) is not str:
+        target = as_text(target)
+    return sprintf(target, args)
+
+
+method("format", category=CATEGORY, params=[Param("*values", "any")],
+       description="Go printf-style formatting of the arguments with the target as format string.")(_format)  # fmt: skip
+
+
+@method("repeat", category=CATEGORY, params=[Param("count", "int", description="How many times to repeat.")],
+        description="Repeats a string a number of times.")  # fmt: skip
+def repeat(ctx: Any, target: Any, count: int) -> Any:
+    if count < 0:
+        raise EvalError("invalid count, must be greater than or equal to zero")
+    v = string_or_bytes(target)
+    return v * count
+
+
+@method("reverse", category=CATEGORY, description="Reverses the runes of a string (or the bytes of bytes).")
+def reverse(ctx: Any, target: Any) -> Any:
+    v = string_or_bytes(target)
+    return v[::-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# file paths (slash-separated, as on the platforms upstream documents)
+
+
+def clean_path(path: str) -> str:
+    """Go ``path.Clean``."""
+    if path == "":
+        return "."
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(part)
+    out = "/".join(parts)
+    if rooted:
+        return "/" + out
+    return out or "."
+
+
+@method("filepath_join", category=CATEGORY, description="Joins an array of path elements into one path.")
+def filepath_join(ctx: Any, target: Any) -> Any:
+    parts: list[str] = []
+    for i, v in enumerate(as_array(target)):
+        if type(v) is not str:
+            raise EvalError(f"path element {i}: {TypeMismatch('string', v)}")
+        parts.append(v)
+    joined = "/".join(p for p in parts if p)
+    return clean_path(joined) if joined else ""
+
+
+@method("filepath_split", category=CATEGORY, description="Splits a path into a directory and a file name.")
+def filepath_split(ctx: Any, target: Any) -> Any:
+    path = as_text(target)
+    i = path.rfind("/")
+    return [path[: i + 1], path[i + 1 :]]
+
+
+# ---------------------------------------------------------------------------------------------
+# slug
+
+_SLUG_LANG_SUBS: dict[str, dict[str, str]] = {
+    "en": {"&": "and", "@": "at"},
+    "de": {
+        "&": "und",
+        "@": "an",
+        "ä": "ae",
+        "Ä": "Ae",
+        "ö": "oe",
+        "Ö": "Oe",
+        "ü": "ue",
+        "Ü": "Ue",
+        "ß": "ss",
+    },
+    "fr": {"&": "et", "@": "arobase"},
+    "es": {"&": "y", "@": "en"},
+    "it": {"&": "e", "@": "chiocciola"},
+    "nl": {"&": "en", "@": "at"},
+    "pl": {"&": "i", "@": "na"},
+    "pt": {"&": "e", "@": "em"},
+    "sv": {"&": "och", "@": "snabel a", "å": "a", "Å": "A", "ä": "a", "Ä": "A", "ö": "o", "Ö": "O"},
+    "fi": {"&": "ja", "@": "at", "å": "a", "Å": "A", "ä": "a", "Ä": "A", "ö": "o", "Ö": "O"},
+    "cs": {"&": "a", "@": "zavinac"},
+    "hu": {"&": "es", "@": "kukac"},
+    "tr": {"&": "ve", "@": "et"},
+}
+_SLUG_DEFAULT_SUBS = {'"': "", "'": "", "’": "", "‒": "-", "–": "-", "—": "-", "―": "-"}
+_TRANSLIT = {
+    "ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L",
+    "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i",
+}  # fmt: skip
+_SLUG_INVALID = re.compile(r"[^a-z0-9\-_]+")
+_SLUG_DASHES = re.compile(r"-+")
+
+
+def _ascii_fold(s: str) -> str:
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", s):
+        if c.isascii():
+            out.append(c)
+        elif c in _TRANSLIT:
+            out.append(_TRANSLIT[c])
+        elif unicodedata.combining(c):
+            continue
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def make_slug(text: str, lang: str) -> str:
+    subs = dict(_SLUG_DEFAULT_SUBS)
+    subs.update(_SLUG_LANG_SUBS.get(lang, _SLUG_LANG_SUBS["en"]))
+    text = "".join(subs.get(c, c) for c in text)
+    text = _ascii_fold(text).lower()
+    text = _SLUG_INVALID.sub("-", text)
+    text = _SLUG_DASHES.sub("-", text)
+    return text.strip("-_")
+
+
+@method("slug", category=CATEGORY,
+        params=[Param("lang", "string", "en", "The language of substitutions such as & → and.")],
+        description="Creates a URL-friendly slug of a string.")  # fmt: skip
+def slug(ctx: Any, target: Any, lang: str = "en") -> Any:
+    return make_slug(as_text(target), lang)
+
+
+# ---------------------------------------------------------------------------------------------
+# strip_html
+
+
+class _Stripper(HTMLParser):
+    _SKIP_CONTENT = frozenset({"script", "style"})
+
+    def __init__(self, preserve: frozenset[str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.preserve = preserve
+        self.out: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP_CONTENT and tag not in self.preserve:
+            self.skipping += 1
+        elif tag in self.preserve and not self.skipping:
+            self.out.append(f"<{tag}>")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.preserve and not self.skipping:
+            self.out.append(f"<{tag}/>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP_CONTENT and tag not in self.preserve:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.preserve and not self.skipping:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.out.append(escape_html_text(data))
+
+
+@method("strip_html", category=CATEGORY,
+        params=[Param("preserve", "any", optional=True, description="An array of element names to keep.")],
+        description="Removes HTML tags from a string, optionally preserving some elements.")  # fmt: skip
+def strip_html(ctx: Any, target: Any, preserve: Any = None) -> Any:
+    keep: frozenset[str] = frozenset()
+    if preserve is not None:
+        keep = frozenset(to_text(p).lower() for p in as_array(preserve))
+    stripper = _Stripper(keep)
+    stripper.feed(as_text(target))
+    stripper.close()
+    return "".join(stripper.out)
+
+
+# ---------------------------------------------------------------------------------------------
+# unicode_segments (an approximation of UAX #29 without the Unicode break tables)
+
+_EXTEND = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u0900-\u0903\u093a-\u094f" \
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\U0001f3fb-\U0001f3ff" \
+    "\U000e0020-\U000e007f\U000e0100-\U000e01ef"  # fmt: skip
+_GRAPHEME = re.compile(
+    f"\r\n|[\U0001f1e6-\U0001f1ff]{{2}}|(?:.[{_EXTEND}]*)(?:\u200d.[{_EXTEND}]*)*",
+    re.S,
+)
+_SENTENCE = re.compile(r".*?(?:[.!?]+['\")\]]*(?:\s+|$)(?![a-z0-9])|\n+|$)", re.S)
+_WORD = re.compile(
+    r"\r\n|[^\S\r\n]+|\n|\r|(?:\w+(?:['.’:,]\w+)*)|"
+    f"[\U0001f1e6-\U0001f1ff]{{2}}|(?:.[{_EXTEND}]*)(?:\u200d.[{_EXTEND}]*)*",
+    re.S,
+)
+
+
+def segments(text: str, kind: str) -> list[str]:
+    if kind == "grapheme":
+        pattern = _GRAPHEME
+    elif kind == "word":
+        pattern = _WORD
+    elif kind == "sentence":
+        pattern = _SENTENCE
+    else:
+        raise EvalError(f"unknown segmentation type: {kind}")
+    return [m.group() for m in pattern.finditer(text) if m.group()]
+
+
+@method("unicode_segments", category=CATEGORY,
+        params=[Param("segmentation_type", "string", description="One of grapheme, word or sentence.")],
+        description="Splits text into grapheme clusters, words or sentences.")  # fmt: skip
+def unicode_segments(ctx: Any, target: Any, segmentation_type: str) -> Any:
+    return segments(as_text(target), segmentation_type)
+
+
+# ---------------------------------------------------------------------------------------------
+# password hashes: not available without third-party libraries
+
+
+def _unsupported(name: str, algorithm: str) -> None:
+    def impl(ctx: Any, target: Any, hashed_secret: str) -> Any:
+        raise EvalError(
+            f"{name} is not supported by benthic: {algorithm} is not in the Python standard library"
+        )
+
+    method(name, category=CATEGORY, params=[Param("hashed_secret", "string")],
+           description=f"Unsupported: compares a secret against a {algorithm} hash.")(impl)  # fmt: skip
+
+
+_unsupported("compare_bcrypt", "bcrypt")
+_unsupported("compare_argon2", "argon2")

@@ -1,0 +1,112 @@
+"""Unit tests of the pure helpers behind the function/method library: Go layouts, Go fmt verbs,
+strftime, RE2 translation, hashes, AES and JWT keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from mapping_lang import aes
+from mapping_lang.gofmt import go_quote, go_unquote, sprintf
+from mapping_lang.golayout import RFC3339_NANO, LayoutError, compile_layout, format_layout, parse_layout
+from mapping_lang.methods.encoding import crc32, xxh64
+from mapping_lang.re2 import compile_re2, compile_template, replace_all
+from mapping_lang.strftime import compile_strftime, compile_strptime, strftime, strptime
+
+TS = datetime(2020, 8, 14, 11, 45, 26, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        ("2006-01-02T15:04:05Z07:00", "2020-08-14T11:45:26Z"),
+        ("2006-Jan-02 15:04:05", "2020-Aug-14 11:45:26"),
+        ("Mon Jan _2 15:04:05 MST 2006", "Fri Aug 14 11:45:26 UTC 2020"),
+        ("3:04PM .000 ,999", "11:45AM .005 ,005"),
+        ("02/01/06 002 -0700", "14/08/20 227 +0000"),
+    ],
+)
+def test_go_layout_formats_like_go(layout: str, expected: str) -> None:
+    assert format_layout(compile_layout(layout), TS, 5_000_000) == expected
+
+
+def test_go_layout_keeps_offsets_and_nanoseconds() -> None:
+    dt, nsec = parse_layout(compile_layout(RFC3339_NANO), RFC3339_NANO, "2020-08-14T11:45:26.123456789+01:00")
+    assert nsec == 123456789
+    assert dt.utcoffset() == timedelta(hours=1)
+    assert format_layout(compile_layout(RFC3339_NANO), dt, nsec) == "2020-08-14T11:45:26.123456789+01:00"
+
+
+def test_go_layout_parse_errors_use_go_wording() -> None:
+    layout = "2006-01-02"
+    with pytest.raises(LayoutError, match='cannot parse "x" as "01"'):
+        parse_layout(compile_layout(layout), layout, "2020-x")
+    with pytest.raises(LayoutError, match="month out of range"):
+        parse_layout(compile_layout(layout), layout, "2020-13-01")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "args", "expected"),
+    [
+        ("%s(%v): %v", ["lance", 37, 13], "lance(37): 13"),
+        ("%f", [-0.0], "-0.000000"),
+        ("%05d|%-4d|%x|%q", [-4, 3, 255, "a\nb"], '-0004|3   |ff|"a\\nb"'),
+        ("%v %v %v", [[1, "a"], {"b": None}, 1e6], "[1 a] map[b:<nil>] 1e+06"),
+        ("%d %s", ["x"], "%!d(string=x) %!s(MISSING)"),
+        ("a", [1], "a%!(EXTRA int64=1)"),
+    ],
+)
+def test_sprintf_matches_go_fmt(fmt: str, args: list[object], expected: str) -> None:
+    assert sprintf(fmt, args) == expected
+
+
+def test_go_quote_round_trips() -> None:
+    text = 'tab\there "quoted" é \x01'
+    assert go_quote(text) == '"tab\\there \\"quoted\\" é \\x01"'
+    assert go_unquote(go_quote(text)) == text
+
+
+def test_strftime_and_strptime() -> None:
+    ts = datetime(2020, 8, 14, 11, 50, 26, 371000, tzinfo=UTC)
+    assert (
+        strftime(compile_strftime("%Y-%b-%d %H:%M:%S.%f %z"), ts, 371_000_000)
+        == "2020-Aug-14 11:50:26.371000 +0000"
+    )
+    dt, nsec = strptime(compile_strptime("%Y-%m-%dT%H:%M:%S%z"), "", "2020-08-14T11:50:26+02:00")
+    assert dt == datetime(2020, 8, 14, 11, 50, 26, tzinfo=timezone(timedelta(hours=2)))
+    assert nsec == 0
+
+
+def test_re2_translation_matches_go_semantics() -> None:
+    assert compile_re2(r"x$").search("x\n") is None  # Go's $ is end of text without (?m)
+    assert compile_re2(r"(?m)x$").search("x\ny")
+    assert compile_re2(r"\d+").findall("١٢3") == ["3"]  # \d is ASCII-only in RE2
+    assert compile_re2(r"[[:alpha:]]+").findall("ab1c") == ["ab", "c"]
+    assert compile_re2(r"(?<word>\w+)").match("hi").group("word") == "hi"
+    regex = compile_re2(r"(\w{2})\w+@")
+    assert replace_all(regex, "alice@example.com", compile_template("$1***@")) == "al***@example.com"
+    assert replace_all(compile_re2("(a)"), "ab", compile_template("$1x")) == "b"  # $1x is group "1x"
+    assert replace_all(compile_re2("(a)"), "ab", compile_template("${1}x$$")) == "ax$b"
+
+
+def test_hashes() -> None:
+    assert xxh64(b"") == 0xEF46DB3751D8E999
+    assert xxh64(b"hello world") == 5020219685658847592
+    assert xxh64(bytes(range(100))) == xxh64(bytes(range(100)))
+    assert crc32(b"hello world", "Castagnoli") == 0xC99465AA
+    assert crc32(b"hello world", "Koopman") == 0xDF373D3C
+
+
+def test_aes_known_answers() -> None:
+    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+    block = bytes.fromhex("00112233445566778899aabbccddeeff")
+    rk = aes.expand_key(key)
+    assert aes.encrypt_block(rk, block).hex() == "69c4e0d86a7b0430d8cdb78070b4c55a"
+    assert aes.decrypt_block(rk, aes.encrypt_block(rk, block)) == block
+    iv = bytes(range(16))
+    assert aes.cbc_decrypt(key, iv, aes.cbc_encrypt(key, iv, block * 2)) == block * 2
+    sealed = aes.gcm_seal(key, iv[:12], b"secret")
+    assert aes.gcm_open(key, iv[:12], sealed) == b"secret"
+    with pytest.raises(ValueError, match="authentication failed"):
+        aes.gcm_open(key, iv[:12], sealed[:-1] + bytes([sealed[-1] ^ 1]))
