@@ -24,7 +24,7 @@ class Scanner:
     def from_config(cls, conf: dict[str, Any]) -> Scanner:
         scanner = conf.get("scanner")
         if isinstance(scanner, dict) and scanner:
-            (name, body), = scanner.items()
+            ((name, body),) = scanner.items()
             body = body or {}
             if name == "lines":
                 delim = body.get("custom_delimiter") or "\n"

@@ -17,11 +17,23 @@ SPEC = s.ComponentSpec(
     "file",
     "input",
     [
-        s.string_list("paths", "A list of paths to consume sequentially. Glob patterns are supported, including super globs (double star)."),
+        s.string_list(
+            "paths",
+            "A list of paths to consume sequentially. Glob patterns are supported, including super globs (double star).",
+        ),
         s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
         s.integer("max_buffer", "The maximum message buffer size.", default=1000000, advanced=True),
-        s.any_field("scanner", "The scanner by which the stream of bytes consumed will be broken out into individual messages.", optional=True),
-        s.boolean("delete_on_finish", "Whether to delete input files from the disk once they are fully consumed.", default=False, advanced=True),
+        s.any_field(
+            "scanner",
+            "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
+            optional=True,
+        ),
+        s.boolean(
+            "delete_on_finish",
+            "Whether to delete input files from the disk once they are fully consumed.",
+            default=False,
+            advanced=True,
+        ),
         s.auto_replay_nacks_field(),
     ],
     summary="Consumes data from files on disk, emitting messages according to a chosen codec.",

@@ -26,8 +26,16 @@ SPEC = s.ComponentSpec(
             "process them. Cron expressions can specify a timezone by prefixing the expression with `TZ=<location name>`.",
             default="1s",
         ),
-        s.integer("count", "An optional number of messages to generate, if set above 0 the specified number of messages is generated and then the input will shut down.", default=0),
-        s.integer("batch_size", "The number of generated messages that should be accumulated into each batch flushed at the specified interval.", default=1),
+        s.integer(
+            "count",
+            "An optional number of messages to generate, if set above 0 the specified number of messages is generated and then the input will shut down.",
+            default=0,
+        ),
+        s.integer(
+            "batch_size",
+            "The number of generated messages that should be accumulated into each batch flushed at the specified interval.",
+            default=1,
+        ),
         s.auto_replay_nacks_field(),
     ],
     summary="Generates messages at a given interval using a Bloblang mapping executed without a context.",
@@ -70,7 +78,9 @@ def _parse_interval(interval: str) -> tuple[float | None, Any]:
     try:
         return None, Schedule(prefix + text)
     except ScheduleError as err:
-        raise ValueError(f"failed to parse interval as duration string: {interval}, or as cron expression: {err}") from None
+        raise ValueError(
+            f"failed to parse interval as duration string: {interval}, or as cron expression: {err}"
+        ) from None
 
 
 class GenerateInput:

@@ -19,7 +19,11 @@ SPEC = s.ComponentSpec(
     [
         s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
         s.integer("max_buffer", "The maximum message buffer size.", default=1000000, advanced=True),
-        s.any_field("scanner", "The scanner by which the stream of bytes consumed will be broken out into individual messages.", optional=True),
+        s.any_field(
+            "scanner",
+            "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
+            optional=True,
+        ),
         s.auto_replay_nacks_field(),
     ],
     summary="Consumes data piped to stdin, chopping it into individual messages according to the specified scanner.",

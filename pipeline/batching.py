@@ -27,7 +27,13 @@ class BatchPolicy:
 
     @property
     def is_noop(self) -> bool:
-        return self.count <= 1 and self.byte_size <= 0 and not self.period and self.check is None and not self.processors
+        return (
+            self.count <= 1
+            and self.byte_size <= 0
+            and not self.period
+            and self.check is None
+            and not self.processors
+        )
 
     @property
     def has_trigger(self) -> bool:
@@ -43,7 +49,13 @@ def policy_problems(conf: dict[str, Any]) -> list[str]:
             parse_duration_ns(period)
         except ValueError as err:
             problems.append(f"failed to parse duration string period: {err}")
-    active = conf.get("count", 0) > 1 or conf.get("byte_size", 0) > 0 or period or conf.get("check") or conf.get("processors")
+    active = (
+        conf.get("count", 0) > 1
+        or conf.get("byte_size", 0) > 0
+        or period
+        or conf.get("check")
+        or conf.get("processors")
+    )
     trigger = conf.get("count", 0) > 0 or conf.get("byte_size", 0) > 0 or period or conf.get("check")
     if active and not trigger:
         problems.append("batch policy must have at least one active trigger")

@@ -151,7 +151,9 @@ class Manager:
         except ConfigError:
             raise
         except Exception as err:
-            raise ConfigError(f"failed to create {registration.spec.kind} '{registration.spec.name}' at {path}: {err}") from err
+            raise ConfigError(
+                f"failed to create {registration.spec.kind} '{registration.spec.name}' at {path}: {err}"
+            ) from err
 
     def _build_plain(self, kind: str, conf: Any, path: str) -> Any:
         registration, resolved, res, _ = self._resolve(kind, conf, path)
@@ -184,12 +186,18 @@ class Manager:
         policy = None
         if isinstance(resolved, dict) and isinstance(resolved.get("batching"), dict):
             policy = self.build_policy(resolved["batching"], f"{path}.batching", res)
-        if isinstance(resolved, dict) and "max_in_flight" in resolved and registration.spec.field_named("max_in_flight"):
+        if (
+            isinstance(resolved, dict)
+            and "max_in_flight" in resolved
+            and registration.spec.field_named("max_in_flight")
+        ):
             max_in_flight = int(resolved["max_in_flight"])
         else:
             max_in_flight = registration.max_in_flight
         processors = self.build_processors(conf.get("processors") or [], f"{path}.processors")
-        return OutputStage(out, res, type_name, max_in_flight=max_in_flight, policy=policy, processors=processors)
+        return OutputStage(
+            out, res, type_name, max_in_flight=max_in_flight, policy=policy, processors=processors
+        )
 
     def build_policy(self, conf: dict[str, Any], path: str, res: Resources | None = None) -> BatchPolicy:
         problems = policy_problems(conf)
@@ -202,8 +210,14 @@ class Manager:
 
             check = mapping_lang.compile(conf["check"])
         processors = self.build_processors(conf.get("processors") or [], f"{path}.processors")
-        if conf.get("check") and not (conf.get("count") or conf.get("byte_size") or period) and res is not None:
-            res.logger.warn("Batch policy should have at least one of count, period or byte_size set in order to provide a hard batch ceiling.")
+        if (
+            conf.get("check")
+            and not (conf.get("count") or conf.get("byte_size") or period)
+            and res is not None
+        ):
+            res.logger.warn(
+                "Batch policy should have at least one of count, period or byte_size set in order to provide a hard batch ceiling."
+            )
         return BatchPolicy(
             count=int(conf.get("count") or 0),
             byte_size=int(conf.get("byte_size") or 0),

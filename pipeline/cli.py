@@ -26,10 +26,20 @@ DEFAULT_PATHS = ("/benthos.yaml", "/etc/benthos/config.yaml", "/etc/benthos.yaml
 
 
 def _common_flags(parser: argparse.ArgumentParser, *, with_set: bool = True) -> None:
-    parser.add_argument("-e", "--env-file", action="append", default=[], help="dotenv files (globs allowed) to load before the config")
-    parser.add_argument("-r", "--resources", action="append", default=[], help="extra resource files (globs allowed)")
+    parser.add_argument(
+        "-e",
+        "--env-file",
+        action="append",
+        default=[],
+        help="dotenv files (globs allowed) to load before the config",
+    )
+    parser.add_argument(
+        "-r", "--resources", action="append", default=[], help="extra resource files (globs allowed)"
+    )
     if with_set:
-        parser.add_argument("-s", "--set", action="append", default=[], metavar="PATH=VALUE", help="override a config field")
+        parser.add_argument(
+            "-s", "--set", action="append", default=[], metavar="PATH=VALUE", help="override a config field"
+        )
 
 
 def load_env_files(patterns: list[str]) -> None:
@@ -122,7 +132,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
             else:
                 configs = [(path, None)]
             for name, text in configs:
-                loaded = read_config(name if text is None else path, skip_env_check=args.skip_env_var_check, text=text)
+                loaded = read_config(
+                    name if text is None else path, skip_env_check=args.skip_env_var_check, text=text
+                )
                 if text is not None:
                     loaded.path = name
                 if args.labels:
@@ -194,7 +206,16 @@ _LIST_KINDS = {
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    wanted = args.kinds or ["inputs", "buffers", "processors", "outputs", "caches", "rate-limits", "bloblang-functions", "bloblang-methods"]
+    wanted = args.kinds or [
+        "inputs",
+        "buffers",
+        "processors",
+        "outputs",
+        "caches",
+        "rate-limits",
+        "bloblang-functions",
+        "bloblang-methods",
+    ]
     out: dict[str, Any] = {}
     for name in wanted:
         if name in ("bloblang-functions", "bloblang-methods"):
@@ -268,10 +289,17 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="benthic", description="A Redpanda Connect-compatible stream processor.")
+    parser = argparse.ArgumentParser(
+        prog="benthic", description="A Redpanda Connect-compatible stream processor."
+    )
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     parser.add_argument("-c", "--config", help="a config file to run (with no command)")
-    parser.add_argument("--log.level", dest="log_level", choices=["off", "error", "warn", "info", "debug", "trace"], type=str.lower)
+    parser.add_argument(
+        "--log.level",
+        dest="log_level",
+        choices=["off", "error", "warn", "info", "debug", "trace"],
+        type=str.lower,
+    )
     parser.add_argument("--chilled", action="store_true", help="run even when the config has lint errors")
     _common_flags(parser)
     sub = parser.add_subparsers(dest="command")
@@ -280,8 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config_path", nargs="?")
     run.add_argument("-c", "--config", dest="config")
     run.add_argument(
-        "--log.level", dest="log_level", choices=["off", "error", "warn", "info", "debug", "trace"],
-        type=str.lower, default=argparse.SUPPRESS,
+        "--log.level",
+        dest="log_level",
+        choices=["off", "error", "warn", "info", "debug", "trace"],
+        type=str.lower,
+        default=argparse.SUPPRESS,
     )
     run.add_argument("--chilled", action="store_true", default=argparse.SUPPRESS)
     run.add_argument("-w", "--watcher", action="store_true", help=argparse.SUPPRESS)
@@ -312,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("blobl", help="run a Bloblang mapping over stdin lines", add_help=False)
     sub.add_parser("streams", help="run several configs in one process", add_help=False)
     sub.add_parser("simulate", help="run a simulator (run_ai)", add_help=False)
-    sub.add_parser("demo", help="run the documented Run:ai config against the simulator and sink", add_help=False)
+    sub.add_parser(
+        "demo", help="run the documented Run:ai config against the simulator and sink", add_help=False
+    )
     return parser
 
 
@@ -349,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         args.config_path = None
         return cmd_run(args)
-    handler = {"run": cmd_run, "lint": cmd_lint, "echo": cmd_echo, "list": cmd_list, "create": cmd_create}[args.command]
+    handler = {"run": cmd_run, "lint": cmd_lint, "echo": cmd_echo, "list": cmd_list, "create": cmd_create}[
+        args.command
+    ]
     return handler(args)
 
 

@@ -79,7 +79,9 @@ def interpolate_env(text: str, env: Mapping[str, str] | None = None) -> tuple[st
     text = _ENV_PATTERN.sub(replace, text)
     if escaped:
         text = re.sub(
-            re.escape(_ESCAPE_MARK) + r"(\d+)" + re.escape(_ESCAPE_MARK), lambda m: escaped[int(m.group(1))], text
+            re.escape(_ESCAPE_MARK) + r"(\d+)" + re.escape(_ESCAPE_MARK),
+            lambda m: escaped[int(m.group(1))],
+            text,
         )
     return text, missing
 
@@ -275,7 +277,10 @@ def root_fields() -> list[Field]:
                 s.boolean("debug_endpoints", "Whether to register debug endpoints.", default=False),
                 s.string("cert_file", "An optional certificate file for enabling TLS.", default=""),
                 s.string("key_file", "An optional key file for enabling TLS.", default=""),
-                s.obj("cors", [s.boolean("enabled", default=False), s.string_list("allowed_origins", default=[])]),
+                s.obj(
+                    "cors",
+                    [s.boolean("enabled", default=False), s.string_list("allowed_origins", default=[])],
+                ),
                 s.obj(
                     "basic_auth",
                     [
@@ -295,7 +300,9 @@ def root_fields() -> list[Field]:
         s.obj(
             "pipeline",
             [
-                s.integer("threads", "The number of threads to execute processing pipelines across.", default=-1),
+                s.integer(
+                    "threads", "The number of threads to execute processing pipelines across.", default=-1
+                ),
                 s.component_list("processors", "processor", default=[]),
             ],
         ),
@@ -310,8 +317,26 @@ def root_fields() -> list[Field]:
             [
                 s.enum(
                     "level",
-                    ("OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL", "NONE",
-                     "off", "fatal", "error", "warn", "info", "debug", "trace", "all", "none"),
+                    (
+                        "OFF",
+                        "FATAL",
+                        "ERROR",
+                        "WARN",
+                        "INFO",
+                        "DEBUG",
+                        "TRACE",
+                        "ALL",
+                        "NONE",
+                        "off",
+                        "fatal",
+                        "error",
+                        "warn",
+                        "info",
+                        "debug",
+                        "trace",
+                        "all",
+                        "none",
+                    ),
                     default="INFO",
                 ),
                 s.enum("format", ("json", "logfmt"), default="logfmt"),
@@ -462,7 +487,9 @@ class Linter:
         reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
         for key in conf:
             if key not in reserved and key != type_name and not (key == "plugin" and "type" in conf):
-                self.add((*path, key), f"field {key} is invalid when the component type is {type_name} ({kind})")
+                self.add(
+                    (*path, key), f"field {key} is invalid when the component type is {type_name} ({kind})"
+                )
         body_key = type_name if type_name in conf else "plugin"
         body = conf.get(body_key)
         body_path = (*path, body_key)
@@ -480,7 +507,9 @@ class Linter:
             )
             return
         if label in self.labels:
-            self.add(path, f"label '{label}' collides with a previously defined label at line {self.labels[label]}")
+            self.add(
+                path, f"label '{label}' collides with a previously defined label at line {self.labels[label]}"
+            )
             return
         self.labels[label] = self.loaded.mark(path)[0]
 
@@ -502,7 +531,9 @@ class Linter:
             self.add((*path, *err.path), err.message)
             self._recurse_components(spec.fields, body, path)
             return
-        self._field_checks(spec.fields if spec.root is None else [spec.root], resolved, body, path, spec.root is not None)
+        self._field_checks(
+            spec.fields if spec.root is None else [spec.root], resolved, body, path, spec.root is not None
+        )
         if spec.lint is not None:
             for message in spec.lint(resolved):
                 self.add(path, message)
@@ -528,7 +559,9 @@ class Linter:
             elif f.type == "object" and f.children and f.kind == "scalar":
                 self._recurse_components(f.children, value, at)
 
-    def _field_checks(self, fields: list[Field], resolved: Any, raw: Any, path: tuple[Any, ...], is_root: bool) -> None:
+    def _field_checks(
+        self, fields: list[Field], resolved: Any, raw: Any, path: tuple[Any, ...], is_root: bool
+    ) -> None:
         """Per-field checks, bare ``$NAME`` warnings, Bloblang compile errors and nested components."""
         for f in fields:
             if is_root:
@@ -555,7 +588,9 @@ class Linter:
             elif f.type == "object" and f.children:
                 if f.kind == "list":
                     for i, item in enumerate(value or []):
-                        self._field_checks(f.children, item, (raw_value or [])[i] if raw_value else None, (*at, i), False)
+                        self._field_checks(
+                            f.children, item, (raw_value or [])[i] if raw_value else None, (*at, i), False
+                        )
                 elif f.kind == "scalar" and value is not None:
                     self._field_checks(f.children, value, raw_value, at, False)
             elif f.type == "bloblang" and isinstance(value, str) and value:
@@ -705,7 +740,11 @@ def scrub_secrets(data: Any) -> Any:
             if f.secret and value not in (None, ""):
                 body[f.name] = s.SECRET_MASK
             elif f.type in s.COMPONENT_TYPES:
-                items = value if f.kind == "list" else (list(value.values()) if f.kind == "map" and isinstance(value, dict) else [value])
+                items = (
+                    value
+                    if f.kind == "list"
+                    else (list(value.values()) if f.kind == "map" and isinstance(value, dict) else [value])
+                )
                 for item in items or []:
                     visit_component(f.type, item)
             elif f.type == "object" and f.children:

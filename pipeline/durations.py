@@ -43,7 +43,9 @@ def parse_duration_ns(text: str) -> int:
             if re.match(r"(\d+(?:\.\d*)?|\.\d+)", text[pos:]):
                 unit = re.sub(r"^[\d.]+", "", text[pos:])
                 if unit:
-                    raise ValueError(f'time: unknown unit "{unit.rstrip("0123456789.")}" in duration "{original}"')
+                    raise ValueError(
+                        f'time: unknown unit "{unit.rstrip("0123456789.")}" in duration "{original}"'
+                    )
                 raise ValueError(f'time: missing unit in duration "{original}"')
             raise ValueError(f'time: invalid duration "{original}"')
         number, unit = match.groups()

@@ -65,7 +65,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 class HTTPServer:
     """Routes requests to handlers; ``start()`` binds, ``close()`` stops accepting and waits."""
 
-    def __init__(self, host: str, port: int, *, max_body: int = 16 * 1024 * 1024, ssl: object | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, *, max_body: int = 16 * 1024 * 1024, ssl: object | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.max_body = max_body
@@ -94,7 +96,11 @@ class HTTPServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._serve, self.host, self.port, ssl=self.ssl, reuse_address=True  # type: ignore[arg-type]
+            self._serve,
+            self.host,
+            self.port,
+            ssl=self.ssl,
+            reuse_address=True,  # type: ignore[arg-type]
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
@@ -168,7 +174,10 @@ class HTTPServer:
                 if length is not None and int(length) > self.max_body:
                     await self._send(conn, writer, Response.text("request body too large", 413))
                     return None
-                if event.method == b"POST" and dict(event.headers).get(b"expect", b"").lower() == b"100-continue":
+                if (
+                    event.method == b"POST"
+                    and dict(event.headers).get(b"expect", b"").lower() == b"100-continue"
+                ):
                     conn.send(h11.InformationalResponse(status_code=100, headers=[]))
             elif isinstance(event, h11.Data):
                 body += event.data
@@ -205,12 +214,16 @@ class HTTPServer:
             return Response.text("method not allowed", 405)
         return await handler(request)
 
-    async def _send(self, conn: h11.Connection, writer: asyncio.StreamWriter, response: Response, head: bool = False) -> None:
+    async def _send(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, response: Response, head: bool = False
+    ) -> None:
         headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
         if response.content_type and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", response.content_type))
         headers.append(("Content-Length", str(len(response.body))))
-        data = conn.send(h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status)))
+        data = conn.send(
+            h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status))
+        )
         if response.body and not head:
             data += conn.send(h11.Data(data=response.body))  # type: ignore[operator]
         data += conn.send(h11.EndOfMessage())  # type: ignore[operator]

@@ -24,7 +24,11 @@ BUILT = "2026-11-27T00:00:00Z"
 # -- metrics ----------------------------------------------------------------------------------------
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_HELP = {"counter": "Benthos Counter metric", "gauge": "Benthos Gauge metric", "timer": "Benthos Timing metric"}
+_HELP = {
+    "counter": "Benthos Counter metric",
+    "gauge": "Benthos Gauge metric",
+    "timer": "Benthos Timing metric",
+}
 _QUANTILES = (0.5, 0.9, 0.99)
 
 
@@ -79,7 +83,9 @@ class Timer:
 class Metrics:
     """All series of one process, keyed by (name, sorted label pairs)."""
 
-    def __init__(self, mapping: Callable[[str], str | None] | None = None, logger: Logger | None = None) -> None:
+    def __init__(
+        self, mapping: Callable[[str], str | None] | None = None, logger: Logger | None = None
+    ) -> None:
         self._types: dict[str, str] = {}
         self._label_names: dict[str, tuple[str, ...]] = {}
         self._series: dict[str, dict[tuple[tuple[str, str], ...], Any]] = {}
@@ -107,7 +113,9 @@ class Metrics:
                 self._series[name] = {}
             elif known != kind or self._label_names[name] != tuple(k for k, _ in key):
                 if self.logger:
-                    self.logger.error(f"Metric {name} re-registered with a different type or labels, skipping")
+                    self.logger.error(
+                        f"Metric {name} re-registered with a different type or labels, skipping"
+                    )
                 return factory()
             series = self._series[name]
             metric = series.get(key)
@@ -208,7 +216,18 @@ def _process_metrics() -> list[str]:
 
 # -- logger -----------------------------------------------------------------------------------------
 
-LEVELS = {"off": 0, "none": 0, "fatal": 1, "error": 2, "warn": 3, "warning": 3, "info": 4, "debug": 5, "trace": 6, "all": 6}
+LEVELS = {
+    "off": 0,
+    "none": 0,
+    "fatal": 1,
+    "error": 2,
+    "warn": 3,
+    "warning": 3,
+    "info": 4,
+    "debug": 5,
+    "trace": 6,
+    "all": 6,
+}
 _LEVEL_NAMES = {1: "fatal", 2: "error", 3: "warning", 4: "info", 5: "debug", 6: "trace"}
 _BARE = re.compile(r"^[A-Za-z0-9\-._/@^+]+$")
 
@@ -287,7 +306,9 @@ def _logfmt_value(value: Any) -> str:
         text = str(value)
     if text and _BARE.match(text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    return (
+        '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    )
 
 
 def _go_map_repr(value: Any) -> str:
@@ -360,7 +381,10 @@ class ServiceAPI:
         self.terminated = terminated
         endpoints = {
             "/ping": (self._ping, "Ping me."),
-            "/ready": (self._ready, "Returns 200 OK if all inputs and outputs are connected, otherwise a 503 is returned."),
+            "/ready": (
+                self._ready,
+                "Returns 200 OK if all inputs and outputs are connected, otherwise a 503 is returned.",
+            ),
             "/version": (self._version, "Returns the service version."),
             "/endpoints": (self._endpoints, "Returns this map of endpoints."),
         }
@@ -391,4 +415,8 @@ class ServiceAPI:
         return Response.json(orjson.dumps(self.descriptions, option=orjson.OPT_SORT_KEYS))
 
     async def _metrics(self, _: Request) -> Response:
-        return Response(200, self.metrics.prometheus_text().encode(), content_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(
+            200,
+            self.metrics.prometheus_text().encode(),
+            content_type="text/plain; version=0.0.4; charset=utf-8",
+        )

@@ -127,7 +127,9 @@ def register_processor(spec: ComponentSpec, ctor: Callable[[Any, Resources], Pro
     REGISTRY.register(spec, ctor)
 
 
-def register_output(spec: ComponentSpec, ctor: Callable[[Any, Resources], Output], *, max_in_flight: int = 1) -> None:
+def register_output(
+    spec: ComponentSpec, ctor: Callable[[Any, Resources], Output], *, max_in_flight: int = 1
+) -> None:
     """Outputs whose spec has a ``max_in_flight`` field get that many concurrent ``write_batch``
     calls; others get ``max_in_flight`` (0 = as many as callers send: for wrapper outputs). A
     ``batching`` field in the spec gives the output a batch policy, applied by the engine."""
@@ -156,22 +158,30 @@ def _spec(name: str, kind: str, spec: ComponentSpec | None) -> ComponentSpec:
     return spec
 
 
-def input(name: str, spec: ComponentSpec | None = None) -> Callable[[Callable[..., AsyncIterator[Message]]], Any]:
+def input(
+    name: str, spec: ComponentSpec | None = None
+) -> Callable[[Callable[..., AsyncIterator[Message]]], Any]:
     """An async generator ``gen(conf, res)`` yielding messages; each becomes a batch of one, and
     nacked messages are replayed by the engine. The generator ending ends the input."""
 
     def wrap(gen: Callable[..., AsyncIterator[Message]]) -> Any:
-        register_input(_spec(name, "input", spec), lambda conf, res: (_GeneratorInput(gen(conf, res), False), True))
+        register_input(
+            _spec(name, "input", spec), lambda conf, res: (_GeneratorInput(gen(conf, res), False), True)
+        )
         return gen
 
     return wrap
 
 
-def batch_input(name: str, spec: ComponentSpec | None = None) -> Callable[[Callable[..., AsyncIterator[list[Message]]]], Any]:
+def batch_input(
+    name: str, spec: ComponentSpec | None = None
+) -> Callable[[Callable[..., AsyncIterator[list[Message]]]], Any]:
     """Like ``input``, yielding batches."""
 
     def wrap(gen: Callable[..., AsyncIterator[list[Message]]]) -> Any:
-        register_input(_spec(name, "input", spec), lambda conf, res: (_GeneratorInput(gen(conf, res), True), True))
+        register_input(
+            _spec(name, "input", spec), lambda conf, res: (_GeneratorInput(gen(conf, res), True), True)
+        )
         return gen
 
     return wrap
@@ -262,7 +272,9 @@ def batch_processor(name: str, spec: ComponentSpec | None = None) -> Callable[[C
     return wrap
 
 
-def output(name: str, spec: ComponentSpec | None = None, *, max_in_flight: int = 1) -> Callable[[Callable[..., Any]], Any]:
+def output(
+    name: str, spec: ComponentSpec | None = None, *, max_in_flight: int = 1
+) -> Callable[[Callable[..., Any]], Any]:
     """``async fn(msg, conf)`` called once per message; raising nacks the batch."""
 
     def wrap(fn: Callable[..., Awaitable[None]]) -> Any:
@@ -280,13 +292,17 @@ def output(name: str, spec: ComponentSpec | None = None, *, max_in_flight: int =
             async def close(self) -> None:
                 return None
 
-        register_output(_spec(name, "output", spec), lambda conf, res: _MessageOutput(conf), max_in_flight=max_in_flight)
+        register_output(
+            _spec(name, "output", spec), lambda conf, res: _MessageOutput(conf), max_in_flight=max_in_flight
+        )
         return fn
 
     return wrap
 
 
-def batch_output(name: str, spec: ComponentSpec | None = None, *, max_in_flight: int = 1) -> Callable[[Callable[..., Any]], Any]:
+def batch_output(
+    name: str, spec: ComponentSpec | None = None, *, max_in_flight: int = 1
+) -> Callable[[Callable[..., Any]], Any]:
     """``async fn(batch, conf)`` called once per batch; raising nacks it."""
 
     def wrap(fn: Callable[..., Awaitable[None]]) -> Any:
@@ -303,7 +319,9 @@ def batch_output(name: str, spec: ComponentSpec | None = None, *, max_in_flight:
             async def close(self) -> None:
                 return None
 
-        register_output(_spec(name, "output", spec), lambda conf, res: _BatchOutput(conf), max_in_flight=max_in_flight)
+        register_output(
+            _spec(name, "output", spec), lambda conf, res: _BatchOutput(conf), max_in_flight=max_in_flight
+        )
         return fn
 
     return wrap

@@ -23,7 +23,9 @@ from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
 from pipeline.spec import SECRET_MASK
 
 
-def make_logger(data: dict[str, Any], *, level_override: str | None = None, secrets: list[str] | None = None) -> Logger:
+def make_logger(
+    data: dict[str, Any], *, level_override: str | None = None, secrets: list[str] | None = None
+) -> Logger:
     conf = data.get("logger") or {}
     output = data.get("output") or {}
     to_stderr = isinstance(output, dict) and "stdout" in output
@@ -81,7 +83,14 @@ def make_metrics(data: dict[str, Any], logger: Logger) -> tuple[Metrics, bool]:
     return metrics, serve
 
 
-async def start_http(data: dict[str, Any], logger: Logger, metrics: Metrics, serve_metrics: bool, readiness: Any, terminated: Any) -> HTTPServer | None:
+async def start_http(
+    data: dict[str, Any],
+    logger: Logger,
+    metrics: Metrics,
+    serve_metrics: bool,
+    readiness: Any,
+    terminated: Any,
+) -> HTTPServer | None:
     http = data.get("http") or {}
     if not http.get("enabled", True):
         return None
@@ -192,7 +201,9 @@ async def supervise(stream: Any, data: dict[str, Any], logger: Logger) -> int:
             stream.force()
             done, _ = await asyncio.wait({run}, timeout=max(timeout * 0.25, 0.1) + 1.0)
             if not done:
-                logger.warn("Service failed to close cleanly within allocated time. Exiting forcefully and dumping stack trace to stderr")
+                logger.warn(
+                    "Service failed to close cleanly within allocated time. Exiting forcefully and dumping stack trace to stderr"
+                )
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(1)

@@ -133,11 +133,25 @@ def batching_field(name: str = "batching") -> Field:
     return obj(
         name,
         [
-            integer("count", "A number of messages at which the batch should be flushed. 0 disables.", default=0),
-            integer("byte_size", "An amount of bytes at which the batch should be flushed. 0 disables.", default=0),
-            string("period", "A period in which an incomplete batch should be flushed regardless of its size.", default=""),
-            bloblang("check", "A Bloblang query that should return a boolean value indicating whether a message should end a batch.", default=""),
-            component_list("processors", "processor", "Processors applied to a batch as it is flushed.", default=[]),
+            integer(
+                "count", "A number of messages at which the batch should be flushed. 0 disables.", default=0
+            ),
+            integer(
+                "byte_size", "An amount of bytes at which the batch should be flushed. 0 disables.", default=0
+            ),
+            string(
+                "period",
+                "A period in which an incomplete batch should be flushed regardless of its size.",
+                default="",
+            ),
+            bloblang(
+                "check",
+                "A Bloblang query that should return a boolean value indicating whether a message should end a batch.",
+                default="",
+            ),
+            component_list(
+                "processors", "processor", "Processors applied to a batch as it is flushed.", default=[]
+            ),
         ],
         "Allows you to configure a batching policy.",
     )
@@ -166,10 +180,23 @@ def tls_fields(name: str = "tls") -> Field:
         name,
         [
             boolean("enabled", "Whether custom TLS settings are enabled.", default=False),
-            boolean("skip_cert_verify", "Whether to skip server side certificate verification.", default=False),
-            boolean("enable_renegotiation", "Whether to allow the remote server to repeatedly request renegotiation.", default=False),
-            string("root_cas", "An optional root certificate authority to use (PEM text).", default="", secret=True),
-            string("root_cas_file", "An optional path of a root certificate authority file to use.", default=""),
+            boolean(
+                "skip_cert_verify", "Whether to skip server side certificate verification.", default=False
+            ),
+            boolean(
+                "enable_renegotiation",
+                "Whether to allow the remote server to repeatedly request renegotiation.",
+                default=False,
+            ),
+            string(
+                "root_cas",
+                "An optional root certificate authority to use (PEM text).",
+                default="",
+                secret=True,
+            ),
+            string(
+                "root_cas_file", "An optional path of a root certificate authority file to use.", default=""
+            ),
             obj_list(
                 "client_certs",
                 [
@@ -177,7 +204,12 @@ def tls_fields(name: str = "tls") -> Field:
                     string("key", "A plain text certificate key to use.", default="", secret=True),
                     string("cert_file", "The path of a certificate to use.", default=""),
                     string("key_file", "The path of a certificate key to use.", default=""),
-                    string("password", "A plain text password for when the private key is password encrypted.", default="", secret=True),
+                    string(
+                        "password",
+                        "A plain text password for when the private key is password encrypted.",
+                        default="",
+                        secret=True,
+                    ),
                 ],
                 "A list of client certificates to use.",
                 default=[],
@@ -215,7 +247,11 @@ class ComponentSpec:
         return None
 
     def as_object_field(self) -> Field:
-        return self.root if self.root is not None else Field(self.name, "object", children=self.fields, default=None)
+        return (
+            self.root
+            if self.root is not None
+            else Field(self.name, "object", children=self.fields, default=None)
+        )
 
 
 # -- JSON Schema -------------------------------------------------------------------------------------
@@ -311,11 +347,17 @@ def _resolve_object(children: list[Field], value: dict[str, Any], path: tuple[An
             if f.optional:
                 out[f.name] = None
             else:
-                raise ConfigValueError((*path, f.name), f"field '{f.name}' is required and was not present in the config")
+                raise ConfigValueError(
+                    (*path, f.name), f"field '{f.name}' is required and was not present in the config"
+                )
         elif f.type == "object" and f.kind == "scalar" and f.default is None:
             out[f.name] = _resolve_object(f.children or [], {}, (*path, f.name))
         else:
-            out[f.name] = _resolve_value(f, copy.deepcopy(f.default), (*path, f.name)) if f.default is not None else None
+            out[f.name] = (
+                _resolve_value(f, copy.deepcopy(f.default), (*path, f.name))
+                if f.default is not None
+                else None
+            )
     return out
 
 
@@ -346,7 +388,10 @@ def _resolve_scalar(f: Field, value: Any, path: tuple[Any, ...]) -> Any:
     if t in COMPONENT_TYPES or t == "any":
         return value
     if isinstance(value, (dict, list)):
-        raise ConfigValueError(path, f"expected {'string' if t in ('string', 'bloblang', 'duration') else t} value, got {_yaml_type(value)}")
+        raise ConfigValueError(
+            path,
+            f"expected {'string' if t in ('string', 'bloblang', 'duration') else t} value, got {_yaml_type(value)}",
+        )
     if t in ("string", "bloblang"):
         if isinstance(value, bool):
             return "true" if value else "false"

@@ -133,6 +133,9 @@ class InputStage:
         self.connected = False
         self.error: str | None = None
         self._replays: list[_Replay] = []
+        self._outstanding = 0  # auto-replayed transactions not yet acknowledged
+        self._replay_changed = asyncio.Event()
+        self._ended = False
         self._read_backoff = Backoff()
         m = res.metrics
         self._received = m.counter("input_received")
@@ -175,14 +178,24 @@ class InputStage:
                 replay = self._replays.pop(0)
                 replay.attempts += 1
                 if replay.attempts > 2:
-                    await asyncio.sleep(min(1.0, 0.001 * (1.1 ** replay.attempts)))
+                    await asyncio.sleep(min(1.0, 0.001 * (1.1**replay.attempts)))
                 return self._replay_transaction(replay)
+            if self._ended:
+                # the input has no more data, but nacked batches may still come back for replay
+                if self._outstanding == 0:
+                    raise EndOfInputError()
+                self._replay_changed.clear()
+                await self._replay_changed.wait()
+                continue
             try:
                 batch, ack = await self.input.read_batch()
             except asyncio.CancelledError:
                 raise
             except EndOfInputError:
-                raise
+                if not self.auto_replay:
+                    raise
+                self._ended = True
+                continue
             except NotConnectedError:
                 self.connected = False
                 self._conn_lost.incr()
@@ -204,6 +217,7 @@ class InputStage:
             started = time.perf_counter_ns()
             if self.auto_replay:
                 replay = _Replay([m.deep_copy() for m in batch], ack)
+                self._outstanding += 1
                 return await self._with_processors(batch, self._replaying_ack(replay, started))
             return await self._with_processors(batch, self._timed_ack(ack, started))
 
@@ -232,9 +246,11 @@ class InputStage:
         async def replaying(err: BaseException | None) -> None:
             if err is None:
                 self._latency.timing(time.perf_counter_ns() - started)
+                self._outstanding -= 1
                 await replay.ack(None)
             else:
                 self._replays.append(replay)
+            self._replay_changed.set()
 
         return replaying
 
@@ -354,7 +370,10 @@ class OutputStage:
             failed = [m for m in batch if m.error is not None]
             if failed:
                 self._rejected.incr(len(failed))
-                done.set_exception(RejectedError(f"message rejected due to processing error: {failed[0].error}"))
+                self.res.logger.error(f"Rejecting message due to processing error: {failed[0].error}")
+                done.set_exception(
+                    RejectedError(f"message rejected due to processing error: {failed[0].error}")
+                )
                 return done
         if self.batcher is not None:
             await self.batcher.add(batch, done)
@@ -425,10 +444,13 @@ class OutputStage:
         drain_children = getattr(self.output, "drain", None)
         if self.batcher is not None:
             await self.batcher.close()
-        while self._writes:
-            await asyncio.gather(*list(self._writes), return_exceptions=True)
-        if callable(drain_children):
-            await drain_children()
+        # a wrapper's writes wait on its child: drain the child while they are pending
+        while True:
+            if callable(drain_children):
+                await drain_children()
+            if not self._writes:
+                break
+            await asyncio.wait(set(self._writes), timeout=0.1)
 
     def abort(self) -> None:
         """Forced shutdown: cancel pending writes (their transactions are nacked)."""
@@ -508,7 +530,11 @@ class Stream:
         if self.buffer is not None:
             await self.buffer.connect()
         reader = asyncio.create_task(self._read_loop(), name="input-reader")
-        buffer_reader = asyncio.create_task(self._buffer_loop(), name="buffer-reader") if self.buffer is not None else None
+        buffer_reader = (
+            asyncio.create_task(self._buffer_loop(), name="buffer-reader")
+            if self.buffer is not None
+            else None
+        )
         workers = [asyncio.create_task(self._worker(), name=f"pipeline-{i}") for i in range(self.threads)]
         await reader
         if buffer_reader is not None:
@@ -516,8 +542,13 @@ class Stream:
         for _ in workers:
             await self._queue.put(None)
         await asyncio.gather(*workers)
+        # Deliveries wait on batches that only a flush completes (a count-only policy never
+        # flushes by itself), and a retried delivery may hand its batch over again: flush
+        # until every delivery has its result.
         while self._deliveries:
-            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+            await self.output.drain()
+            if self._deliveries:
+                await asyncio.wait(set(self._deliveries), timeout=0.1)
         await self.output.drain()
         self.terminated = True
 

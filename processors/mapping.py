@@ -54,7 +54,10 @@ def _ctor(mutate: bool) -> Any:
 
 
 register_processor(
-    _spec("mapping", "Executes a Bloblang mapping on messages, creating a new document that replaces (or filters) the original message."),
+    _spec(
+        "mapping",
+        "Executes a Bloblang mapping on messages, creating a new document that replaces (or filters) the original message.",
+    ),
     _ctor(False),
 )
 register_processor(
@@ -62,6 +65,9 @@ register_processor(
     _ctor(False),
 )
 register_processor(
-    _spec("mutation", "Executes a Bloblang mapping and directly transforms the contents of messages, mutating (or deleting) them."),
+    _spec(
+        "mutation",
+        "Executes a Bloblang mapping and directly transforms the contents of messages, mutating (or deleting) them.",
+    ),
     _ctor(True),
 )

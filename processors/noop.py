@@ -16,6 +16,10 @@ class NoopProcessor:
 
 
 register_processor(
-    s.ComponentSpec("noop", "processor", summary="Noop is a processor that does nothing, the message passes through unchanged."),
+    s.ComponentSpec(
+        "noop",
+        "processor",
+        summary="Noop is a processor that does nothing, the message passes through unchanged.",
+    ),
     lambda conf, res: NoopProcessor(),
 )

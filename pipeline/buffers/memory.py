@@ -22,7 +22,11 @@ SPEC = s.ComponentSpec(
     "memory",
     "buffer",
     [
-        s.integer("limit", "The maximum buffer size (in bytes) to allow before applying backpressure upstream.", default=524288000),
+        s.integer(
+            "limit",
+            "The maximum buffer size (in bytes) to allow before applying backpressure upstream.",
+            default=524288000,
+        ),
         s.obj(
             "batch_policy",
             [
@@ -49,7 +53,11 @@ class MemoryBuffer:
         self.changed = asyncio.Condition()
         self.ended = False
         policy_conf = conf["batch_policy"]
-        self.policy = res.manager.build_policy(policy_conf, f"{res.path}.batch_policy", res) if policy_conf["enabled"] else None
+        self.policy = (
+            res.manager.build_policy(policy_conf, f"{res.path}.batch_policy", res)
+            if policy_conf["enabled"]
+            else None
+        )
 
     async def connect(self) -> None:
         return None

@@ -6,6 +6,10 @@ from pipeline import spec as s
 from pipeline.plugin import register_buffer
 
 register_buffer(
-    s.ComponentSpec("none", "buffer", summary="Do not buffer messages. This is the default and most resilient configuration."),
+    s.ComponentSpec(
+        "none",
+        "buffer",
+        summary="Do not buffer messages. This is the default and most resilient configuration.",
+    ),
     lambda conf, res: None,
 )

@@ -28,8 +28,13 @@ def cli_env(extra: dict[str, str] | None = None, pythonpath: list[str] | None = 
     return env
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: str | None = None,
-            input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: str | None = None,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", *args],
         capture_output=True,
@@ -46,8 +51,18 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """tests/plugin_pkg pip-installed into a private target directory (found via PYTHONPATH)."""
     target = tmp_path_factory.mktemp("plugin-site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO / "tests" / "plugin_pkg")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(REPO / "tests" / "plugin_pkg"),
+        ],
         check=True,
         capture_output=True,
         cwd=tmp_path_factory.mktemp("plugin-build"),

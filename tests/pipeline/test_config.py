@@ -40,7 +40,7 @@ def test_base64decode_and_newline_escaping():
 
 
 def test_double_brace_escape_and_bare_dollar_stay_literal():
-    text, missing = interpolate_env("a: ${{KEEP}}\nb: Bearer $TOKEN\nc: ${! meta(\"x\") }", {"KEEP": "no"})
+    text, missing = interpolate_env('a: ${{KEEP}}\nb: Bearer $TOKEN\nc: ${! meta("x") }', {"KEEP": "no"})
     assert text == 'a: ${KEEP}\nb: Bearer $TOKEN\nc: ${! meta("x") }'
     assert missing == []
 
@@ -48,7 +48,9 @@ def test_double_brace_escape_and_bare_dollar_stay_literal():
 def test_set_override_parses_yaml_values(tmp_path: Path):
     data = apply_set({"output": {"http_client": {"retries": 3}}}, "output.http_client.retries=5")
     assert data["output"]["http_client"]["retries"] == 5
-    data = apply_set({"pipeline": {"processors": [{"noop": {}}]}}, "pipeline.processors.0={mapping: 'root = 1'}")
+    data = apply_set(
+        {"pipeline": {"processors": [{"noop": {}}]}}, "pipeline.processors.0={mapping: 'root = 1'}"
+    )
     assert data["pipeline"]["processors"][0] == {"mapping": "root = 1"}
 
 
@@ -62,7 +64,9 @@ def _lint(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[
     path = tmp_path / "config.yaml"
     path.write_text(text)
     loaded = read_config(str(path), env=env or {})
-    return [lint.render("config.yaml") + ("" if lint.level == "error" else " [warning]") for lint in loaded.lints]
+    return [
+        lint.render("config.yaml") + ("" if lint.level == "error" else " [warning]") for lint in loaded.lints
+    ]
 
 
 def test_lint_names_file_line_and_column_of_unknown_field_wrong_type_and_unset_env(tmp_path: Path):
@@ -128,7 +132,9 @@ def test_lint_disable_comment_skips_lint(tmp_path: Path):
 def test_batching_without_trigger_is_rejected(tmp_path: Path, count: int):
     problems = _lint(
         tmp_path,
-        "output:\n  drop: {}\n  processors: []\n" if count else "buffer:\n  memory:\n    batch_policy:\n      enabled: true\n      processors:\n        - noop: {}\n",
+        "output:\n  drop: {}\n  processors: []\n"
+        if count
+        else "buffer:\n  memory:\n    batch_policy:\n      enabled: true\n      processors:\n        - noop: {}\n",
     )
     if not count:
         assert any("batch policy must have at least one active trigger" in p for p in problems)

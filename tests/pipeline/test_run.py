@@ -45,8 +45,11 @@ def test_lint_prints_one_file_line_col_per_problem_and_exits_1(tmp_path: Path):
 
 def test_run_refuses_a_config_with_lint_errors_unless_chilled(tmp_path: Path):
     config = tmp_path / "broken.yaml"
-    config.write_text(BROKEN.replace("    codec: [lines]\n", "").replace(
-        "${BENTHIC_TEST_UNSET_PATH}", str(tmp_path / "out-${BENTHIC_TEST_UNSET_PATH}.txt")))
+    config.write_text(
+        BROKEN.replace("    codec: [lines]\n", "").replace(
+            "${BENTHIC_TEST_UNSET_PATH}", str(tmp_path / "out-${BENTHIC_TEST_UNSET_PATH}.txt")
+        )
+    )
     refused = run_cli("run", str(config))
     assert refused.returncode == 1
     assert "field intervall not recognised" in refused.stderr
@@ -124,8 +127,13 @@ output:
   file:
     path: {out}
 """)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", str(config)],
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
@@ -138,7 +146,9 @@ output:
     assert "Received SIGTERM, the service is closing" in stdout
 
 
-def test_sigterm_flushes_messages_held_by_a_batch_period_through_a_slow_output(tmp_path: Path, plugin_dir: str):
+def test_sigterm_flushes_messages_held_by_a_batch_period_through_a_slow_output(
+    tmp_path: Path, plugin_dir: str
+):
     out = tmp_path / "out.txt"
     config = tmp_path / "batched.yaml"
     config.write_text(f"""
@@ -157,7 +167,10 @@ output:
 """)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", str(config)],
-        env=cli_env(pythonpath=[plugin_dir]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env(pythonpath=[plugin_dir]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         time.sleep(1.5)
@@ -192,8 +205,13 @@ output:
   processors:
     - noop: {{}}
 """)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", str(config)], env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20

@@ -1,0 +1,179 @@
+"""The CLI commands besides run: echo scrubs secrets, list and create describe components, and
+the engine's error handling (strict mode, logger formats) as a user sees it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.pipeline.conftest import cli_env, run_cli
+
+SECRET = "s3cr3t-app-secret-value"
+
+
+def test_echo_prints_the_resolved_config_with_secrets_scrubbed(tmp_path: Path):
+    config = tmp_path / "secret.yaml"
+    config.write_text("""
+input:
+  run_ai:
+    url: '${RUNAI_URL:http://127.0.0.1:9}'
+    app_id: app
+    app_secret: '${RUNAI_APP_SECRET}'
+output:
+  http_client:
+    url: http://127.0.0.1:9/events
+    basic_auth:
+      enabled: true
+      username: user
+      password: hunter2-password
+""")
+    result = run_cli("echo", str(config), env=cli_env({"RUNAI_APP_SECRET": SECRET}))
+    assert result.returncode == 0, result.stderr
+    echoed = yaml.safe_load(result.stdout)
+    assert echoed["input"]["run_ai"]["url"] == "http://127.0.0.1:9"
+    assert echoed["input"]["run_ai"]["app_secret"] == "!!!SECRET_SCRUBBED!!!"
+    assert echoed["output"]["http_client"]["basic_auth"]["password"] == "!!!SECRET_SCRUBBED!!!"
+    assert SECRET not in result.stdout and "hunter2" not in result.stdout
+
+
+def test_list_shows_components_as_text_json_and_jsonschema():
+    text = run_cli("list", "inputs", "outputs")
+    assert text.returncode == 0
+    assert "  - generate" in text.stdout and "  - drop" in text.stdout
+    listed = json.loads(run_cli("list", "processors", "--format", "json").stdout)
+    assert {"mapping", "mutation", "noop"} <= set(listed["processors"])
+    schema = json.loads(run_cli("list", "inputs", "--format", "jsonschema").stdout)
+    generate = schema["inputs"]["generate"]
+    assert generate["required"] == ["mapping"]
+    assert generate["additionalProperties"] is False
+    functions = json.loads(run_cli("list", "bloblang-functions", "--format", "json").stdout)
+    assert "uuid_v4" in functions["bloblang-functions"]
+
+
+def test_create_prints_a_config_with_every_default_that_lints(tmp_path: Path):
+    result = run_cli("create", "generate/mapping/file")
+    assert result.returncode == 0, result.stderr
+    created = yaml.safe_load(result.stdout)
+    assert created["input"]["generate"]["interval"] == "1s"
+    assert created["output"]["file"]["codec"] == "lines"
+    config = tmp_path / "created.yaml"
+    created["input"]["generate"]["mapping"] = "root = 1"
+    created["pipeline"]["processors"][0]["mapping"] = "root = this"
+    created["output"]["file"]["path"] = str(tmp_path / "x.txt")
+    config.write_text(yaml.safe_dump(created))
+    assert run_cli("lint", str(config)).returncode == 0
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("Version: ")
+
+
+def test_strict_error_handling_rejects_failed_messages_and_replays_them(tmp_path: Path):
+    out = tmp_path / "out.jsonl"
+    config = tmp_path / "strict.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+error_handling:
+  strict: true
+input:
+  generate:
+    count: 2
+    interval: ""
+    mapping: 'root = {{"n": counter()}}'
+pipeline:
+  processors:
+    - mapping: |
+        let attempt = counter()
+        root = if this.n == 2 && $attempt < 3 {{ throw("not yet") }} else {{ this }}
+output:
+  file:
+    path: {out}
+""")
+    result = run_cli("run", str(config), timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert sorted(json.loads(line)["n"] for line in out.read_text().splitlines()) == [1, 2]
+    assert "Rejecting message due to processing error: failed assignment (line 2): not yet" in result.stdout
+
+
+def test_without_strict_a_failed_message_flows_on_unchanged_and_flagged(tmp_path: Path):
+    out = tmp_path / "out.txt"
+    config = tmp_path / "lenient.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+    count: 1
+    interval: ""
+    mapping: 'root = {{"n": 1}}'
+pipeline:
+  processors:
+    - mapping: 'root = throw("bad")'
+    - mapping: 'root = if errored() {{ "flagged: " + error() }} else {{ "clean" }}'
+output:
+  file:
+    path: {out}
+""")
+    result = run_cli("run", str(config))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == "flagged: failed assignment (line 1): bad\n"
+
+
+def test_logger_json_format_and_static_fields(tmp_path: Path):
+    config = tmp_path / "json.yaml"
+    config.write_text("""
+http: {enabled: false}
+logger:
+  format: json
+  static_fields:
+    service: collector
+input:
+  generate:
+    count: 1
+    interval: ""
+    mapping: 'root = 1'
+output:
+  drop: {}
+""")
+    result = run_cli("run", str(config))
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    active = next(r for r in records if r["msg"] == "Input type generate is now active")
+    assert active["service"] == "collector"
+    assert active["level"] == "info"
+    assert active["path"] == "root.input" and active["label"] == ""
+    assert "@service" not in active  # overriding static_fields replaces the default
+
+
+def test_secrets_never_reach_the_logs(tmp_path: Path):
+    config = tmp_path / "leaky.yaml"
+    config.write_text("""
+http: {enabled: false}
+logger:
+  level: DEBUG
+input:
+  generate:
+    count: 1
+    interval: ""
+    mapping: 'root = env("RUNAI_APP_SECRET")'
+pipeline:
+  processors:
+    - log:
+        level: INFO
+        message: 'payload ${! content() }'
+output:
+  drop: {}
+input_resources:
+  - label: unused
+    run_ai:
+      url: http://127.0.0.1:9
+      app_id: app
+      app_secret: '${RUNAI_APP_SECRET}'
+""")
+    result = run_cli("run", str(config), env=cli_env({"RUNAI_APP_SECRET": SECRET}))
+    assert result.returncode == 0, result.stderr
+    assert "payload" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
