@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
-from pipeline.config import component_body, component_type
+from pipeline.config import component_body, component_type, hoist_sibling_child
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.observability import Logger, LogSink, Metrics
@@ -126,6 +126,7 @@ class Manager:
     # -- components -----------------------------------------------------------------------------
 
     def _resolve(self, kind: str, conf: Any, path: str) -> tuple[Any, Any, Resources, str]:
+        hoist_sibling_child(kind, conf)  # (already done by lint, unless lint was disabled)
         type_name, error = component_type(kind, conf)
         if error is not None or type_name is None:
             raise ConfigError(f"{path}: {error}")

@@ -190,7 +190,10 @@ def apply_set(data: Any, assignment: str) -> Any:
     path, sep, raw = assignment.partition("=")
     if not sep:
         raise ConfigReadError(f"invalid set expression '{assignment}': expected path=value")
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw  # not YAML on its own (e.g. "@every 1s"): the text itself
     if data is None:
         data = {}
     segments = path.strip().split(".")
@@ -409,6 +412,43 @@ def component_type(kind: str, conf: Any) -> tuple[str | None, str | None]:
     return None, f"unable to infer {kind} type from candidates: [{' '.join(candidates)}]"
 
 
+def hoist_sibling_child(kind: str, conf: Any) -> str | None:
+    """Move a wrapper's child component written beside it into it; return the type moved into.
+
+    Kong's documentation of the Run:ai collector (our seed) writes ``drop_on``'s child output
+    as a sibling of ``drop_on`` instead of inside it::
+
+        output:
+          drop_on: {error: false, error_patterns: [Bad Request]}
+          output: {http_client: {...}}
+
+    Upstream rejects this (``field output is invalid when the component type is drop_on``), but
+    the intent is unambiguous and users copy the documentation, so we accept it with a lint
+    warning. Only a key that names a required component field the wrapper left unset moves.
+    """
+    if not isinstance(conf, dict):
+        return None
+    type_name, error = component_type(kind, conf)
+    if error is not None or type_name in (None, "resource"):
+        return None
+    registration = REGISTRY.get(kind, type_name)
+    if registration is None or registration.spec.root is not None:
+        return None
+    body_key = type_name if type_name in conf else "plugin"
+    body = conf.get(body_key)
+    for f in registration.spec.fields:
+        if f.type not in s.COMPONENT_TYPES or f.kind != "scalar" or not f.required:
+            continue
+        if f.name in conf and f.name != type_name and (not isinstance(body, dict) or f.name not in body):
+            if body is None:
+                body = conf[body_key] = {}
+            if not isinstance(body, dict):
+                return None
+            body[f.name] = conf.pop(f.name)
+            return type_name
+    return None
+
+
 def component_body(kind: str, conf: dict[str, Any], type_name: str) -> Any:
     if type_name in conf:
         return conf[type_name]
@@ -467,6 +507,18 @@ class Linter:
     def lint_component(self, kind: str, conf: Any, path: tuple[Any, ...]) -> None:
         if conf is None:
             return
+        if isinstance(conf, dict):
+            siblings = set(conf)
+            wrapper = hoist_sibling_child(kind, conf)
+            if wrapper is not None:
+                (moved,) = siblings - set(conf)
+                self._move_marks((*path, moved), (*path, wrapper, moved))
+                self.add(
+                    (*path, wrapper, moved),
+                    f"field {moved} belongs inside {wrapper}: it is read as {wrapper}.{moved} "
+                    f"(Redpanda Connect would reject it written beside {wrapper})",
+                    "warning",
+                )
         type_name, error = component_type(kind, conf)
         if error is not None or type_name is None:
             keys = [k for k in conf if k not in RESERVED] if isinstance(conf, dict) else []
@@ -497,6 +549,11 @@ class Linter:
         if kind in ("input", "output"):
             for i, proc in enumerate(conf.get("processors") or []):
                 self.lint_component("processor", proc, (*path, "processors", i))
+
+    def _move_marks(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+        marks = self.loaded.marks
+        for key in [k for k in marks if k[: len(old)] == old]:
+            marks[(*new, *key[len(old) :])] = marks[key]
 
     def _lint_label(self, label: str, path: tuple[Any, ...]) -> None:
         if not LABEL_PATTERN.match(label) or label.startswith(("_", "-")):

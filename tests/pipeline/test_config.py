@@ -138,3 +138,30 @@ def test_batching_without_trigger_is_rejected(tmp_path: Path, count: int):
     )
     if not count:
         assert any("batch policy must have at least one active trigger" in p for p in problems)
+
+
+def test_set_override_value_that_is_not_yaml_is_taken_as_text():
+    data = apply_set({"input": {"run_ai": {}}}, "input.run_ai.schedule=@every 1s")
+    assert data["input"]["run_ai"]["schedule"] == "@every 1s"
+
+
+def test_drop_on_child_written_beside_it_is_read_as_its_child_with_a_warning(tmp_path: Path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "output:\n"
+        "  label: openmeter\n"
+        "  drop_on:\n"
+        "    error_patterns: [Bad Request]\n"
+        "  output:\n"
+        "    drop: {}\n"
+    )
+    loaded = read_config(str(path), env={})
+    assert loaded.errors == []
+    assert [w.render("config.yaml") for w in loaded.warnings] == [
+        "config.yaml(5,3) field output belongs inside drop_on: it is read as drop_on.output "
+        "(Redpanda Connect would reject it written beside drop_on)"
+    ]
+    assert loaded.data["output"] == {
+        "label": "openmeter",
+        "drop_on": {"error_patterns": ["Bad Request"], "output": {"drop": {}}},
+    }
