@@ -808,6 +808,12 @@ def parse(source: str) -> Program:
         stmts = _parse_tree(text)
     except RecursionError:
         raise _err("mapping is too deeply nested", 1, 1) from None
+    except MappingError:
+        # `meta(...)` can only begin an expression (a meta statement is `meta x = ...`), but the
+        # statement rule claims the keyword first: read the text as the `root = ...` shorthand
+        if not _META_CALL_START.match(text):
+            raise
+        stmts = _parse_shifted("root = ", text)
     if not stmts:
         line, col = _first_content_pos(text)
         raise _err("expected import, map, or assignment", line, col)
@@ -842,6 +848,21 @@ def parse(source: str) -> Program:
             continue
         out.append(_statement(st, top=True) if not isinstance(st, _Import) else st)
     return Program(out, maps)
+
+
+_META_CALL_START = re.compile(r"\A(?:\s|#[^\n]*\n)*meta\s*\(")
+
+
+def _parse_shifted(prefix: str, text: str) -> list[Any]:
+    """Parse ``prefix + text``; errors keep their positions in ``text``."""
+    try:
+        return _parse_tree(prefix + text)
+    except MappingError as err:
+        if err.line == 1 and err.column is not None and err.column > len(prefix):
+            column = err.column - len(prefix)
+            message = re.sub(r"^line 1 char \d+", f"line 1 char {column}", str(err))
+            raise MappingError(message, err.line, column) from None
+        raise
 
 
 def _first_content_pos(text: str) -> tuple[int, int]:
