@@ -1,0 +1,21 @@
+"""The ``run_ai`` input: Run:ai workload and pod metrics on a schedule (OpenMeter-compatible).
+
+Modules: ``input`` (the spec, the registration and the input itself), ``client`` (token,
+listing, metrics), ``schedule`` (cron, windows, delivery bookkeeping), ``resources`` (the message
+bodies) and ``simulator`` (a Run:ai API for tests and the demo, not imported here).
+"""
+
+from inputs.run_ai.client import POD_METRICS, WORKLOAD_METRICS, RunAIClient, RunAIError
+from inputs.run_ai.input import RunAIInput, spec
+from inputs.run_ai.schedule import Schedule, Window
+
+__all__ = [
+    "POD_METRICS",
+    "WORKLOAD_METRICS",
+    "RunAIClient",
+    "RunAIError",
+    "RunAIInput",
+    "Schedule",
+    "Window",
+    "spec",
+]

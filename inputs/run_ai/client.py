@@ -1,0 +1,562 @@
+"""The Run:ai REST client of the ``run_ai`` input: token, listing, metrics.
+
+On the wire it is OpenMeter's plugin: the same token request, list queries, 9-type metric chunks
+and time formats. What differs is how it copes: the token is refreshed once for all concurrent
+requests (and shortly before it expires), a 401 refreshes it and repeats the request once,
+transport errors, 429 and 5xx are retried with jittered exponential backoff that honours
+``Retry-After``, pages advance by the raw page length, metric requests run concurrently (bounded),
+and non-finite values are dropped with a warning. Errors name the request path, the status, the
+resource and a short body; the app secret and the bearer token never appear in them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import random
+import re
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+import orjson
+
+from inputs.run_ai.resources import pod_body, workload_body
+from inputs.run_ai.schedule import Window, rfc3339_nano, rfc3339_seconds
+from pipeline.observability import Logger
+from pipeline.resources import ComponentMetrics
+
+TOKEN_PATH = "/api/v1/token"
+WORKLOADS_PATH = "/api/v1/workloads"
+PODS_PATH = "/api/v1/workloads/pods"
+
+WORKLOAD_METRICS = (
+    "CPU_LIMIT_CORES",
+    "CPU_MEMORY_LIMIT_BYTES",
+    "CPU_MEMORY_REQUEST_BYTES",
+    "CPU_MEMORY_USAGE_BYTES",
+    "CPU_REQUEST_CORES",
+    "CPU_USAGE_CORES",
+    "GPU_ALLOCATION",
+    "GPU_MEMORY_REQUEST_BYTES",
+    "GPU_MEMORY_USAGE_BYTES",
+    "GPU_UTILIZATION",
+    "POD_COUNT",
+    "RUNNING_POD_COUNT",
+)
+POD_METRICS = (
+    "CPU_MEMORY_USAGE_BYTES",
+    "CPU_USAGE_CORES",
+    "GPU_FP16_ENGINE_ACTIVITY_PER_GPU",
+    "GPU_FP32_ENGINE_ACTIVITY_PER_GPU",
+    "GPU_FP64_ENGINE_ACTIVITY_PER_GPU",
+    "GPU_GRAPHICS_ENGINE_ACTIVITY_PER_GPU",
+    "GPU_MEMORY_BANDWIDTH_UTILIZATION_PER_GPU",
+    "GPU_MEMORY_USAGE_BYTES",
+    "GPU_MEMORY_USAGE_BYTES_PER_GPU",
+    "GPU_NVLINK_RECEIVED_BANDWIDTH_PER_GPU",
+    "GPU_NVLINK_TRANSMITTED_BANDWIDTH_PER_GPU",
+    "GPU_PCIE_RECEIVED_BANDWIDTH_PER_GPU",
+    "GPU_PCIE_TRANSMITTED_BANDWIDTH_PER_GPU",
+    "GPU_SM_ACTIVITY_PER_GPU",
+    "GPU_SM_OCCUPANCY_PER_GPU",
+    "GPU_SWAP_MEMORY_BYTES_PER_GPU",
+    "GPU_TENSOR_ACTIVITY_PER_GPU",
+    "GPU_UTILIZATION",
+    "GPU_UTILIZATION_PER_GPU",
+)
+WORKLOAD_ONLY_METRICS = frozenset(WORKLOAD_METRICS) - frozenset(POD_METRICS)
+
+# Phases OpenMeter excludes server-side; workloads in any other phase are listed.
+EXCLUDED_WORKLOAD_PHASES = (
+    "Creating",
+    "Initializing",
+    "Resuming",
+    "Pending",
+    "Updating",
+    "Stopped",
+    "Stopping",
+    "Failed",
+    "Completed",
+    "Terminating",
+    "Unknown",
+)
+WORKLOAD_FILTER = ",".join(f"phase!={phase}" for phase in EXCLUDED_WORKLOAD_PHASES)
+
+# Run:ai rejects requests with more metric types than this (undocumented; OpenMeter uses 9).
+MAX_METRIC_TYPES_PER_REQUEST = 9
+# A token is renewed this long before it expires (at most a tenth of its lifetime).
+TOKEN_RENEW_MARGIN = 30.0
+# Retry-After values longer than this are cut short.
+MAX_RETRY_AFTER = 300.0
+_BODY_EXCERPT = 200
+# Connections per httpx client (see RunAIClient.__init__).
+POOL_SHARD_SIZE = 8
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+_PATH_LABELS = (
+    (
+        re.compile(r"^/api/v1/workloads/[^/]+/pods/[^/]+/metrics$"),
+        "/api/v1/workloads/:workloadID/pods/:podID/metrics",
+    ),
+    (re.compile(r"^/api/v1/workloads/pods$"), PODS_PATH),
+    (re.compile(r"^/api/v1/workloads/[^/]+/metrics$"), "/api/v1/workloads/:workloadID/metrics"),
+)
+
+
+@dataclass(frozen=True)
+class HTTPSettings:
+    timeout: float = 30.0
+    retry_count: int = 1
+    retry_wait_time: float = 0.1
+    retry_max_wait_time: float = 1.0
+
+
+class RunAIError(Exception):
+    """A Run:ai request that failed: says what was asked, about which resource, and what came back."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+@dataclass
+class Resource:
+    """One listed workload or pod: its raw Run:ai object and the ids its metrics path needs."""
+
+    raw: dict[str, Any]
+    id: str
+    workload_id: str  # the workload itself, or the pod's workload
+
+
+def metric_chunks(metric_types: Sequence[str], size: int = MAX_METRIC_TYPES_PER_REQUEST) -> list[list[str]]:
+    """The metric list split into request-sized chunks, in order (12 → 9 + 3)."""
+    return [list(metric_types[i : i + size]) for i in range(0, len(metric_types), size)]
+
+
+def encode_query(params: dict[str, str]) -> str:
+    """Go's ``url.Values.Encode``: keys sorted, values query-escaped (``!``, ``=``, ``,`` and ``:``
+    become %21, %3D, %2C and %3A)."""
+    return "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k, v in sorted(params.items()))
+
+
+def backoff_wait(attempt: int, base: float, cap: float) -> float:
+    """resty's jittered exponential backoff for the ``attempt``-th retry (0-based)."""
+    centre = min(cap, base * (2**attempt)) / 2
+    return max(base, centre + random.random() * centre)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds to wait."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
+
+
+def token_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT (unverified), or None when it has none or cannot be read."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(payload))
+        exp = claims.get("exp")
+    except (ValueError, AttributeError):
+        return None
+    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+
+
+def tls_context(conf: dict[str, Any] | None) -> ssl.SSLContext | bool:
+    """An ``ssl.SSLContext`` from the ``tls`` fields, or True for the system defaults."""
+    if not conf or not conf.get("enabled"):
+        return True
+    ctx = ssl.create_default_context()
+    if conf.get("root_cas_file"):
+        ctx.load_verify_locations(cafile=conf["root_cas_file"])
+    if conf.get("root_cas"):
+        ctx.load_verify_locations(cadata=conf["root_cas"])
+    if conf.get("skip_cert_verify"):
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    for cert in conf.get("client_certs") or []:
+        _load_client_cert(ctx, cert)
+    return ctx
+
+
+def _load_client_cert(ctx: ssl.SSLContext, cert: dict[str, Any]) -> None:
+    import os
+    import tempfile
+
+    password = cert.get("password") or None
+    if cert.get("cert_file"):
+        ctx.load_cert_chain(cert["cert_file"], cert.get("key_file") or None, password=password)
+        return
+    # ssl only loads certificates from files: write the inline PEM to a private temporary file
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_path = os.path.join(tmp, "cert.pem")
+        key_path = os.path.join(tmp, "key.pem")
+        with open(os.open(cert_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
+            fh.write(cert.get("cert") or "")
+        with open(os.open(key_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
+            fh.write(cert.get("key") or "")
+        ctx.load_cert_chain(cert_path, key_path, password=password)
+
+
+def _path_label(path: str) -> str:
+    for pattern, label in _PATH_LABELS:
+        if pattern.match(path):
+            return label
+    return path
+
+
+class RunAIClient:
+    def __init__(
+        self,
+        url: str,
+        app_id: str,
+        app_secret: str,
+        *,
+        http: HTTPSettings,
+        logger: Logger,
+        metrics: ComponentMetrics,
+        max_concurrency: int = 16,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.base_url = url.rstrip("/")
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self.http = http
+        self.logger = logger
+        self.metrics = metrics
+        self.max_concurrency = max(1, max_concurrency)
+        # httpcore scans every pooled connection on each request, so one pool with many
+        # connections costs more CPU than several small pools: metric requests are spread over
+        # ceil(max_concurrency / POOL_SHARD_SIZE) clients.
+        shards = -(-self.max_concurrency // POOL_SHARD_SIZE)
+        per_shard = min(self.max_concurrency, POOL_SHARD_SIZE) + 1
+        self._clients = [
+            httpx.AsyncClient(
+                timeout=http.timeout,
+                verify=verify,
+                limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
+                follow_redirects=False,
+            )
+            for _ in range(shards)
+        ]
+        self._token: str | None = None
+        self._token_renew_at = 0.0
+        self._token_lock = asyncio.Lock()
+        self.token_fetches = 0
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+    # -- token ------------------------------------------------------------------------------------
+
+    async def bearer_token(self) -> str:
+        """The cached token, fetched (once, for every concurrent caller) when missing or near expiry."""
+        token = self._token
+        if token is not None and time.time() < self._token_renew_at:
+            return token
+        async with self._token_lock:
+            if self._token is not None and time.time() < self._token_renew_at:
+                return self._token
+            self._token = None
+            token = await self._fetch_token()
+            now = time.time()
+            exp = token_expiry(token)
+            if exp is None:
+                # no readable expiry: keep it until Run:ai answers 401
+                self._token_renew_at = math.inf
+            else:
+                margin = min(TOKEN_RENEW_MARGIN, max(0.0, exp - now) / 10)
+                self._token_renew_at = exp - margin
+            self._token = token
+            return token
+
+    def forget_token(self, token: str) -> None:
+        """Drop the cached token after a 401, unless another request already replaced it."""
+        if self._token == token:
+            self._token = None
+
+    async def _fetch_token(self) -> str:
+        # the key casing is OpenMeter's (AppId/AppSecret); Run:ai accepts it
+        body = orjson.dumps({"grantType": "app_token", "AppId": self._app_id, "AppSecret": self._app_secret})
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        response = await self._send("POST", TOKEN_PATH, "", headers=headers, content=body, about="token")
+        if response.status_code != 200:
+            raise RunAIError(
+                f"failed to refresh token: POST {TOKEN_PATH}: status {response.status_code}: {self._excerpt(response)}",
+                status=response.status_code,
+            )
+        try:
+            token = orjson.loads(response.content)["accessToken"]
+        except (ValueError, KeyError, TypeError):
+            raise RunAIError(
+                f"failed to refresh token: POST {TOKEN_PATH}: response has no accessToken"
+            ) from None
+        if not isinstance(token, str) or not token:
+            raise RunAIError(f"failed to refresh token: POST {TOKEN_PATH}: response has no accessToken")
+        self.token_fetches += 1
+        return token
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def get_json(self, path: str, params: dict[str, str], about: str, shard: int = 0) -> Any:
+        """GET an authenticated Run:ai path and decode its JSON (2xx only); a 401 renews the token
+        and repeats the request once."""
+        query = encode_query(params)
+        for renewed in (False, True):
+            token = await self.bearer_token()
+            headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+            response = await self._send("GET", path, query, headers=headers, about=about, shard=shard)
+            if response.status_code == 401 and not renewed:
+                self.forget_token(token)
+                continue
+            if not 200 <= response.status_code < 300:
+                raise RunAIError(
+                    f"GET {path} ({about}): status {response.status_code}: {self._excerpt(response)}",
+                    status=response.status_code,
+                )
+            try:
+                return orjson.loads(response.content)
+            except ValueError as err:
+                raise RunAIError(
+                    f"GET {path} ({about}): status {response.status_code}: invalid JSON: {err}"
+                ) from None
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        *,
+        headers: dict[str, str],
+        about: str,
+        content: bytes | None = None,
+        shard: int = 0,
+    ) -> httpx.Response:
+        """One request with retries: transport errors, 429 and 5xx, up to ``retry_count`` times."""
+        url = self.base_url + path + (f"?{query}" if query else "")
+        label = _path_label(path)
+        attempt = 0
+        while True:
+            started = time.perf_counter_ns()
+            wait: float | None = None
+            try:
+                client = self._clients[shard % len(self._clients)]
+                response = await client.request(method, url, headers=headers, content=content)
+            except httpx.HTTPError as err:
+                failure = (
+                    f"{method} {path} ({about}): {type(err).__name__}: {self._scrub(str(err)) or 'no detail'}"
+                )
+                if attempt >= self.http.retry_count:
+                    raise RunAIError(failure, retryable=True) from None
+            else:
+                self.metrics.timer(
+                    "run_ai_http_request_ns", url=label, status_code=str(response.status_code)
+                ).timing(time.perf_counter_ns() - started)
+                if response.status_code != 429 and response.status_code < 500:
+                    return response
+                if attempt >= self.http.retry_count:
+                    return response
+                failure = (
+                    f"{method} {path} ({about}): status {response.status_code}: {self._excerpt(response)}"
+                )
+                wait = retry_after_seconds(response.headers.get("retry-after"))
+            if wait is None:
+                wait = backoff_wait(attempt, self.http.retry_wait_time, self.http.retry_max_wait_time)
+            self.logger.debug(f"Retrying Run:ai request in {wait:.3f}s: {failure}")
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    def _excerpt(self, response: httpx.Response) -> str:
+        text = response.content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
+        if len(response.content) > _BODY_EXCERPT:
+            text += "..."
+        return self._scrub(text) or "(empty body)"
+
+    def _scrub(self, text: str) -> str:
+        """Text from a response or an exception, with the secret and any token masked (a body may
+        echo an older token than the cached one)."""
+        for secret in (self._app_secret, self._token):
+            if secret:
+                text = text.replace(secret, "***")
+        return _JWT.sub("***", text)
+
+    # -- listing ----------------------------------------------------------------------------------
+
+    async def list_workloads(self, page_size: int) -> list[Resource]:
+        """Workloads in an eligible phase with running pods, every page followed."""
+        found: list[Resource] = []
+        offset = 0
+        while True:
+            params = {"limit": str(page_size), "offset": str(offset), "filterBy": WORKLOAD_FILTER}
+            page = await self.get_json(WORKLOADS_PATH, params, f"workloads page at offset {offset}")
+            items = page.get("workloads") if isinstance(page, dict) else None
+            items = items if isinstance(items, list) else []
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                running = item.get("runningPods")
+                if isinstance(running, (int, float)) and not isinstance(running, bool) and running > 0:
+                    wid = str(item.get("id", ""))
+                    found.append(Resource(item, wid, wid))
+            # advance by what the page held, not what was kept, so pages never overlap
+            offset += len(items)
+            if not _has_next(page) or not items:
+                break
+        self.metrics.gauge("run_ai_resource_count", type="workload").set(len(found))
+        return found
+
+    async def list_pods(self, page_size: int) -> list[Resource]:
+        """Pods that have not completed, every page followed."""
+        found: list[Resource] = []
+        offset = 0
+        while True:
+            params = {
+                "limit": str(page_size),
+                "offset": str(offset),
+                "verbosity": "full",
+                "completed": "false",
+            }
+            page = await self.get_json(PODS_PATH, params, f"pods page at offset {offset}")
+            items = page.get("pods") if isinstance(page, dict) else None
+            items = items if isinstance(items, list) else []
+            for item in items:
+                if isinstance(item, dict):
+                    found.append(Resource(item, str(item.get("id", "")), str(item.get("workloadId", ""))))
+            offset += len(items)
+            if not _has_next(page) or not items:
+                break
+        self.metrics.gauge("run_ai_resource_count", type="pod").set(len(found))
+        return found
+
+    # -- metrics ----------------------------------------------------------------------------------
+
+    async def chunk_values(
+        self, resource_type: str, resource: Resource, window: Window, chunk: list[str], shard: int = 0
+    ) -> dict[str, float]:
+        """One metrics request: the last sample of each type (0 when Run:ai has none)."""
+        if resource_type == "pod":
+            path = f"{WORKLOADS_PATH}/{resource.workload_id}/pods/{resource.id}/metrics"
+            about = f"pod {resource.id} of workload {resource.workload_id}"
+        else:
+            path = f"{WORKLOADS_PATH}/{resource.id}/metrics"
+            about = f"workload {resource.id}"
+        params = {
+            "metricType": ",".join(chunk),
+            "start": rfc3339_seconds(window.start),
+            "end": rfc3339_seconds(window.end),
+            "numberOfSamples": "1",
+        }
+        payload = await self.get_json(path, params, about, shard)
+        measurements = payload.get("measurements") if isinstance(payload, dict) else None
+        values: dict[str, float] = {}
+        for measurement in measurements if isinstance(measurements, list) else []:
+            if not isinstance(measurement, dict) or not isinstance(measurement.get("type"), str):
+                continue
+            samples = measurement.get("values")
+            if not samples:
+                values[measurement["type"]] = 0.0
+                continue
+            last = samples[-1] if isinstance(samples, list) else None
+            raw = last.get("value") if isinstance(last, dict) else None
+            try:
+                value = float(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise RunAIError(
+                    f"GET {path} ({about}): {measurement['type']} value {str(raw)[:40]!r} is not a number"
+                ) from None
+            if not math.isfinite(value):
+                self.logger.warn(
+                    f"Dropping non-finite Run:ai metric value {raw} of {measurement['type']} for {about}",
+                    metric_type=measurement["type"],
+                    resource_id=resource.id,
+                )
+                continue
+            values[measurement["type"]] = value
+        return values
+
+    async def scrape(
+        self,
+        resource_type: str,
+        window: Window,
+        metric_types: Sequence[str],
+        page_size: int,
+    ) -> list[dict[str, Any]]:
+        """Every eligible resource with its metric values for the window: the message bodies, in
+        listing order. A failed chunk is logged and skipped; a resource without any value is left
+        out (as upstream). Listing failures raise."""
+        if resource_type == "pod":
+            resources = await self.list_pods(page_size)
+        else:
+            resources = await self.list_workloads(page_size)
+        chunks = metric_chunks(metric_types)
+        merged: list[dict[str, float]] = [{} for _ in resources]
+        jobs = [(i, chunk) for i in range(len(resources)) for chunk in chunks]
+        jobs.reverse()  # popped from the end: listing order
+
+        async def worker(shard: int) -> None:
+            while jobs:
+                index, chunk = jobs.pop()
+                resource = resources[index]
+                try:
+                    merged[index].update(
+                        await self.chunk_values(resource_type, resource, window, chunk, shard)
+                    )
+                except RunAIError as err:
+                    self.metrics.counter("run_ai_scrape_errors").incr()
+                    self.logger.error(
+                        f"Failed to get Run:ai metrics: {err}",
+                        start=rfc3339_seconds(window.start),
+                        end=rfc3339_seconds(window.end),
+                        workload_id=resource.workload_id,
+                        pod_id=resource.id if resource_type == "pod" else "",
+                        metric_types=",".join(chunk),
+                    )
+
+        workers = [asyncio.ensure_future(worker(i)) for i in range(min(self.max_concurrency, len(jobs)))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+        build = pod_body if resource_type == "pod" else workload_body
+        timestamp = rfc3339_nano(window.end)
+        bodies = []
+        for resource, values in zip(resources, merged, strict=True):
+            if not values:
+                continue
+            metrics = {"timestamp": timestamp, "values": {k: values[k] for k in sorted(values)}}
+            bodies.append(build(resource.raw, metrics))
+        return bodies
+
+
+def _has_next(page: Any) -> bool:
+    nxt = page.get("next") if isinstance(page, dict) else None
+    return isinstance(nxt, (int, float)) and not isinstance(nxt, bool) and nxt != 0
