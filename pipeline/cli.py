@@ -356,10 +356,11 @@ def main(argv: list[str] | None = None) -> int:
         from mapping_lang.blobl import main as blobl_main
 
         return blobl_main(argv[1:])
-    if argv and argv[0] == "streams":
+    # root flags may precede the word (OpenMeter's compose: --config X --resources Y streams ...)
+    if argv and (argv[0] == "streams" or (argv[0].startswith("-") and "streams" in argv)):
         from pipeline.streams import main as streams_main
 
-        return streams_main(argv[1:])
+        return streams_main(argv)  # it drops the word "streams" itself
     if argv and argv[0] == "simulate":
         if len(argv) < 2 or argv[1] != "run_ai":
             print("usage: benthic simulate run_ai [flags]", file=sys.stderr)

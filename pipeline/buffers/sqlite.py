@@ -189,6 +189,7 @@ class SQLiteBuffer:
         self._requeued: list[int] = []
         self._ready: list[tuple[list[Message], AckFn]] = []  # transactions of the row being read
         self._changed = asyncio.Event()
+        self._opening = asyncio.Lock()
         self._ended = False
         self._closed = False
         m = res.metrics
@@ -201,11 +202,14 @@ class SQLiteBuffer:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def connect(self) -> None:
-        if self._store is None:
-            self._store = await self._run(_Store, self.path)
-            backlog = await self._run(self._store.count)
-            if backlog:
-                self.res.logger.info(f"Resuming {backlog} undelivered batches from the buffer at {self.path}")
+        async with self._opening:  # the input and output sides may both arrive first
+            if self._store is None:
+                self._store = await self._run(_Store, self.path)
+                backlog = await self._run(self._store.count)
+                if backlog:
+                    self.res.logger.info(
+                        f"Resuming {backlog} undelivered batches from the buffer at {self.path}"
+                    )
 
     # -- input side ---------------------------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+"""The ``catch`` processor: run child processors on messages flagged as errored, then clear the
+flag on every message.
+
+Each message is handled on its own, as a batch of one, so a ``sync_response`` among the children
+stores one entry per failed message; messages without an error skip the children untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.message import Message
+from pipeline.plugin import register_processor
+from pipeline.spec import ComponentSpec, component_list
+
+SPEC = ComponentSpec(
+    "catch",
+    "processor",
+    summary="Applies a list of child processors only when a previous processing step has failed.",
+    description=(
+        "Behaves similarly to the for_each processor, where a list of child processors are applied to "
+        "individual messages of a batch. However, processors are only applied to messages that failed "
+        "a processing step prior to the catch. When messages exit the catch block their error flags "
+        "are cleared."
+    ),
+    root=component_list("catch", "processor", default=[]),
+)
+
+
+def _warn(conf: Any) -> list[str]:
+    # the error flag is cleared only at the end, so a try directly inside a catch never runs
+    if any(isinstance(c, dict) and "try" in c for c in conf or []):
+        return [
+            "a `try` processor directly inside a `catch` never runs its children: add an empty `catch: []` before it"
+        ]
+    return []
+
+
+SPEC.warn = _warn
+
+
+class Catch:
+    def __init__(self, children: list[Any]) -> None:
+        self.children = children
+
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        from pipeline.stream import run_processors
+
+        out: list[Message] = []
+        for msg in batch:
+            if msg.error is None or not self.children:
+                out.append(msg)
+                continue
+            for result in await run_processors(self.children, [msg]):
+                out.extend(result)
+        for msg in out:
+            msg.error = None
+        return [out] if out else []
+
+    async def close(self) -> None:
+        for child in self.children:
+            await child.close()
+
+
+register_processor(SPEC, lambda conf, res: Catch(res.build_processors(conf, "catch")))

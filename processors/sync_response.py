@@ -1,0 +1,64 @@
+"""The ``sync_response`` processor: keep the batch as it is now as the answer to its request.
+
+An ``http_server`` input attaches a *result store* to every message of a request; this processor
+(and the ``sync_response`` output) append a copy of the batch to it. The input answers the request
+from what was stored once the transaction is acknowledged. Without a store (another input) it does
+nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.message import Message
+from pipeline.plugin import register_processor
+from pipeline.spec import ComponentSpec
+
+# the key of the result store in ``Message.context``
+RESULT_STORE = "sync_response"
+
+SPEC = ComponentSpec(
+    "sync_response",
+    "processor",
+    summary="Adds the payload in its current state as a synchronous response to the input source, where it is dealt with according to that specific input type.",
+    description=(
+        "For most inputs this processor does nothing; the http_server input answers each request with the "
+        "messages stored by this processor, once the message is processed and acknowledged."
+    ),
+)
+
+
+def store_sync_response(batch: list[Message], logger: Any = None) -> bool:
+    """Append a deep copy of ``batch`` (content and metadata, no context) as one entry to the
+    result store of its first message; False when there is none."""
+    if not batch:
+        return False
+    context = batch[0].context
+    store = context.get(RESULT_STORE) if context else None
+    if store is None:
+        if logger is not None:
+            logger.debug(
+                "Failed to store message as a sync response: result store not found within batch context"
+            )
+        return False
+    entry = []
+    for msg in batch:
+        kept = Message(msg.content, dict(msg.metadata))
+        entry.append(kept)
+    store.append(entry)
+    return True
+
+
+class SyncResponse:
+    def __init__(self, res: Any) -> None:
+        self.res = res
+
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        store_sync_response(batch, self.res.logger)
+        return [batch]
+
+    async def close(self) -> None:
+        return None
+
+
+register_processor(SPEC, lambda conf, res: SyncResponse(res))

@@ -1,0 +1,91 @@
+"""Helpers for the tests that run OpenMeter's collector configs exactly as shipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import REPO, Process, benthic_argv
+
+
+def shared_dir() -> Path:
+    """``shared/`` beside the checkout (CI), else ``/work/shared``."""
+    beside = (REPO / ".." / "shared").resolve()
+    return beside if beside.exists() else Path("/work/shared")
+
+
+UPSTREAM = shared_dir() / "upstream_configs" / "openmeter"
+PRESET = UPSTREAM / "collector" / "benthos" / "presets" / "http-server" / "config.yaml"
+QUICKSTART = UPSTREAM / "collector" / "quickstart" / "collector"
+SEEDER = UPSTREAM / "collector" / "quickstart" / "seeder" / "config.yaml"
+SINK_CONFIG = REPO / "examples" / "openmeter_sink.yaml"
+
+
+def collector_workdir(tmp_path: Path) -> Path:
+    """A working directory like the collector image's ``/etc/benthos``: the schema beside it."""
+    workdir = tmp_path / "collector"
+    workdir.mkdir(exist_ok=True)
+    shutil.copy(UPSTREAM / "cloudevents.spec.json", workdir / "cloudevents.spec.json")
+    return workdir
+
+
+def start(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> Process:
+    return Process(benthic_argv(*args), env, cwd=cwd)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for_port_free(*ports: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(port_free(p) for p in ports):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ports {ports} are still in use")
+        time.sleep(0.1)
+
+
+def wait_until_answering(url: str, process: Process, timeout: float = 30.0) -> None:
+    """Until ``url`` answers anything at all over HTTP."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            pass
+        if process.returncode is not None:
+            raise AssertionError(f"process exited ({process.returncode}):\n{process.output[-4000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer within {timeout}s:\n{process.output[-4000:]}")
+        time.sleep(0.1)
+
+
+def cloudevent(event_id: str, **extra: object) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "source": "api-gateway",
+        "specversion": "1.0",
+        "type": "request",
+        "subject": "customer-1",
+        "time": "2024-01-02T03:04:05Z",
+        "data": {"method": "GET", "path": "/", "duration_ms": 12},
+        **extra,
+    }
+
+
+def clean_env() -> dict[str, str]:
+    """Only what a test sets: drop any OPENMETER_/SINK_/BUFFER_ variables of the caller."""
+    return {
+        k: "" for k in os.environ if k.startswith(("OPENMETER_", "SINK_", "BUFFER_", "SEEDER_", "BATCH_"))
+    }
