@@ -11,7 +11,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,6 +258,7 @@ def read_config(
         data = {}
     if not isinstance(data, dict):
         raise ConfigReadError(f"configuration file read error: {path}: expected a mapping at the top level")
+    lints.extend(normalise_components(data, marks))
     for assignment in overrides or []:
         data = apply_set(data, assignment)
     loaded = LoadedConfig(path, data, marks, lints, lint_disabled)
@@ -449,6 +450,78 @@ def hoist_sibling_child(kind: str, conf: Any) -> str | None:
     return None
 
 
+def iter_components(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+    """Every component of a config tree, parents before children: (kind, conf, path)."""
+    yield from _components_in(ROOT_SPEC.fields, data, ())
+
+
+def _components_in(fields: list[Field], body: Any, path: tuple[Any, ...]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+    if not isinstance(body, dict):
+        return
+    for f in fields:
+        value = body.get(f.name)
+        if value is None:
+            continue
+        at = (*path, f.name)
+        if f.type in s.COMPONENT_TYPES:
+            if f.kind == "list" and isinstance(value, list):
+                items: list[tuple[Any, tuple[Any, ...]]] = [(v, (*at, i)) for i, v in enumerate(value)]
+            elif f.kind == "map" and isinstance(value, dict):
+                items = [(v, (*at, k)) for k, v in value.items()]
+            else:
+                items = [(value, at)]
+            for conf, conf_path in items:
+                yield from _component_tree(f.type, conf, conf_path)
+        elif f.type == "object" and f.children:
+            if f.kind == "list" and isinstance(value, list):
+                for i, item in enumerate(value):
+                    yield from _components_in(f.children, item, (*at, i))
+            elif f.kind == "scalar":
+                yield from _components_in(f.children, value, at)
+
+
+def _component_tree(kind: str, conf: Any, path: tuple[Any, ...]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+    if not isinstance(conf, dict):
+        return
+    yield kind, conf, path
+    type_name, error = component_type(kind, conf)
+    if error is not None or type_name in (None, "resource"):
+        return
+    registration = REGISTRY.get(kind, type_name)
+    if registration is not None and registration.spec.root is None:
+        key = type_name if type_name in conf else "plugin"
+        yield from _components_in(registration.spec.fields, conf.get(key), (*path, key))
+    if kind in ("input", "output"):
+        for i, proc in enumerate(conf.get("processors") or []):
+            yield from _component_tree("processor", proc, (*path, "processors", i))
+
+
+def normalise_components(data: dict[str, Any], marks: dict[tuple[Any, ...], tuple[int, int]]) -> list[Lint]:
+    """Hoist children written beside their wrappers (see ``hoist_sibling_child``), before
+    ``--set`` overrides apply, so that overrides address the component where it is read."""
+    warnings: list[Lint] = []
+    for kind, conf, path in iter_components(data):
+        before = set(conf)
+        wrapper = hoist_sibling_child(kind, conf)
+        if wrapper is None:
+            continue
+        (moved,) = before - set(conf)
+        old, new = (*path, moved), (*path, wrapper, moved)
+        for key in [k for k in marks if k[: len(old)] == old]:
+            marks[(*new, *key[len(old) :])] = marks[key]
+        line, column = marks.get(new, (1, 1))
+        warnings.append(
+            Lint(
+                line,
+                column,
+                f"field {moved} belongs inside {wrapper}: it is read as {wrapper}.{moved} "
+                f"(Redpanda Connect would reject it written beside {wrapper})",
+                "warning",
+            )
+        )
+    return warnings
+
+
 def component_body(kind: str, conf: dict[str, Any], type_name: str) -> Any:
     if type_name in conf:
         return conf[type_name]
@@ -507,18 +580,6 @@ class Linter:
     def lint_component(self, kind: str, conf: Any, path: tuple[Any, ...]) -> None:
         if conf is None:
             return
-        if isinstance(conf, dict):
-            siblings = set(conf)
-            wrapper = hoist_sibling_child(kind, conf)
-            if wrapper is not None:
-                (moved,) = siblings - set(conf)
-                self._move_marks((*path, moved), (*path, wrapper, moved))
-                self.add(
-                    (*path, wrapper, moved),
-                    f"field {moved} belongs inside {wrapper}: it is read as {wrapper}.{moved} "
-                    f"(Redpanda Connect would reject it written beside {wrapper})",
-                    "warning",
-                )
         type_name, error = component_type(kind, conf)
         if error is not None or type_name is None:
             keys = [k for k in conf if k not in RESERVED] if isinstance(conf, dict) else []
@@ -549,11 +610,6 @@ class Linter:
         if kind in ("input", "output"):
             for i, proc in enumerate(conf.get("processors") or []):
                 self.lint_component("processor", proc, (*path, "processors", i))
-
-    def _move_marks(self, old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
-        marks = self.loaded.marks
-        for key in [k for k in marks if k[: len(old)] == old]:
-            marks[(*new, *key[len(old) :])] = marks[key]
 
     def _lint_label(self, label: str, path: tuple[Any, ...]) -> None:
         if not LABEL_PATTERN.match(label) or label.startswith(("_", "-")):

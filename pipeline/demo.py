@@ -1,9 +1,10 @@
 """``benthic demo``: the documented Run:ai collector config, running, on one machine.
 
-It starts the Run:ai simulator (``benthic simulate run_ai``) and benthic itself on
-``examples/run_ai.yaml`` (unchanged) as subprocesses, and an OpenMeter-compatible sink on
-127.0.0.1 that appends every event it accepts to a JSON-lines file. It tails that file and shows
-the events as they arrive: one row per workload, and the totals of each scrape.
+It starts, as subprocesses on 127.0.0.1, the Run:ai simulator (``benthic simulate run_ai``), the
+OpenMeter-compatible sink (benthic running ``examples/openmeter_sink.yaml``, which appends every
+event it accepts to a JSON-lines file) and the collector: benthic on ``examples/run_ai.yaml``,
+unchanged. It tails the sink's file and shows the events as they arrive: one row per workload,
+and the totals of each scrape.
 
     benthic demo                  # until Ctrl-C
     benthic demo --duration 75    # stop after 75 seconds
@@ -16,48 +17,48 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from pipeline.httpserver import HTTPServer, Request, Response
-
 REPO = Path(__file__).resolve().parents[1]
 SEED_CONFIG = REPO / "examples" / "run_ai.yaml"
+SINK_CONFIG = REPO / "examples" / "openmeter_sink.yaml"
 EVENTS_PATH = "/v3/openmeter/events"
 
 
-class EventFileSink:
-    """Accepts OpenMeter event batches (a JSON array or one event) and appends each event, one
-    JSON document per line, to ``path``; the request's events share a ``scrape`` number."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.server = HTTPServer("127.0.0.1", 0)
-        self.server.route(EVENTS_PATH, self._ingest, ("POST",))
-        self.scrapes = 0
-
-    async def _ingest(self, request: Request) -> Response:
+async def _start_sink(events_file: Path, log: Any) -> tuple[asyncio.subprocess.Process, str]:
+    """The OpenMeter-compatible sink: ``examples/openmeter_sink.yaml`` run by benthic itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "SINK_ADDRESS": f"127.0.0.1:{port}",
+        "SINK_FILE": str(events_file),
+        "SINK_SCHEMA_DIR": str(REPO / "examples"),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pipeline.cli", "run", str(SINK_CONFIG),
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO),
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise RuntimeError(f"the sink exited with {proc.returncode}")
         try:
-            value = orjson.loads(request.body)
-        except orjson.JSONDecodeError as err:
-            return Response.json(
-                orjson.dumps({"title": "Bad Request", "status": 400, "detail": str(err)}), 400
-            )
-        events = value if isinstance(value, list) else [value]
-        self.scrapes += 1
-        with self.path.open("ab") as out:
-            for event in events:
-                out.write(orjson.dumps({"scrape": self.scrapes, "event": event}) + b"\n")
-        return Response(202)
-
-    async def start(self) -> str:
-        await self.server.start()
-        return f"http://127.0.0.1:{self.server.port}"
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the sink did not start listening within 30s")
 
 
 async def _start_simulator() -> tuple[asyncio.subprocess.Process, str]:
@@ -81,42 +82,44 @@ def _row(event: dict[str, Any]) -> tuple[str, float, float]:
     )
 
 
-async def _tail(path: Path, out: Any) -> None:
-    """Print events as the sink writes them: a row per workload, totals when a scrape ends."""
+async def _tail(path: Path, out: Any, counts: list[int]) -> None:
+    """Print events as the sink writes them: a row per workload, and the totals of each scrape.
+
+    The sink's ``lines`` file output ends every multi-event request with an empty line, so
+    one POST of the collector (one scrape: its batch is archived into one JSON array) is
+    one block of lines."""
     position = 0
-    current: int | None = None
-    totals = [0, 0.0, 0.0]
+    block: list[tuple[str, float, float]] = []
     header = f"{'workload':<32} {'GPU minutes':>12} {'CPU minutes':>12}"
 
-    def flush_totals() -> None:
-        if current is not None:
-            print(
-                f"{'-- scrape ' + str(current) + f': {totals[0]} events':<32} {totals[1]:>12.2f} {totals[2]:>12.2f}\n",
-                file=out,
-                flush=True,
-            )
+    def show(rows: list[tuple[str, float, float]]) -> None:
+        counts[0] += 1
+        print(header, file=out)
+        for name, gpu, cpu in rows:
+            print(f"{name[:32]:<32} {gpu:>12.2f} {cpu:>12.2f}", file=out)
+        gpu_total = sum(r[1] for r in rows)
+        cpu_total = sum(r[2] for r in rows)
+        label = f"-- scrape {counts[0]}: {len(rows)} events"
+        print(f"{label:<32} {gpu_total:>12.2f} {cpu_total:>12.2f}\n", file=out, flush=True)
 
     while True:
         if path.exists():
             with path.open("rb") as src:
                 src.seek(position)
-                lines = src.readlines()
-                position = src.tell()
-            for line in lines:
-                record = orjson.loads(line)
-                if record["scrape"] != current:
-                    flush_totals()
-                    current, totals = record["scrape"], [0, 0.0, 0.0]
-                    print(header, file=out)
-                name, gpu, cpu = _row(record["event"])
-                totals[0] += 1
-                totals[1] += gpu
-                totals[2] += cpu
-                print(f"{name[:32]:<32} {gpu:>12.2f} {cpu:>12.2f}", file=out, flush=True)
-            if lines:
-                flush_totals()
-                current = None
-        await asyncio.sleep(0.2)
+                data = src.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            position += len(complete)
+            for line in complete.split(b"\n")[:-1]:
+                if not line.strip():
+                    if block:
+                        show(block)
+                        block = []
+                    continue
+                block.append(_row(orjson.loads(line)))
+        if block:  # a request of a single event has no empty line after it
+            show(block)
+            block = []
+        await asyncio.sleep(0.5)
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
@@ -134,8 +137,10 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
 async def run_demo(duration: float | None, out: Any = sys.stdout) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="benthic-demo-"))
     events_file = workdir / "events.jsonl"
-    sink = EventFileSink(events_file)
-    sink_url = await sink.start()
+    log_path = workdir / "benthic.log"
+    sink_log_path = workdir / "sink.log"
+    with sink_log_path.open("wb") as sink_log:
+        sink, sink_url = await _start_sink(events_file, sink_log)
     simulator, simulator_url = await _start_simulator()
     env = {
         **os.environ,
@@ -144,17 +149,17 @@ async def run_demo(duration: float | None, out: Any = sys.stdout) -> int:
         "RUNAI_APP_SECRET": "simulated-secret",
         "OPENMETER_URL": sink_url,
     }
-    log_path = workdir / "benthic.log"
     with log_path.open("wb") as log:
         collector = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "pipeline.cli", "run", "--set", "http.address=127.0.0.1:0", str(SEED_CONFIG),
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO),
         )  # fmt: skip
     print(f"Run:ai simulator  {simulator_url}", file=out)
-    print(f"OpenMeter sink    {sink_url}{EVENTS_PATH} -> {events_file}", file=out)
+    print(f"OpenMeter sink    {sink_url}{EVENTS_PATH} ({SINK_CONFIG.name}) -> {events_file}", file=out)
     print(f"collector         {SEED_CONFIG} (log: {log_path})", file=out)
     print("Scrapes run every 30 seconds (schedule '*/30 * * * * *'); Ctrl-C to stop.\n", file=out, flush=True)
-    tail = asyncio.create_task(_tail(events_file, out))
+    counts = [0]
+    tail = asyncio.create_task(_tail(events_file, out, counts))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -168,11 +173,11 @@ async def run_demo(duration: float | None, out: Any = sys.stdout) -> int:
             waiter.cancel()
         await _stop(collector)
         await _stop(simulator)
-        await asyncio.sleep(0.3)  # let the tail print what arrived last
+        await asyncio.sleep(0.6)  # let the tail print what arrived last
         tail.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tail
-        await sink.server.close()
+        await _stop(sink)
     code = collector.returncode or 0
     if code not in (0, -signal.SIGTERM):
         print(
@@ -180,7 +185,7 @@ async def run_demo(duration: float | None, out: Any = sys.stdout) -> int:
             file=out,
         )
         return 1
-    print(f"{sink.scrapes} scrapes received; events in {events_file}", file=out)
+    print(f"{counts[0]} scrapes received; events in {events_file}", file=out)
     return 0
 
 

@@ -425,7 +425,8 @@ class OutputStage:
         except Exception as err:
             error = err
             self._error.incr()
-            self.res.logger.error(f"Failed to send message to {self.type_name}: {err}")
+            if self.max_in_flight > 0:  # a pass-through wrapper's child has logged it already
+                self.res.logger.error(f"Failed to send message to {self.type_name}: {err}")
         finally:
             if self._slots is not None:
                 self._slots.release()

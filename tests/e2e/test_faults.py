@@ -119,12 +119,6 @@ def test_a_sink_refusing_connections_gets_everything_once_it_is_up(
         assert_delivered_once(sink)
 
 
-@pytest.mark.xfail(
-    reason="unresolved: in a CLI run the slow first request was not seen to time out (no deadline error "
-    "logged), although tests/outputs/test_http_client.py::test_a_slow_server_beyond_timeout_is_a_deadline_error "
-    "passes; needs a look at which request the sink slowed",
-    strict=False,
-)
 def test_a_sink_slower_than_the_timeout_is_retried_with_the_same_bytes(
     benthic: Any, small_simulator: Simulator, sink: RecordingSink
 ) -> None:
@@ -132,7 +126,9 @@ def test_a_sink_slower_than_the_timeout_is_retried_with_the_same_bytes(
     proc = run_until_events(
         benthic, small_simulator, sink, 3 * len(eligible_names()), "--set", f"{CLIENT}.timeout=500ms"
     )
-    assert "context deadline exceeded (Client.Timeout exceeded while awaiting headers)" in proc.output
-    # the slow request was answered after the client gave up: its events were sent again, with
-    # the same ids and content, so OpenMeter's (source, id) dedup keeps one of each
+    # the slow request was answered after the client had given up on it (the attempt timed out
+    # and was retried, which upstream does not log unless every retry fails): its events were
+    # sent again, with the same ids and content, so OpenMeter's (source, id) dedup keeps one each
+    resent = [key for key, n in Counter(ids(sink.accepted())).items() if n > 1]
+    assert resent, "the slow request's events were not sent again"
     assert_delivered_once(sink, allow_identical_resends=True)
