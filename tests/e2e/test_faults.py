@@ -123,7 +123,7 @@ def test_a_sink_slower_than_the_timeout_is_retried_with_the_same_bytes(
     benthic: Any, small_simulator: Simulator, sink: RecordingSink
 ) -> None:
     sink.slow_next(1, delay=1.5)
-    proc = run_until_events(
+    run_until_events(
         benthic, small_simulator, sink, 3 * len(eligible_names()), "--set", f"{CLIENT}.timeout=500ms"
     )
     # the slow request was answered after the client had given up on it (the attempt timed out
