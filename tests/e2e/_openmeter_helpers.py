@@ -11,15 +11,9 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import REPO, Process, benthic_argv
+from tests.shared import UPSTREAM_CONFIGS
 
-
-def shared_dir() -> Path:
-    """``shared/`` beside the checkout (CI), else ``/work/shared``."""
-    beside = (REPO / ".." / "shared").resolve()
-    return beside if beside.exists() else Path("/work/shared")
-
-
-UPSTREAM = shared_dir() / "upstream_configs" / "openmeter"
+UPSTREAM = UPSTREAM_CONFIGS / "openmeter"
 PRESET = UPSTREAM / "collector" / "benthos" / "presets" / "http-server" / "config.yaml"
 QUICKSTART = UPSTREAM / "collector" / "quickstart" / "collector"
 SEEDER = UPSTREAM / "collector" / "quickstart" / "seeder" / "config.yaml"

@@ -29,22 +29,6 @@ from tests.e2e._openmeter_helpers import (
 from tests.e2e.conftest import Process, free_port
 from tests.e2e.sink import RecordingSink
 
-
-def _bloblang_reads_meta_queries() -> bool:
-    import mapping_lang
-
-    try:
-        mapping_lang.compile('meta("Content-Type").lowercase() == "x"')
-    except Exception:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(
-    not _bloblang_reads_meta_queries(),
-    reason="mapping_lang cannot yet parse a query that starts with meta(...), which every OpenMeter config uses",
-)
-
 PRESET_URL = "http://127.0.0.1:8080/api/v1/events"
 QUICKSTART_URL = "http://127.0.0.1:8889/api/v1/events"
 # the preset's http_client sends "Bearer ${OPENMETER_TOKEN:}": a token keeps the header valid

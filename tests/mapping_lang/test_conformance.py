@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,10 @@ if hasattr(time, "tzset"):
 import mapping_lang  # noqa: E402
 from mapping_lang import MappingError  # noqa: E402
 from pipeline.message import Message  # noqa: E402
+from tests.shared import CONFORMANCE  # noqa: E402
 
-DATA = Path("/work/shared/conformance/bloblang_examples.json")
-ENTRIES: list[dict[str, Any]] = json.loads(DATA.read_text()) if DATA.exists() else []
+DATA = CONFORMANCE
+ENTRIES: list[dict[str, Any]] = json.loads(DATA.read_text())
 
 # Entries that cannot pass here, each with its reason.
 KNOWN_SKIPS: dict[str, str] = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ import mapping_lang  # noqa: E402
 from mapping_lang import MappingError  # noqa: E402
 from mapping_lang.registry import METHODS  # noqa: E402
 from pipeline.message import Message  # noqa: E402
+from tests.shared import CONFORMANCE  # noqa: E402
 
-DATA = Path("/work/shared/conformance/bloblang_examples.json")
+DATA = CONFORMANCE
 CORE = set(
     "deleted nothing throw meta metadata root_meta content error errored batch_index batch_size tracing_id "
     "tracing_span count counter env file file_rel hostname range json var catch or from from_all apply map "
@@ -37,7 +37,7 @@ EXPECTED_FAILURES = {
 }
 ENTRIES = [
     e
-    for e in (json.loads(DATA.read_text()) if DATA.exists() else [])
+    for e in json.loads(DATA.read_text())
     if e["kind"] != "guide" and e["name"] not in CORE and not e["name"].startswith("error_source")
 ]
 

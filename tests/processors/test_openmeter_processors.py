@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import tarfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,8 @@ import pytest
 from pipeline.builder import Manager
 from pipeline.message import Message
 from pipeline.stream import run_processors
+from tests.shared import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-if not SHARED.exists():
-    SHARED = Path("/work/shared")
 CLOUDEVENTS_SCHEMA = (SHARED / "upstream_configs" / "openmeter" / "cloudevents.spec.json").resolve()
 
 VALID = b'{"id":"1","source":"api-gateway","specversion":"1.0","type":"request","subject":"customer-1"}'
