@@ -7,30 +7,32 @@ from pipeline.message import Message
 
 CODEC_DESCRIPTION = (
     "The way in which the bytes of messages should be written out into the output data stream: "
-    "`lines` (a newline after each message), `delim:x`, `all-bytes` (one file per message for `file`) or `append`."
+    "`lines` (a line break after each message), `delim:x` (a custom delimiter after each message), "
+    "`all-bytes` (each message written to a file in full, replacing it) or `append` (no delimiter)."
 )
 
 
 def encoder(codec: str) -> tuple[bytes, bool]:
-    """(separator after each message, batch as one block)."""
+    """(suffix written after each message, whether the output appends to a stream)."""
     if codec == "lines":
-        return b"\n", False
+        return b"\n", True
     if codec.startswith("delim:"):
         delim = codec[len("delim:") :]
         if not delim:
-            raise ValueError("delim codec requires a non-empty delimiter")
-        return delim.encode(), False
-    if codec in ("all-bytes", "append"):
+            raise ValueError("custom delimiter codec requires a non-empty delimiter")
+        return delim.encode(), True
+    if codec == "append":
+        return b"", True
+    if codec == "all-bytes":
         return b"", False
-    raise ValueError(f"codec {codec} is not supported (supported: lines, delim:X, all-bytes, append)")
+    raise ValueError(f"codec was not recognised: {codec} (supported: lines, delim:X, all-bytes, append)")
 
 
-def encode_batch(batch: list[Message], separator: bytes) -> bytes:
-    """Messages of a batch, each followed by the separator; a batch of several messages is
-    followed by an empty line as upstream's lines codec does (a batch boundary)."""
-    if separator == b"\n" and len(batch) > 1:
-        return b"".join(m.content + b"\n" for m in batch) + b"\n"
-    return b"".join(m.content + separator for m in batch)
+def encode_batch(batch: list[Message], suffix: bytes) -> bytes:
+    """Each message followed by the suffix, unless it already ends with it (as upstream)."""
+    if not suffix:
+        return b"".join(m.content for m in batch)
+    return b"".join(m.content if m.content.endswith(suffix) else m.content + suffix for m in batch)
 
 
 def check_codec(codec: str) -> list[str]:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,12 @@ def _row(event: dict[str, Any]) -> tuple[str, float, float]:
 async def _tail(path: Path, out: Any, counts: list[int]) -> None:
     """Print events as the sink writes them: a row per workload, and the totals of each scrape.
 
-    The sink's ``lines`` file output ends every multi-event request with an empty line, so
-    one POST of the collector (one scrape: its batch is archived into one JSON array) is
-    one block of lines."""
+    A scrape's events are mapped together, so their ``time`` values lie within moments of each
+    other, while scrapes are a schedule interval apart: a gap of more than a few seconds
+    between consecutive events starts a new scrape."""
     position = 0
     block: list[tuple[str, float, float]] = []
+    last_time: datetime | None = None
     header = f"{'workload':<32} {'GPU minutes':>12} {'CPU minutes':>12}"
 
     def show(rows: list[tuple[str, float, float]]) -> None:
@@ -109,17 +111,27 @@ async def _tail(path: Path, out: Any, counts: list[int]) -> None:
                 data = src.read()
             complete = data[: data.rfind(b"\n") + 1]
             position += len(complete)
-            for line in complete.split(b"\n")[:-1]:
+            for line in complete.splitlines():
                 if not line.strip():
-                    if block:
-                        show(block)
-                        block = []
                     continue
-                block.append(_row(orjson.loads(line)))
-        if block:  # a request of a single event has no empty line after it
-            show(block)
-            block = []
-        await asyncio.sleep(0.5)
+                event = orjson.loads(line)
+                at = _event_time(event)
+                if block and (at is None or last_time is None or (at - last_time).total_seconds() > 5):
+                    show(block)
+                    block = []
+                last_time = at
+                block.append(_row(event))
+            if block and not complete:  # nothing new for a poll: the scrape is complete
+                show(block)
+                block = []
+        await asyncio.sleep(1.0)
+
+
+def _event_time(event: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(event.get("time")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
