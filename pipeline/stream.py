@@ -518,6 +518,12 @@ class Stream:
         self._queue: asyncio.Queue[tuple[list[Message], AckFn] | None] = asyncio.Queue(maxsize=1)
         self.terminated = False
         self.delivery_backoff_max = 1.0
+        # Back pressure on failure: while any delivery is being retried, no new transaction is
+        # handed to the output (upstream: "attempted again until successful whilst applying
+        # back pressure"), so a failing output does not pile up retries without bound.
+        self._retrying = 0
+        self._healthy = asyncio.Event()
+        self._healthy.set()
 
     def statuses(self) -> list[dict[str, Any]]:
         own = {"label": self.input.res.label, "path": self.input.res.path, "connected": self.input.connected}
@@ -612,6 +618,11 @@ class Stream:
             if not batches:
                 await ack(None)
                 continue
+            if not self._healthy.is_set():
+                await self._race_forced(self._healthy.wait())
+                if self._forced:
+                    await ack(ShutdownError("context canceled"))
+                    continue
             pending = []
             for out in batches:
                 pending.append((out, await self._submit(out)))
@@ -631,6 +642,7 @@ class Stream:
         """Wait for each batch's result, retrying failures with the same messages until they are
         delivered; a forced shutdown nacks whatever is still undelivered."""
         error: BaseException | None = None
+        retrying = False
         for batch, fut in pending:
             backoff = Backoff(0.1, self.delivery_backoff_max, 2.0)
             while True:
@@ -647,6 +659,10 @@ class Stream:
                     if self._forced:
                         error = err
                         break
+                    if not retrying:
+                        retrying = True
+                        self._retrying += 1
+                        self._healthy.clear()
                     await asyncio.sleep(backoff.next())
                     if self._forced:
                         error = err
@@ -654,7 +670,20 @@ class Stream:
                     fut = await self._submit(batch)
             if error is not None:
                 break
+        if retrying:
+            self._retrying -= 1
+            if self._retrying == 0:
+                self._healthy.set()
         await ack(error)
+
+    async def _race_forced(self, awaitable: Any) -> None:
+        """Wait for ``awaitable`` unless a forced shutdown comes first."""
+        task = asyncio.ensure_future(awaitable)
+        while not task.done():
+            if self._forced:
+                task.cancel()
+                return
+            await asyncio.wait({task}, timeout=0.2)
 
     def stop(self) -> None:
         """Begin a graceful shutdown: stop reading; pending work drains."""

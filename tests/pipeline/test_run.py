@@ -269,3 +269,28 @@ output:
     assert out.read_text().splitlines() == ["T-3", "T-2", "T-1"]
     listed = run_cli("list", "inputs", "--format", "json", env=cli_env(pythonpath=[plugin_dir]))
     assert "countdown" in json.loads(listed.stdout)["inputs"]
+
+
+def test_a_failing_output_holds_back_new_data_until_it_recovers(tmp_path: Path, plugin_dir: str):
+    delivered, attempts = tmp_path / "delivered.txt", tmp_path / "attempts.txt"
+    config = tmp_path / "backpressure.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+    count: 300
+    interval: ""
+    mapping: 'root = counter().string()'
+output:
+  flaky_file:
+    path: {delivered}
+    attempts_path: {attempts}
+    failures: 6
+""")
+    result = run_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
+    assert result.returncode == 0, result.stderr
+    attempted = attempts.read_text().splitlines()
+    # while writes failed (the first six attempts), the input was held back: only the messages
+    # already handed over were tried, not the whole stream
+    assert len(set(attempted[:6])) <= 3
+    assert sorted(int(n) for n in delivered.read_text().splitlines()) == list(range(1, 301))
