@@ -40,10 +40,10 @@ def parse_rfc3339(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def simulated(workload_id: str, metric: str, at: datetime) -> float:
+def simulated(workload: dict[str, Any], metric: str, at: datetime) -> float:
     from inputs.run_ai.simulator import _fmt_value, metric_value
 
-    return float(_fmt_value(metric_value(workload_id, metric, at)))
+    return float(_fmt_value(metric_value(workload, metric, at)))
 
 
 def check_seed_event(event: dict[str, Any], fleet: dict[str, dict[str, Any]]) -> None:
@@ -62,7 +62,7 @@ def check_seed_event(event: dict[str, Any], fleet: dict[str, dict[str, Any]]) ->
     assert data["type"] == workload["type"]
     gpu = float(workload["allocatedResources"]["gpu"] or 0)
     assert math.isclose(data["gpuAllocationMinutes"], gpu * WINDOW_SECONDS / 60, rel_tol=1e-12, abs_tol=1e-12)
-    cpu_limit = simulated(workload["id"], "CPU_LIMIT_CORES", window_end(when))
+    cpu_limit = simulated(workload, "CPU_LIMIT_CORES", window_end(when))
     assert math.isclose(
         data["cpuLimitCoreMinutes"], cpu_limit * WINDOW_SECONDS / 60, rel_tol=1e-12, abs_tol=1e-12
     )

@@ -134,7 +134,7 @@ def test_each_value_is_the_last_sample_of_its_window(runai):
             bodies = await h.client.scrape("workload", window, WORKLOAD_METRICS, 500)
             for body in bodies:
                 for metric, value in body["metrics"]["values"].items():
-                    assert value == metric_value(body["id"], metric, window.end)
+                    assert value == metric_value(h.sim.fleet.workload(body["id"]), metric, window.end)
                 assert list(body["metrics"]["values"]) == sorted(WORKLOAD_METRICS)
                 assert body["metrics"]["timestamp"] == rfc3339_seconds(window.end)
 
@@ -272,7 +272,7 @@ def test_pods_are_listed_in_full_without_completed_ones_and_scraped_per_pod(runa
             from inputs.run_ai.simulator import gpu_count
 
             last_gpu = gpu_count(active[0]) - 1
-            expected = metric_value(active[0]["id"], "GPU_UTILIZATION_PER_GPU", window.end, last_gpu)
+            expected = metric_value(active[0], "GPU_UTILIZATION_PER_GPU", window.end, last_gpu)
             assert first["metrics"]["values"]["GPU_UTILIZATION_PER_GPU"] == expected
 
     asyncio.run(scenario())

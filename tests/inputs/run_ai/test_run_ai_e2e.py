@@ -101,9 +101,9 @@ def test_benthic_run_writes_one_line_per_workload_per_window(tmp_path):
         assert sorted(e["id"] for e in by_window[first_window]) == sorted(w["id"] for w in eligible)
         sample = by_window[first_window][0]
         end = parse_rfc3339(first_window)
-        assert sample["metrics"]["values"]["GPU_ALLOCATION"] == metric_value(
-            sample["id"], "GPU_ALLOCATION", end
-        )
+        workload = next(w for w in eligible if w["id"] == sample["id"])
+        for metric, value in sample["metrics"]["values"].items():
+            assert value == metric_value(workload, metric, end), metric
         assert SECRET not in log_path.read_text()
     finally:
         if benthic is not None:

@@ -42,7 +42,7 @@ def test_each_read_is_one_window_with_upstreams_metadata_and_values(runai):
             assert list(body)[:3] == ["resourceType", "tenantId", "type"]
             assert body["metrics"]["timestamp"] == meta["metrics_time"]
             for metric, value in body["metrics"]["values"].items():
-                assert value == metric_value(body["id"], metric, end)
+                assert value == metric_value(h.sim.fleet.workload(body["id"]), metric, end)
             await ack(None)
 
     asyncio.run(scenario())
