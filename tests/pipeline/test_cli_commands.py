@@ -177,3 +177,18 @@ input_resources:
     assert result.returncode == 0, result.stderr
     assert "payload" in result.stdout
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_blobl_maps_each_stdin_line_and_reports_errors_with_their_position(tmp_path: Path):
+    mapped = run_cli("blobl", "root.b = this.a + 1", input=b'{"a":1}\n{"a":41}\n')
+    assert mapped.returncode == 0, mapped.stderr
+    assert mapped.stdout.splitlines() == ['{"b":2}', '{"b":42}']
+    pretty = run_cli("blobl", "--pretty", "root = this", input=b'{"a":{"x":1}}\n')
+    assert pretty.stdout == '{\n    "a": {\n        "x": 1\n    }\n}\n'
+    mapping = tmp_path / "bad.blobl"
+    mapping.write_text("root.b = this.a +\n")
+    broken = run_cli("blobl", "-f", str(mapping), input=b"")
+    assert broken.returncode == 1
+    assert "line 1 char 18" in broken.stderr
+    failing = run_cli("blobl", 'root = throw("nope")', input=b"{}\n")
+    assert "failed to execute map: failed assignment (line 1): nope" in failing.stderr
