@@ -26,6 +26,7 @@ from typing import Any
 
 from pipeline.httpserver import HTTPServer, Request, Response
 from pipeline.message import Message
+from pipeline.metadata import HTTP_TOKEN, MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import AckFn, register_input
 from pipeline.spec import ComponentSpec, boolean, duration, interp, obj, string, string_list
 from processors.sync_response import RESULT_STORE
@@ -110,20 +111,8 @@ SPEC = ComponentSpec(
                     kind="map",
                     default={"Content-Type": "application/octet-stream"},
                 ),
-                obj(
+                metadata_filter_field(
                     "metadata_headers",
-                    [
-                        string_list(
-                            "include_prefixes",
-                            "Provide a list of explicit metadata key prefixes to match against.",
-                            default=[],
-                        ),
-                        string_list(
-                            "include_patterns",
-                            "Provide a list of explicit metadata key regular expression (re2) patterns to match against.",
-                            default=[],
-                        ),
-                    ],
                     "Specify criteria for which metadata values are added to the response as headers.",
                 ),
             ],
@@ -172,15 +161,6 @@ def _lint(conf: Any) -> list[str]:
 
 SPEC.lint = _lint
 
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-
-
-def canonical_header(name: str) -> str:
-    """Go's ``CanonicalMIMEHeaderKey``: ``content-type`` → ``Content-Type``."""
-    if not _TOKEN.match(name):
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
-
 
 def parse_media_type(value: str) -> str:
     """The media type of a Content-Type header, as Go's ``mime.ParseMediaType`` reads it."""
@@ -190,9 +170,9 @@ def parse_media_type(value: str) -> str:
     major, slash, minor = media.partition("/")
     if not slash:
         raise ValueError("mime: expected slash after first token")
-    if not _TOKEN.match(major) or not _TOKEN.match(minor):
+    if not HTTP_TOKEN.match(major) or not HTTP_TOKEN.match(minor):
         raise ValueError(
-            "mime: expected token after slash" if _TOKEN.match(major) else "mime: invalid media parameter"
+            "mime: expected token after slash" if HTTP_TOKEN.match(major) else "mime: invalid media parameter"
         )
     return media
 
@@ -272,9 +252,7 @@ class HTTPServerInput:
         self.part_content_type = (
             res.interpolation(sync["headers"]["content-type"]) if "content-type" in sync["headers"] else None
         )
-        meta_conf = sync["metadata_headers"]
-        self.meta_prefixes = list(meta_conf["include_prefixes"])
-        self.meta_patterns = [re.compile(p) for p in meta_conf["include_patterns"]]
+        self.metadata_headers = MetadataFilter(sync["metadata_headers"])
         self.rate_limit = res.rate_limit(conf["rate_limit"]) if conf["rate_limit"] else None
         self.cors_origins = set(conf["cors"]["allowed_origins"]) if conf["cors"]["enabled"] else None
         self._transactions: asyncio.Queue[_Transaction] = asyncio.Queue()
@@ -531,15 +509,13 @@ class HTTPServerInput:
         return Response(status, body, headers)
 
     def _metadata_headers(self, msg: Message) -> list[tuple[str, str]]:
-        if not self.meta_prefixes and not self.meta_patterns:
+        if not self.metadata_headers.is_set:
             return []
-        out = []
-        for key in msg.metadata:
-            if any(key.startswith(p) for p in self.meta_prefixes) or any(
-                p.search(key) for p in self.meta_patterns
-            ):
-                out.append((canonical_header(key), msg.meta_str(key) or ""))
-        return out
+        return [
+            (canonical_header(key), msg.meta_str(key) or "")
+            for key in msg.metadata
+            if self.metadata_headers.matches(key)
+        ]
 
 
 def _parse_status(text: str) -> int | None:

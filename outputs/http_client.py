@@ -28,7 +28,6 @@ import base64
 import os
 import re
 import ssl
-import tempfile
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +36,7 @@ import httpx
 import orjson
 
 from pipeline.message import Message
+from pipeline.metadata import MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import register_output
 from pipeline.resources import Resources
 from pipeline.spec import (
@@ -59,29 +59,11 @@ from pipeline.spec import (
     string_map,
     tls_fields,
 )
+from pipeline.tls import tls_context
 
 # -- spec -------------------------------------------------------------------------------------------
 
 DUMP_LEVELS = ("", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-
-
-def metadata_filter_field(name: str, description: str) -> Field:
-    return obj(
-        name,
-        [
-            string_list(
-                "include_prefixes",
-                "Provide a list of explicit metadata key prefixes to match against.",
-                default=[],
-            ),
-            string_list(
-                "include_patterns",
-                "Provide a list of explicit metadata key regular expression (re2) patterns to match against.",
-                default=[],
-            ),
-        ],
-        description,
-    )
 
 
 def _lint(conf: dict[str, Any]) -> list[str]:
@@ -368,17 +350,11 @@ class Throttle:
 
 # -- helpers ----------------------------------------------------------------------------------------
 
-_TOKEN_CHARS = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+# headers whose values never reach the request dump (upstream logs them; we redact)
 _SECRET_HEADER = re.compile(
     r"authorization|cookie|token|secret|api[-_]?key|password|signature|credential", re.I
 )
-
-
-def canonical_header(name: str) -> str:
-    """Go's ``CanonicalMIMEHeaderKey``: ``content-type`` → ``Content-Type``."""
-    if not _TOKEN_CHARS.match(name):
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
 def redact_url(url: str) -> str:
@@ -390,55 +366,6 @@ def redact_url(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-class MetadataFilter:
-    """Which metadata keys (or response headers) to copy: by prefix or by regular expression."""
-
-    def __init__(self, conf: dict[str, Any] | None) -> None:
-        conf = conf or {}
-        self.prefixes = list(conf.get("include_prefixes") or [])
-        self.patterns = [re.compile(p) for p in conf.get("include_patterns") or []]
-
-    @property
-    def is_set(self) -> bool:
-        return bool(self.prefixes or self.patterns)
-
-    def matches(self, key: str) -> bool:
-        return any(key.startswith(p) for p in self.prefixes) or any(p.search(key) for p in self.patterns)
-
-
-def ssl_context_from(conf: dict[str, Any]) -> ssl.SSLContext | None:
-    """An ``SSLContext`` for a ``tls`` block, or None when custom TLS is off (system roots apply)."""
-    if not conf.get("enabled"):
-        return None
-    ctx = ssl.create_default_context()
-    if conf.get("root_cas"):
-        ctx.load_verify_locations(cadata=conf["root_cas"])
-    if conf.get("root_cas_file"):
-        ctx.load_verify_locations(cafile=conf["root_cas_file"])
-    if conf.get("skip_cert_verify"):
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    for i, cert in enumerate(conf.get("client_certs") or []):
-        password = cert.get("password") or None
-        if cert.get("cert_file") or cert.get("key_file"):
-            ctx.load_cert_chain(cert.get("cert_file"), cert.get("key_file") or None, password)
-        elif cert.get("cert") and cert.get("key"):
-            # ssl loads certificates from files only: write the PEM text to private temp files.
-            with tempfile.TemporaryDirectory() as tmp:
-                cert_path = os.path.join(tmp, "cert.pem")
-                key_path = os.path.join(tmp, "key.pem")
-                for path, text in ((cert_path, cert["cert"]), (key_path, cert["key"])):
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-                    with os.fdopen(fd, "w") as fh:
-                        fh.write(text)
-                ctx.load_cert_chain(cert_path, key_path, password)
-        else:
-            raise ValueError(
-                f"client_certs.{i}: either both cert and key or both cert_file and key_file must be set"
-            )
-    return ctx
 
 
 def go_multipart(parts: list[tuple[list[tuple[str, str]], bytes]]) -> tuple[bytes, str]:
@@ -531,7 +458,7 @@ class HTTPClientOutput:
         self.dump_level = {"FATAL": "ERROR"}.get(
             conf["dump_request_log_level"], conf["dump_request_log_level"]
         )
-        self.ssl_context = ssl_context_from(conf["tls"])
+        self.ssl_context = tls_context(conf["tls"])
         self.rate_limit: Any = None
         if conf.get("rate_limit"):
             try:
@@ -877,5 +804,4 @@ __all__ = [
     "Throttle",
     "canonical_header",
     "go_multipart",
-    "ssl_context_from",
 ]

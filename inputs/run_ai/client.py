@@ -188,42 +188,6 @@ def token_expiry(token: str) -> float | None:
     return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
 
 
-def tls_context(conf: dict[str, Any] | None) -> ssl.SSLContext | bool:
-    """An ``ssl.SSLContext`` from the ``tls`` fields, or True for the system defaults."""
-    if not conf or not conf.get("enabled"):
-        return True
-    ctx = ssl.create_default_context()
-    if conf.get("root_cas_file"):
-        ctx.load_verify_locations(cafile=conf["root_cas_file"])
-    if conf.get("root_cas"):
-        ctx.load_verify_locations(cadata=conf["root_cas"])
-    if conf.get("skip_cert_verify"):
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    for cert in conf.get("client_certs") or []:
-        _load_client_cert(ctx, cert)
-    return ctx
-
-
-def _load_client_cert(ctx: ssl.SSLContext, cert: dict[str, Any]) -> None:
-    import os
-    import tempfile
-
-    password = cert.get("password") or None
-    if cert.get("cert_file"):
-        ctx.load_cert_chain(cert["cert_file"], cert.get("key_file") or None, password=password)
-        return
-    # ssl only loads certificates from files: write the inline PEM to a private temporary file
-    with tempfile.TemporaryDirectory() as tmp:
-        cert_path = os.path.join(tmp, "cert.pem")
-        key_path = os.path.join(tmp, "key.pem")
-        with open(os.open(cert_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
-            fh.write(cert.get("cert") or "")
-        with open(os.open(key_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
-            fh.write(cert.get("key") or "")
-        ctx.load_cert_chain(cert_path, key_path, password=password)
-
-
 def _path_label(path: str) -> str:
     for pattern, label in _PATH_LABELS:
         if pattern.match(path):

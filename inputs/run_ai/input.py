@@ -21,7 +21,6 @@ from inputs.run_ai.client import (
     WORKLOAD_ONLY_METRICS,
     HTTPSettings,
     RunAIClient,
-    tls_context,
 )
 from inputs.run_ai.resources import encode_body
 from inputs.run_ai.schedule import (
@@ -48,6 +47,7 @@ from pipeline.spec import (
     string_list,
     tls_fields,
 )
+from pipeline.tls import tls_context
 
 F_URL = "url"
 F_APP_ID = "app_id"
@@ -264,7 +264,7 @@ class RunAIInput:
             logger=res.logger,
             metrics=res.metrics,
             max_concurrency=conf[F_MAX_CONCURRENCY],
-            verify=tls_context(conf.get(F_TLS)),
+            verify=tls_context(conf.get(F_TLS)) or True,
         )
         self.queue = WindowQueue(conf[F_STATE_PATH] or None, on_state_error=lambda msg: self.log.error(msg))
         self._scraper: asyncio.Task[None] | None = None
