@@ -59,6 +59,8 @@ def merge_resource_files(loaded: LoadedConfig, patterns: list[str], *, skip_env_
     for pattern in patterns:
         for path in sorted(glob.glob(pattern)) or [pattern]:
             extra = read_config(path, skip_env_check=skip_env_check)
+            for lint in extra.lints:
+                lint.source = lint.source or path
             loaded.lints.extend(extra.lints)
             for key, value in extra.data.items():
                 if key.endswith("_resources") and isinstance(value, list):
@@ -69,7 +71,7 @@ def merge_resource_files(loaded: LoadedConfig, patterns: list[str], *, skip_env_
 def print_lints(loaded: LoadedConfig, *, stream: Any = sys.stderr) -> None:
     for lint in loaded.lints:
         prefix = "" if lint.level == "error" else "warning: "
-        print(f"{loaded.path}({lint.line},{lint.column}) {prefix}{lint.message}", file=stream)
+        print(f"{lint.source or loaded.path}({lint.line},{lint.column}) {prefix}{lint.message}", file=stream)
 
 
 # -- run --------------------------------------------------------------------------------------------

@@ -120,9 +120,10 @@ class Lint:
     column: int
     message: str
     level: str = "error"  # error | warning
+    source: str | None = None  # the file, when not the main config (a -r resource file)
 
     def render(self, path: str) -> str:
-        return f"{path}({self.line},{self.column}) {self.message}"
+        return f"{self.source or path}({self.line},{self.column}) {self.message}"
 
 
 @dataclass

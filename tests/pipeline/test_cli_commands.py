@@ -192,3 +192,31 @@ def test_blobl_maps_each_stdin_line_and_reports_errors_with_their_position(tmp_p
     assert "line 1 char 18" in broken.stderr
     failing = run_cli("blobl", 'root = throw("nope")', input=b"{}\n")
     assert "failed to execute map: failed assignment (line 1): nope" in failing.stderr
+
+
+def test_resource_files_join_the_config_and_their_lints_name_their_own_file(tmp_path: Path):
+    resources = tmp_path / "resources.yaml"
+    resources.write_text("processor_resources:\n  - label: upper\n    mapping: 'root = content().uppercase()'\n")
+    out = tmp_path / "out.txt"
+    config = tmp_path / "main.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+    count: 1
+    interval: ""
+    mapping: 'root = "shout"'
+pipeline:
+  processors:
+    - resource: upper
+output:
+  file:
+    path: {out}
+""")
+    result = run_cli("run", "-r", str(resources), str(config))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == "SHOUT\n"
+    resources.write_text("processor_resources:\n  - label: upper\n    mapping: 'root = content().uppercase()'\n    oops: 1\n")
+    refused = run_cli("run", "-r", str(resources), str(config))
+    assert refused.returncode == 1
+    assert f"{resources}(4,5) field oops is invalid when the component type is mapping (processor)" in refused.stderr
