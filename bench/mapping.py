@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import mapping_lang  # noqa: E402
-from mapping_lang import registry  # noqa: E402
 from pipeline.message import Message  # noqa: E402
 
 SEED_MAPPING = """\
@@ -89,21 +88,6 @@ RAW = json.dumps(BODY, separators=(",", ":")).encode()
 METADATA = {"scrape_interval": "30s", "resource_type": "workload", "cluster_id": BODY["clusterId"]}
 
 
-def _ensure_library() -> None:
-    """The bench needs uuid_v4/now/parse_duration from the library; stand in if absent."""
-    if "uuid_v4" not in registry.FUNCTIONS:
-        registry.function("uuid_v4", impure=True)(lambda ctx: str(uuid.uuid4()))
-    if "now" not in registry.FUNCTIONS:
-        registry.function("now", impure=True)(lambda ctx: ctx.now().isoformat())
-    if "parse_duration" not in registry.METHODS:
-
-        def parse_duration(ctx: object, target: str) -> int:
-            assert target.endswith("s")
-            return int(target[:-1]) * 1_000_000_000
-
-        registry.method("parse_duration")(parse_duration)
-
-
 def _now_text() -> str:
     t = dt.datetime.now().astimezone()
     s = t.strftime("%Y-%m-%dT%H:%M:%S")
@@ -151,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000)
     args = ap.parse_args(argv)
-    _ensure_library()
 
     t0 = time.perf_counter()
     mapping = mapping_lang.compile(SEED_MAPPING)

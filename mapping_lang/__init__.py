@@ -159,34 +159,55 @@ class Mapping:
 
     def map_message(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> Any:
         """Mapping-processor semantics: a new message, or None when the mapping deleted it."""
-        ctx = self._context(msg, batch, index, dict(msg.metadata))
+        meta_out = dict(msg.metadata)
+        ctx = CallContext(
+            msg,
+            batch if batch is not None else [msg],
+            index,
+            meta_out,
+            None,
+            self.mapping_state,
+            self._maps,
+            self._base_dir,
+        )
         self._run(ctx, self._this(ctx))
         root = ctx.root
         if root is DELETED:
             return None
-        new = msg.copy()
-        new.metadata = ctx.metadata_out
-        _set_payload(new, root)
+        new = msg.copy(meta_out)
+        if root is not NOTHING:
+            _set_payload(new, root)
         return new
 
     def mutate_message(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> Any:
-        """Mutation semantics: ``root`` starts as (a copy of) the input document."""
+        """Mutation semantics: ``root`` starts as (a copy of) the input document and ``this`` aliases
+        it, also after ``root`` is replaced as a whole."""
         ctx = self._context(msg, batch, index, dict(msg.metadata))
-        this = _structured_or_unparsed(ctx)
+        this = initial = _structured_or_unparsed(ctx)
         if this.__class__ is not Unparsed:
-            this = clone(this)
+            this = initial = clone(this)
             ctx.root = this
             ctx.input_this = this
-        self._run(ctx, this)
+        try:
+            for st in self._statements:
+                st(ctx, this)
+                root = ctx.root
+                if root is not this and root is not NOTHING and root is not DELETED:
+                    this = ctx.input_this = root
+        except StatementError as e:
+            raise MappingError(e.message, e.line, e.column) from None
+        except EvalError as e:
+            raise MappingError(e.message) from None
+        except RecursionError:
+            raise MappingError("failed assignment: maximum recursion depth exceeded") from None
         root = ctx.root
         if root is DELETED:
             return None
-        new = msg.copy()
-        new.metadata = ctx.metadata_out
-        if root is not this:
+        new = msg.copy(ctx.metadata_out)
+        if root is initial:
+            new.set_structured(root)  # the input document, edited in place
+        elif root is not NOTHING:
             _set_payload(new, root)
-        elif this.__class__ is not Unparsed:
-            new.set_structured(root)
         return new
 
     def query(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> Any:

@@ -8,13 +8,17 @@ calls on literals folded, and function/method arguments bound once at compile ti
 
 from __future__ import annotations
 
+import operator
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from mapping_lang import registry
 from mapping_lang.context import CallContext
 from mapping_lang.errors import EvalError, MappingError, TypeMismatch
+from mapping_lang.functions.core import _meta_text as _core_meta_text
+from mapping_lang.functions.core import meta as _core_meta
 from mapping_lang.parser import (
     ArrayLit,
     Assign,
@@ -55,7 +59,17 @@ from mapping_lang.value import (
     wrap_int64,
 )
 
-MAX_MAP_DEPTH = 100
+# Upstream allows 5000 nested map calls. A level costs about five Python frames, so the limit here
+# follows the interpreter's recursion limit (200 with Python's default of 1000) to fail with this
+# clean error rather than a RecursionError; raise sys.setrecursionlimit to allow deeper maps.
+MAX_MAP_DEPTH = 5000
+_FRAMES_PER_MAP_LEVEL = 5
+
+
+def _map_depth_limit() -> int:
+    return min(MAX_MAP_DEPTH, sys.getrecursionlimit() // _FRAMES_PER_MAP_LEVEL)
+
+
 _MISSING: Any = object()
 _NC: Any = object()  # "not constant"
 
@@ -84,13 +98,63 @@ class StatementError(EvalError):
 
 
 class Compiled:
-    __slots__ = ("fn", "ann", "const", "fresh")
+    """A compiled expression: its closure, its annotation for error messages, its value when it is
+    constant, whether each evaluation yields a new container (``fresh``: no copy needed before
+    storing it) and, for the shapes that callers inline, ``shape`` (``("this", field)`` or
+    ``("var", name)``).
 
-    def __init__(self, fn: Fn, ann: str | None = None, const: Any = _NC, fresh: bool = False) -> None:
+    ``leaf`` is set when the value is a pure function of one metadata value: ``(read, derive)``
+    with ``read(ctx, this)`` the metadata read and ``derive(ctx, this, v)`` the rest of the
+    expression; such expressions are memoised per call site (see ``_memoised``)."""
+
+    __slots__ = ("fn", "ann", "const", "fresh", "shape", "leaf")
+
+    def __init__(
+        self,
+        fn: Fn,
+        ann: str | None = None,
+        const: Any = _NC,
+        fresh: bool = False,
+        shape: tuple[str, str] | None = None,
+        leaf: tuple[Fn, Callable[[CallContext, Any, Any], Any]] | None = None,
+    ) -> None:
         self.fn = fn
         self.ann = ann
         self.const = const
         self.fresh = fresh
+        self.shape = shape
+        self.leaf = leaf
+
+
+def _leaf_identity(ctx: CallContext, this: Any, v: Any) -> Any:
+    return v
+
+
+_MEMO_SIZE = 64
+_MEMO_TYPES = frozenset({str, int, float, bool, type(None), JsonNumber})
+
+
+def _memoised(read: Fn, derive: Callable[[CallContext, Any, Any], Any]) -> Fn:
+    """``derive(read())`` remembered per metadata text.
+
+    Metadata such as a scrape interval or a resource type is usually the same for every message of
+    a stream, and pure methods (never folded when impure) give the same result for the same input,
+    so a chain like ``meta("interval").parse_duration() / 1e9`` runs once per distinct value.
+    Only immutable results are kept, failures are never kept, and at most ``_MEMO_SIZE`` values."""
+    cache: dict[str, Any] = {}
+
+    def memo(ctx: CallContext, this: Any) -> Any:
+        v = read(ctx, this)
+        if type(v) is not str:
+            return derive(ctx, this, v)
+        r = cache.get(v, _MISSING)
+        if r is _MISSING:
+            r = derive(ctx, this, v)
+            if type(r) in _MEMO_TYPES and len(cache) < _MEMO_SIZE:
+                cache[v] = r
+        return r
+
+    return memo
 
 
 def clone(v: Any) -> Any:
@@ -298,6 +362,74 @@ def _arith(op: str, left: Compiled, right: Compiled) -> Callable[[Any, Any], Any
     raise MappingError(f"unknown operator {op}")
 
 
+_PY_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+
+
+def _fast_arith(op: str, lf: Fn, rf: Fn, rconst: Any, impl: Callable[[Any, Any], Any]) -> Fn | None:
+    """``+ - * /`` on plain ints and floats inline; anything else goes through ``impl``.
+
+    Python's float arithmetic is IEEE binary64 like Go's, and int with float converts the int
+    exactly as ``float64(int64)`` does; int results wrap to int64."""
+    if op == "/":
+        if rconst is not _NC:
+            if type(rconst) not in (int, float) or not rconst:
+                return None
+            cf = float(rconst)
+
+            def div_c(ctx: CallContext, this: Any) -> Any:
+                a = lf(ctx, this)
+                ta = type(a)
+                if ta is float or ta is int:
+                    return float(a) / cf
+                return impl(a, rconst)
+
+            return div_c
+
+        def div(ctx: CallContext, this: Any) -> Any:
+            a = lf(ctx, this)
+            b = rf(ctx, this)
+            ta = type(a)
+            tb = type(b)
+            if (ta is float or ta is int) and (tb is float or tb is int) and b:
+                return float(a) / float(b)
+            return impl(a, b)
+
+        return div
+    pyop = _PY_OPS.get(op)
+    if pyop is None:
+        return None
+    if op == "+" and rconst is not _NC and type(rconst) is str:
+        s = rconst
+
+        def concat_c(ctx: CallContext, this: Any) -> Any:
+            a = lf(ctx, this)
+            if type(a) is str:
+                return a + s
+            return impl(a, s)
+
+        return concat_c
+
+    def arith(ctx: CallContext, this: Any) -> Any:
+        a = lf(ctx, this)
+        b = rf(ctx, this) if rconst is _NC else rconst
+        ta = type(a)
+        tb = type(b)
+        if ta is float:
+            if tb is float or tb is int:
+                return pyop(a, b)
+        elif ta is int:
+            if tb is int:
+                r = pyop(a, b)
+                return r if -9223372036854775808 <= r <= 9223372036854775807 else wrap_int64(r)
+            if tb is float:
+                return pyop(a, b)
+        elif ta is str and tb is str and op == "+":
+            return a + b
+        return impl(a, b)
+
+    return arith
+
+
 def _truthy(v: Any, c: Compiled) -> bool:
     if v is True:
         return True
@@ -306,6 +438,82 @@ def _truthy(v: Any, c: Compiled) -> bool:
     if is_number(v):
         return to_float(v) != 0
     raise EvalError(TypeMismatch("bool", v).render(c.ann))
+
+
+# ---------------------------------------------------------------------------------------------
+# object literals with constant keys: one straight-line function per literal
+
+_OBJ_CALL = """
+    try:
+        v = {f}(ctx, this)
+    except EvalError as e:
+        raise EvalError({msg} + e.message) from None"""
+_OBJ_THIS = """
+    if is_dict:
+        v = this.get({field})
+    else:
+        try:
+            v = {f}(ctx, this)
+        except EvalError as e:
+            raise EvalError({msg} + e.message) from None"""
+_OBJ_VAR = """
+    v = vars_get({name}, _MISSING)
+    if v is _MISSING:
+        raise EvalError({msg} + {undefined})"""
+_OBJ_STORE = """
+    if v is not DELETED and v is not NOTHING:
+        out[{key}] = v"""
+_OBJ_STORE_COPY = """
+    if v is not DELETED and v is not NOTHING:
+        if type(v) is dict or type(v) is list:
+            v = clone(v)
+        out[{key}] = v"""
+
+
+def _object_builder(pairs: list[tuple[Compiled, Compiled]]) -> Fn:
+    """Generate ``obj(ctx, this)`` for an object literal whose keys are all constant strings.
+
+    Constant values are stored directly, ``this.field`` and ``$var`` reads are inlined and other
+    values are called; errors keep the ``failed to resolve 'key' value:`` prefix."""
+    env: dict[str, Any] = {
+        "EvalError": EvalError,
+        "DELETED": DELETED,
+        "NOTHING": NOTHING,
+        "clone": clone,
+        "_MISSING": _MISSING,
+    }
+    lines = ["def obj(ctx, this):", "    out = {}"]
+    if any(vc.shape and vc.shape[0] == "this" for _, vc in pairs):
+        lines.append("    is_dict = type(this) is dict")
+    if any(vc.shape and vc.shape[0] == "var" for _, vc in pairs):
+        lines.append("    vars_get = ctx.vars.get")
+    for i, (kc, vc) in enumerate(pairs):
+        key = kc.const
+        msg = repr(f"failed to resolve '{key}' value: ")
+        const = vc.const
+        if const is not _NC:
+            if const is DELETED or const is NOTHING:
+                continue
+            env[f"c{i}"] = const
+            if type(const) in (dict, list):
+                lines.append(f"    out[{key!r}] = clone(c{i})")
+            else:
+                lines.append(f"    out[{key!r}] = c{i}")
+            continue
+        env[f"f{i}"] = vc.fn
+        shape = vc.shape
+        if shape is not None and shape[0] == "this":
+            lines.append(_OBJ_THIS.format(f=f"f{i}", msg=msg, field=repr(shape[1])))
+        elif shape is not None and shape[0] == "var":
+            undefined = repr(f"variable '{shape[1]}' undefined")
+            lines.append(_OBJ_VAR.format(name=repr(shape[1]), msg=msg, undefined=undefined))
+        else:
+            lines.append(_OBJ_CALL.format(f=f"f{i}", msg=msg))
+        lines.append((_OBJ_STORE if vc.fresh else _OBJ_STORE_COPY).format(key=repr(key)))
+    lines.append("    return out")
+    exec("\n".join(lines), env)  # noqa: S102 - generated from constant keys (repr-quoted) only
+    fn: Fn = env["obj"]
+    return fn
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,6 +657,10 @@ class Compiler:
         if isinstance(st, IfStmt):
             return self.if_statement(st, top)
         if isinstance(st, Assign):
+            if top:
+                fast = self.guarded_assignment(st)
+                if fast is not None:
+                    return fast
             fn = self.assignment(st)
         else:
             raise self.error("expected import, map, or assignment", st)
@@ -468,6 +680,54 @@ class Compiler:
                 raise StatementError(prefix + "maximum recursion depth exceeded", line, col) from None
 
         return guarded
+
+    def guarded_assignment(self, st: Assign) -> Fn | None:
+        """``let x = v`` and ``root = v`` at the top level with the statement guard built in (one call
+        less per statement on the hot path); None for the other forms."""
+        if st.kind != "let" and (st.kind != "root" or st.path):
+            return None
+        value = self.expr(st.value)
+        vfn = value.fn
+        copy = not value.fresh
+        prefix = f"failed assignment (line {st.line}): "
+        line, col = st.line, st.column
+        if st.kind == "let":
+            name = str(st.path)
+
+            def let(ctx: CallContext, this: Any) -> None:
+                try:
+                    v = vfn(ctx, this)
+                except StatementError:
+                    raise
+                except EvalError as e:
+                    raise StatementError(prefix + e.message, line, col) from None
+                except RecursionError:
+                    raise StatementError(prefix + "maximum recursion depth exceeded", line, col) from None
+                if v is NOTHING:
+                    return
+                if v is DELETED:
+                    ctx.vars.pop(name, None)
+                    return
+                ctx.vars[name] = v
+
+            return let
+
+        def set_root(ctx: CallContext, this: Any) -> None:
+            try:
+                v = vfn(ctx, this)
+            except StatementError:
+                raise
+            except EvalError as e:
+                raise StatementError(prefix + e.message, line, col) from None
+            except RecursionError:
+                raise StatementError(prefix + "maximum recursion depth exceeded", line, col) from None
+            if v is NOTHING:
+                return
+            if copy and type(v) in (dict, list):
+                v = clone(v)
+            ctx.root = v
+
+        return set_root
 
     def if_statement(self, st: IfStmt, top: bool) -> Fn:
         branches = []
@@ -712,24 +972,8 @@ class Compiler:
                 kc.const: vc.const for kc, vc in pairs if vc.const is not DELETED and vc.const is not NOTHING
             }
             return Compiled(lambda ctx, this: clone(value), "object literal", value, True)
-        static = [(kc.const, vc.fn, not vc.fresh) for kc, vc in pairs if kc.const is not _NC]
-        if len(static) == len(pairs):
-
-            def obj(ctx: CallContext, this: Any) -> dict[str, Any]:
-                out = {}
-                for key, fn, copy in static:
-                    try:
-                        v = fn(ctx, this)
-                    except EvalError as e:
-                        raise EvalError(f"failed to resolve '{key}' value: {e}") from None
-                    if v is DELETED or v is NOTHING:
-                        continue
-                    if copy and type(v) in (dict, list):
-                        v = clone(v)
-                    out[key] = v
-                return out
-
-            return Compiled(obj, "object literal", _NC, True)
+        if all(kc.const is not _NC for kc, _ in pairs):
+            return Compiled(_object_builder(pairs), "object literal", _NC, True)
         dyn = [(kc.fn, vc.fn, not vc.fresh) for kc, vc in pairs]
 
         def dobj(ctx: CallContext, this: Any) -> dict[str, Any]:
@@ -787,7 +1031,21 @@ class Compiler:
                         raise this.fail(text)
                     return _get_seg(this, s0)
 
-                return Compiled(this_1, ann)
+                return Compiled(this_1, ann, shape=("this", s0))
+
+            if len(segments) == 2:
+                s0, s1 = segments
+
+                def this_2(ctx: CallContext, this: Any) -> Any:
+                    if type(this) is dict:
+                        v = this.get(s0)
+                        if type(v) is dict:
+                            return v.get(s1)
+                    elif this.__class__ is Unparsed:
+                        raise this.fail(text)
+                    return getter(this)
+
+                return Compiled(this_2, ann)
 
             def this_n(ctx: CallContext, this: Any) -> Any:
                 if this.__class__ is Unparsed:
@@ -833,7 +1091,11 @@ class Compiler:
         key = node.key
         if key is None:
             return Compiled(lambda ctx, this: dict(ctx.metadata_out), "metadata object", _NC, True)
-        return Compiled(lambda ctx, this: ctx.metadata_out.get(key), f"meta field {key}")
+
+        def meta_field(ctx: CallContext, this: Any) -> Any:
+            return ctx.metadata_out.get(key)
+
+        return Compiled(meta_field, f"meta field {key}", leaf=(meta_field, _leaf_identity))
 
     def x_VarRef(self, node: VarRef) -> Compiled:
         name = node.name
@@ -845,7 +1107,7 @@ class Compiler:
                 raise EvalError(msg)
             return v
 
-        return Compiled(var, f"variable {name}")
+        return Compiled(var, f"variable {name}", shape=("var", name))
 
     def x_Unary(self, node: Unary) -> Compiled:
         x = self.expr(node.operand)
@@ -921,6 +1183,25 @@ class Compiler:
                 return values_equal(a, b)
 
             return Compiled(eq, None, _NC, True)
+        if left.leaf is not None and right.const is not _NC:
+            read, derive_left = left.leaf
+            rc = right.const
+
+            def derive_l(ctx: CallContext, this: Any, v: Any) -> Any:
+                return impl(derive_left(ctx, this, v), rc)
+
+            return Compiled(_memoised(read, derive_l), None, _NC, True, leaf=(read, derive_l))
+        if right.leaf is not None and left.const is not _NC:
+            read, derive_right = right.leaf
+            lc = left.const
+
+            def derive_r(ctx: CallContext, this: Any, v: Any) -> Any:
+                return impl(lc, derive_right(ctx, this, v))
+
+            return Compiled(_memoised(read, derive_r), None, _NC, True, leaf=(read, derive_r))
+        fast = _fast_arith(op, lf, rf, right.const, impl)
+        if fast is not None:
+            return Compiled(fast, None, _NC, True)
         if right.const is not _NC:
             c = right.const
             return Compiled(lambda ctx, this: impl(lf(ctx, this), c), None, _NC, True)
@@ -1214,7 +1495,9 @@ class Compiler:
         if spec is None:
             raise self.error(f"unrecognised function '{name}'", node)
         if special is not None:
-            return special(node, spec)
+            compiled = special(node, spec)
+            if compiled is not None:
+                return compiled
         items, dyn, all_literal, params = self.compile_args(spec, node)
         items = self._prepared(spec, items, all_literal, node)
         build = self._arg_builder(spec, items, dyn, params)
@@ -1224,6 +1507,17 @@ class Compiler:
 
         if build is None:
             args = tuple(items)
+            if not args:
+
+                def call_noargs(ctx: CallContext, this: Any) -> Any:
+                    ctx.this = this
+                    ctx.site_state = site
+                    try:
+                        return impl(ctx)
+                    except TypeMismatch as e:
+                        raise EvalError(e.render(ann)) from None
+
+                return Compiled(call_noargs, ann)
 
             def call0(ctx: CallContext, this: Any) -> Any:
                 ctx.this = this
@@ -1288,6 +1582,27 @@ class Compiler:
                 except Exception:  # noqa: BLE001 - a failing fold is evaluated (and fails) per message
                     pass
 
+            if target.leaf is not None and not spec.impure:
+                read, derive_target = target.leaf
+                dflt = args[default_idx] if default_idx is not None and has_default else None
+
+                def derive(ctx: CallContext, this: Any, v: Any) -> Any:
+                    if has_default:
+                        try:
+                            t = derive_target(ctx, this, v)
+                        except EvalError:
+                            return dflt
+                    else:
+                        t = derive_target(ctx, this, v)
+                    ctx.this = this
+                    ctx.site_state = site
+                    try:
+                        return impl(ctx, t, *args)
+                    except EvalError as e:
+                        raise fail(e) from None
+
+                return Compiled(_memoised(read, derive), ann, leaf=(read, derive))
+
             if has_default:
                 dflt = args[default_idx]
 
@@ -1304,6 +1619,19 @@ class Compiler:
                         raise fail(e) from None
 
                 return Compiled(call_d, ann)
+
+            if not args:
+
+                def call_noargs(ctx: CallContext, this: Any) -> Any:
+                    t = tfn(ctx, this)
+                    ctx.this = this
+                    ctx.site_state = site
+                    try:
+                        return impl(ctx, t)
+                    except EvalError as e:
+                        raise fail(e) from None
+
+                return Compiled(call_noargs, ann)
 
             def call0(ctx: CallContext, this: Any) -> Any:
                 t = tfn(ctx, this)
@@ -1417,11 +1745,13 @@ class Compiler:
             body = maps.get(name)
             if body is None:
                 raise EvalError(f"{tann}: map {name} was not found")
-            if ctx.depth >= MAX_MAP_DEPTH:
-                raise EvalError(
-                    f"entering map {name} exceeded maximum allowed stacks of {MAX_MAP_DEPTH}, "
-                    "this could be due to unbounded recursion"
-                )
+            if ctx.depth >= 100:
+                limit = _map_depth_limit()
+                if ctx.depth >= limit:
+                    raise EvalError(
+                        f"entering map {name} exceeded maximum allowed stacks of {limit}, "
+                        "this could be due to unbounded recursion"
+                    )
             saved = (ctx.root, ctx.vars, ctx.in_map, ctx.labels)
             ctx.root = NOTHING
             ctx.vars = {}
@@ -1439,6 +1769,28 @@ class Compiler:
         return Compiled(apply, f"method {node.name}")
 
     # --- language-level functions ------------------------------------------------------------
+
+    def fn_meta(self, node: Call, spec: registry.Spec) -> Compiled | None:
+        """``meta("key")`` with a literal key reads the input metadata inline (the common case)."""
+        if spec.impl is not _core_meta or node.named is not None or len(node.args) != 1:
+            return None
+        arg = node.args[0]
+        if not isinstance(arg, Literal) or type(arg.value) is not str or not arg.value:
+            return None
+        key = arg.value
+
+        def meta_key(ctx: CallContext, this: Any) -> Any:
+            m = ctx.message
+            if m is None:
+                return None
+            v = m.metadata.get(key)
+            if type(v) is str:
+                return v or None
+            if v is None and key not in m.metadata:
+                return None
+            return _core_meta_text(v)
+
+        return Compiled(meta_key, "function meta", leaf=(meta_key, _leaf_identity))
 
     def fn_var(self, node: Call, spec: registry.Spec) -> Compiled:
         items, dyn, _, params = self.compile_args(spec, node)

@@ -31,14 +31,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import time as _time
 from collections.abc import Mapping
 from typing import Any
 
 from mapping_lang.errors import EvalError
 from mapping_lang.value import NOTHING
 
+_LOCAL_IS_UTC = _time.timezone == 0 and _time.altzone == 0 and not _time.daylight
+
 
 def _default_clock() -> _dt.datetime:
+    if _LOCAL_IS_UTC:
+        # the `UTC` singleton itself, so that callers converting to local time have nothing to do
+        return _dt.datetime.now(_dt.UTC)
     return _dt.datetime.now().astimezone()
 
 

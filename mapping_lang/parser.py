@@ -292,6 +292,7 @@ class NewlineFilter:
         self.open_paren: set[str] = set()
         self.open_brace: set[str] = set()
         self.close: set[str] = set()
+        self.spaced: set[str] = set()
 
     def configure(self, terminals: list[Any]) -> None:
         by_pattern = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"}
@@ -309,6 +310,8 @@ class NewlineFilter:
             "PRODUCT_OP",
         }
         self.drop_before = self.close | names("else", ",")
+        # `=` of a statement and a lambda's `->` need a space or tab on both sides upstream
+        self.spaced = names("=", "->")
 
     text = ""  # the source being parsed (set under _parse_lock)
 
@@ -320,10 +323,13 @@ class NewlineFilter:
         prev: str | None = None
         open_paren, open_brace, close = self.open_paren, self.open_brace, self.close
         drop_after = self.drop_after
+        spaced = self.spaced
         text = self.text
         peek = _NEXT_SIGNIFICANT.match
         for tok in stream:
             t = tok.type
+            if t in spaced:
+                _require_spaces(text, tok)
             if t == "_NL":
                 if prev is None or prev == "_NL" or prev in drop_after or (stack and stack[-1] == "("):
                     continue
@@ -345,6 +351,14 @@ class NewlineFilter:
                 stack.pop()
             prev = t
             yield tok
+
+
+def _require_spaces(text: str, tok: Any) -> None:
+    start, end = tok.start_pos, tok.end_pos
+    if start > 0 and text[start - 1] not in " \t":
+        raise _err("expected whitespace", tok.line, tok.column)
+    if end < len(text) and text[end] not in " \t":
+        raise _err("expected whitespace", tok.end_line, tok.end_column)
 
 
 # after a line break: skip blank space, comments and further line breaks; group 1 is set when the
@@ -563,6 +577,12 @@ class ToAst(Transformer):
         if len(children) == 2:
             return Match(children[0], children[1], line, col)
         return Match(None, children[0], line, col)
+
+    def match_empty(self, meta: Any, children: list[Any]) -> Match:
+        # no cases: never matches. Without a subject `match {}` reads `{}` as the subject, like
+        # upstream, and then misses its block.
+        line, col = _pos(meta)
+        return Match(children[0], [], line, col)
 
     def match_cases(self, meta: Any, children: list[Any]) -> list[Any]:
         return list(children)

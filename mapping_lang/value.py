@@ -280,10 +280,11 @@ def format_timestamp(t: _dt.datetime) -> str:
 # ---------------------------------------------------------------------------------------------
 # JSON decoding
 
-# Numbers orjson cannot give back exactly: a fraction/exponent lexeme (kept only if it is not already
-# in Go's canonical form), an integer too long to be sure it fits int64, and "-0". A number in JSON
-# follows one of `:[,` or whitespace and is followed by one of `,]}` or whitespace; text inside
-# strings rarely looks like that, and when it does it only costs the slow (exact) path.
+# Numbers orjson cannot give back exactly, and which therefore need the slow (exact) path: a float
+# whose lexeme is not Go's canonical text for its value (``1.0``, ``1e3``, ``0.10``; Go keeps the
+# lexeme), an integer outside int64, and the integer ``-0``. The fast path parses with orjson, walks
+# the result once for its floats and out-of-range integers, and proves each float's lexeme canonical
+# by finding its canonical text as a number token outside strings in the raw bytes.
 
 
 def _parse_int(lexeme: str) -> Any:
@@ -306,70 +307,109 @@ _slow_decoder = _stdjson.JSONDecoder(
 )
 
 
-def _floats_exact(v: Any, floats: list[float]) -> bool:
-    """Collect the floats of an orjson result; False when an int is outside int64."""
-    t = type(v)
-    if t is dict:
-        it = v.values()
-    elif t is list:
-        it = v
-    elif t is float:
-        floats.append(v)
-        return True
-    elif t is int:
-        return INT64_MIN <= v <= INT64_MAX
-    else:
-        return True
-    for x in it:
+def _scan(v: Any, specials: list[Any]) -> None:
+    """Collect what orjson may have got wrong: floats, int zeros (``-0``?) and ints outside int64."""
+    for x in v.values() if type(v) is dict else v:
         tx = type(x)
-        if tx is str or tx is bool or x is None:
+        if tx is str:
             continue
         if tx is int:
-            if not INT64_MIN <= x <= INT64_MAX:
-                return False
+            if not 0 < x <= 9223372036854775807 and (x == 0 or x < -9223372036854775808 or x > 0):
+                specials.append(x)
+        elif tx is dict or tx is list:
+            _scan(x, specials)
         elif tx is float:
-            floats.append(x)
-        elif not _floats_exact(x, floats):
-            return False
-    return True
+            specials.append(x)
 
 
-_DELIMS_BEFORE = (b":", b",", b"[", b" ", b"\n", b"\t", b"\r")
+_DELIMS_BEFORE = frozenset(b":,[ \n\t\r")
 _DELIMS_AFTER = frozenset(b",}] \n\t\r")
+_NUMBER_TAIL = frozenset(b"0123456789.eE")
+
+# float value -> its canonical lexeme, or b"" when no lexeme of it can be dropped safely
+_canonical_cache: dict[float, bytes] = {}
 
 
-def _occurrences(raw: bytes, text: bytes) -> int:
-    """How often ``text`` appears as a whole JSON number token in ``raw``."""
-    n = 0
-    start = 0
+def _canonical(f: float) -> bytes:
+    c = _canonical_cache.get(f)
+    if c is None:
+        c = b""
+        if f == f and f not in (math.inf, -math.inf) and f != int(f):
+            text = format_float_json(f)
+            # the float must also print as its lexeme in text contexts (`.string()`, `%v`)
+            if text == format_float_g(f):
+                c = text.encode()
+        if len(_canonical_cache) > 4096:
+            _canonical_cache.clear()
+        _canonical_cache[f] = c
+    return c
+
+
+def _has_tokens(raw: bytes, text: bytes, k: int) -> bool:
+    """Whether ``text`` appears at least ``k`` times in ``raw`` as a whole number token outside
+    strings.
+
+    ``raw`` has no backslash, so every quote delimits a string and a position is inside one iff an
+    odd number of quotes precede it (equivalently follow it: valid JSON has an even number)."""
     size = len(text)
     end_all = len(raw)
+    half = end_all >> 1
+    rfind = raw.rfind
+    count = raw.count
+    end = end_all
     while True:
-        i = raw.find(text, start)
-        if i < 0:
-            return n
+        i = rfind(text, 0, end)
+        if i <= 0:
+            return False
         j = i + size
-        if i > 0 and raw[i - 1 : i] in _DELIMS_BEFORE and (j == end_all or raw[j] in _DELIMS_AFTER):
-            n += 1
-        start = i + 1
+        if (
+            raw[i - 1] in _DELIMS_BEFORE
+            and (j == end_all or raw[j] in _DELIMS_AFTER)
+            and not (count(b'"', j) if i > half else count(b'"', 0, i)) & 1
+        ):
+            k -= 1
+            if not k:
+                return True
+        end = i + size - 1
 
 
-def _lexemes_canonical(raw: bytes, floats: list[float]) -> bool:
-    """True when every float's lexeme in ``raw`` is Go's canonical text for its value.
-
-    Each non-integral float's canonical text must occur as a number token at least as often as
-    floats with that value (an integral float always came from a lexeme like ``2.0``, which Go
-    keeps as written)."""
+def _specials_exact(raw: bytes, specials: list[Any]) -> bool:
+    """True when orjson's floats and ints in ``specials`` are what Go's decoder would keep."""
     wanted: dict[bytes, int] = {}
-    for f in floats:
-        if f == int(f) if f == f and f not in (math.inf, -math.inf) else True:
+    zero = False
+    for x in specials:
+        if type(x) is int:
+            if x:
+                return False  # outside int64
+            zero = True
+            continue
+        c = _canonical(x)
+        if not c:
             return False
-        c = format_float_json(f).encode()
         wanted[c] = wanted.get(c, 0) + 1
-    for c, k in wanted.items():
-        if _occurrences(raw, c) < k:
-            return False
+    if zero and _has_negative_zero(raw):
+        return False
+    if wanted:
+        if b"\\" in raw:
+            return False  # quote parity cannot tell strings apart; rare enough for the slow path
+        for c, k in wanted.items():
+            if not _has_tokens(raw, c, k):
+                return False
     return True
+
+
+def _has_negative_zero(raw: bytes) -> bool:
+    """Whether ``raw`` may hold the integer token ``-0`` (conservative: strings count too)."""
+    start = 0
+    end_all = len(raw)
+    while True:
+        i = raw.find(b"-0", start)
+        if i < 0:
+            return False
+        j = i + 2
+        if (j == end_all or raw[j] not in _NUMBER_TAIL) and i > 0 and raw[i - 1] in _DELIMS_BEFORE:
+            return True
+        start = j
 
 
 def _go_json_error(raw: bytes, exc: Exception) -> ValueError:
@@ -395,22 +435,25 @@ def _go_quote_char(ch: str) -> str:
 
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document like Go's decoder with ``UseNumber``."""
-    if isinstance(data, str):
+    if type(data) is bytes:
+        raw = data
+    elif isinstance(data, str):
         raw = data.encode()
     else:
-        raw = bytes(data) if not isinstance(data, bytes) else data
+        raw = bytes(data)
     if not raw:
         raise ValueError("message is empty")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _slow_parse(raw)
-    floats: list[float] = []
-    if not _floats_exact(value, floats):
-        return _slow_parse(raw)
-    if floats and not _lexemes_canonical(raw, floats):
-        return _slow_parse(raw)
-    if raw[:1] == b"-" and value == 0 and type(value) is int:
+    t = type(value)
+    if t is dict or t is list:
+        specials: list[Any] = []
+        _scan(value, specials)
+        if specials and not _specials_exact(raw, specials):
+            return _slow_parse(raw)
+    elif t is float or t is int:
         return _slow_parse(raw)
     return value
 
@@ -426,6 +469,8 @@ def _slow_parse(raw: bytes) -> Any:
         raise _go_json_error(raw, e) from None
     except ValueError as e:
         raise ValueError(str(e)) from None
+    except RecursionError:
+        raise ValueError("exceeded max depth") from None
     rest = stripped[end:].strip(" \t\r\n")
     if rest:
         raise ValueError("message contains multiple valid documents")
@@ -439,20 +484,27 @@ _SORT = orjson.OPT_SORT_KEYS
 _Fragment = orjson.Fragment
 
 
+def _prep_float(x: float) -> Any:
+    # orjson writes a non-integral float as Go does except in [1e-6, 1e-5) (it picks exponent form);
+    # Go writes an integral float as its shortest digits without a fraction (`2`, not orjson's
+    # `2.0`), which below 2**53 is the integer itself
+    ax = x if x >= 0 else -x
+    if 1e-5 <= ax < 9007199254740992.0:
+        i = int(x)
+        return i if i == x else x
+    return _Fragment(format_float_json(x))
+
+
 def _prep(v: Any) -> Any:
-    """Turn a value into something orjson writes exactly as Go would."""
+    """Turn a value into something orjson writes exactly as Go would (copying only what changes)."""
     t = type(v)
-    if t is str or t is int or t is bool or v is None:
-        return v
-    if t is float:
-        return _Fragment(format_float_json(v))
     if t is dict:
         out = None
         for k, x in v.items():
             tx = type(x)
             if tx is str or tx is int or tx is bool or x is None:
                 continue
-            y = _prep(x)
+            y = _prep_float(x) if tx is float else _prep(x)
             if y is not x:
                 if out is None:
                     out = dict(v)
@@ -469,12 +521,16 @@ def _prep(v: Any) -> Any:
             tx = type(x)
             if tx is str or tx is int or tx is bool or x is None:
                 continue
-            y = _prep(x)
+            y = _prep_float(x) if tx is float else _prep(x)
             if y is not x:
                 if out_l is None:
                     out_l = list(v)
                 out_l[i] = y
         return v if out_l is None else out_l
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if t is float:
+        return _prep_float(v)
     if t is JsonNumber:
         return _Fragment(v.lexeme)
     if t is bytes or t is bytearray:
@@ -522,10 +578,15 @@ def format_json(value: Any, *, pretty: bool = False) -> bytes:
         try:
             out = orjson.dumps(_prep(value), option=_SORT)
         except TypeError as e:
-            # lone surrogates or out-of-range ints
-            out = _encode_pretty(value, None, False).encode() if "str" in str(e) or "int" in str(e) else None
-            if out is None:
-                raise ValueError(str(e)) from None
+            # lone surrogates, out-of-range ints or nesting deeper than orjson's limit
+            why = str(e)
+            if "str" in why or "int" in why or "ecursion" in why:
+                try:
+                    out = _encode_pretty(value, None, False).encode()
+                except RecursionError:
+                    raise ValueError("json: value is too deeply nested") from None
+            else:
+                raise ValueError(why) from None
     if b"\xe2\x80" in out:
         out = _fix_specials(out)
     return out

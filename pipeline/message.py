@@ -67,12 +67,14 @@ class Message:
         self._structured = value
         self._content = None
 
-    def copy(self) -> Message:
-        """A copy whose metadata can change independently (the structured view is shared)."""
+    def copy(self, metadata: dict[str, Any] | None = None) -> Message:
+        """A copy whose metadata can change independently (the structured view is shared).
+
+        ``metadata``, when given, becomes the copy's own metadata instead of a copy of this one's."""
         new = Message.__new__(Message)
         new._content = self._content
         new._structured = self._structured
-        new.metadata = dict(self.metadata)
+        new.metadata = dict(self.metadata) if metadata is None else metadata
         new.error = self.error
         new.collapsed = self.collapsed
         new.context = self.context

@@ -22,7 +22,12 @@ CATEGORY = "General"
 
 @function("uuid_v4", category=CATEGORY, impure=True, description="A random version 4 UUID string.")
 def uuid_v4(ctx: Any) -> Any:
-    return str(uuid.uuid4())
+    # uuid.uuid4() builds a UUID object only to format it; the same bits, formatted directly
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def make_uuid_v7(ms: int, rand: bytes) -> str:

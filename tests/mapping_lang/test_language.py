@@ -242,3 +242,73 @@ def test_quoted_path_segments() -> None:
 def test_counter_state_is_per_mapping() -> None:
     m = mapping_lang.compile("root = counter()")
     assert [m.apply(b"{}").content for _ in range(3)] == [b"1", b"2", b"3"]
+
+
+@pytest.mark.parametrize(
+    "source", ["root.a=1", "let x=1\nroot = $x", 'meta x="a"', "root = [1].map_each(x->x)"]
+)
+def test_statement_equals_and_lambda_arrow_need_whitespace(source: str) -> None:
+    with pytest.raises(MappingError) as info:
+        mapping_lang.compile(source)
+    assert "expected whitespace" in str(info.value)
+
+
+def test_binary_operators_need_no_whitespace() -> None:
+    assert run("root = 1+2*3") == b"7"
+
+
+def test_match_with_a_subject_and_no_cases_yields_nothing() -> None:
+    assert run("root = match this {\n}\nroot.b = 2", '{"a":1}') == b'{"b":2}'
+
+
+@pytest.mark.parametrize(
+    ("doc", "mapping", "want"),
+    [
+        (b'{"a":-0}', "root = this", b'{"a":-0}'),
+        (b'{"a":[1,-0]}', "root = this.a.index(1).string()", b"-0"),
+        (b'{"a":1.50,"s":"x:1.5,"}', "root = this.a", b"1.50"),
+        (b'{"a":1234567.5}', "root = this.a.string()", b"1234567.5"),
+        (b'{"a":3.75,"b":2.0}', "root = this", b'{"a":3.75,"b":2.0}'),
+    ],
+)
+def test_input_number_lexemes_are_kept_like_go(doc: bytes, mapping: str, want: bytes) -> None:
+    assert run(mapping, doc) == want
+
+
+def test_mutation_this_follows_root_replaced_as_a_whole() -> None:
+    m = mapping_lang.compile('root = {"x": 5}\nroot.y = this.x')
+    out = m.mutate_message(Message(b'{"a":1}', {}))
+    assert out.content == b'{"x":5,"y":5}'
+
+
+def test_memoised_metadata_chain_still_fails_per_message() -> None:
+    m = mapping_lang.compile('root = meta("interval").parse_duration() / 1000000000')
+    assert m.apply(b"{}", {"interval": "30s"}).content == b"30"
+    assert m.apply(b"{}", {"interval": "30s"}).content == b"30"
+    with pytest.raises(MappingError):
+        m.apply(b"{}", {"interval": "soon"})
+    assert m.apply(b"{}", {"interval": "1m"}).content == b"60"
+
+
+def test_fast_json_decoding_agrees_with_the_exact_decoder() -> None:
+    import random
+
+    from mapping_lang import value
+
+    rng = random.Random(5)
+    numbers = ["0", "-0", "2.5", "2.50", "1.0", "1e3", "0.1", "1234567.5", "12345678901234567890", "-0.5"]
+    strings = ['"x:2.5,"', '"[1.0,"', '"-0,"', '"2025-04-14T10:00:00.123456Z"', '"q\\"x,2.5,"']
+
+    def gen(depth: int = 0) -> str:
+        r = rng.random()
+        if depth > 3 or r < 0.5:
+            return rng.choice([*numbers, *strings, "true", "null"])
+        if r < 0.75:
+            return "[" + ", ".join(gen(depth + 1) for _ in range(rng.randint(0, 4))) + "]"
+        return "{" + ",".join(f'"k{i}":{gen(depth + 1)}' for i in range(rng.randint(0, 4))) + "}"
+
+    for _ in range(2000):
+        doc = gen().encode()
+        exact = value._slow_parse(doc)
+        assert value.format_json(value.parse_json(doc)) == value.format_json(exact), doc
+        assert value.to_text(value.parse_json(doc)) == value.to_text(exact), doc
