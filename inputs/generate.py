@@ -119,9 +119,9 @@ class GenerateInput:
                 await asyncio.sleep(self.next_tick - now)
             self.next_tick = max(self.next_tick + self.ticker, time.monotonic() - self.ticker)
         elif self.schedule is not None:
-            now = datetime.now(UTC)
-            tick = self.schedule.next_after(now)
-            await asyncio.sleep(max(0.0, (tick - now).total_seconds()))
+            wall_now = datetime.now(UTC)
+            tick = self.schedule.next_after(wall_now)
+            await asyncio.sleep(max(0.0, (tick - wall_now).total_seconds()))
 
     async def close(self) -> None:
         return None

@@ -404,12 +404,12 @@ class HTTPServerInput:
                 transaction.taken.exception()  # retrieved: nobody else will
             return go_error("Request timed out", 408)
         try:
-            err = await asyncio.wait_for(asyncio.shield(transaction.result), self.timeout or None)
+            delivery_error = await asyncio.wait_for(asyncio.shield(transaction.result), self.timeout or None)
         except TimeoutError:
             # the message may still be delivered: the transaction is not cancelled
             return go_error("Request timed out", 408)
-        if err is not None:
-            return go_error(str(err), 502)
+        if delivery_error is not None:
+            return go_error(str(delivery_error), 502)
         return self._sync_response([m for entry in store for m in entry])
 
     def _messages(self, request: Request) -> list[Message]:

@@ -11,6 +11,7 @@ import asyncio
 import glob
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     problems = 0
     for path in expand_lint_paths(args.paths):
         try:
+            configs: Sequence[tuple[str, str | None]]
             if path.endswith(".md"):
                 configs = _markdown_yaml_blocks(path)
             else:

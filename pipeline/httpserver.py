@@ -203,9 +203,9 @@ class HTTPServer:
     async def _dispatch(self, request: Request) -> Response:
         verbs = self._routes.get(request.path)
         if verbs is None:
-            for prefix, handler in self._prefix_routes:
+            for prefix, prefix_handler in self._prefix_routes:
                 if request.path.startswith(prefix):
-                    return await handler(request)
+                    return await prefix_handler(request)
             return Response.text("404 page not found", 404)
         handler = verbs.get(request.method) or verbs.get("*")
         if handler is None and request.method == "HEAD":

@@ -137,7 +137,8 @@ def register_output(
     REGISTRY.register(spec, ctor, max_in_flight=max_in_flight)
 
 
-def register_buffer(spec: ComponentSpec, ctor: Callable[[Any, Resources], BatchBuffer]) -> None:
+def register_buffer(spec: ComponentSpec, ctor: Callable[[Any, Resources], BatchBuffer | None]) -> None:
+    """``ctor(conf, res)`` returns a ``BatchBuffer``, or None for no buffer (the ``none`` buffer)."""
     spec.kind = "buffer"
     REGISTRY.register(spec, ctor)
 

@@ -28,8 +28,12 @@ def tls_context(conf: dict[str, Any] | None) -> ssl.SSLContext | None:
 
 def _load_client_cert(ctx: ssl.SSLContext, cert: dict[str, Any], index: int) -> None:
     password = cert.get("password") or None
-    if cert.get("cert_file") or cert.get("key_file"):
-        ctx.load_cert_chain(cert.get("cert_file"), cert.get("key_file") or None, password)
+    cert_file = cert.get("cert_file")
+    if cert_file or cert.get("key_file"):
+        if not cert_file:
+            raise ValueError(f"client_certs.{index}: key_file is set but cert_file is not")
+        # without key_file, ssl reads the key from cert_file (a combined PEM)
+        ctx.load_cert_chain(cert_file, cert.get("key_file") or None, password)
     elif cert.get("cert") and cert.get("key"):
         # ssl loads certificates from files only: write the PEM text to private temporary files
         with tempfile.TemporaryDirectory() as tmp:

@@ -233,10 +233,12 @@ def _file_registry() -> Any:
     def retrieve(uri: str) -> Any:
         parts = urlsplit(uri)
         if parts.scheme != "file":
-            raise NoSuchResource(ref=uri)
+            raise NoSuchResource(uri)
         contents = orjson.loads(Path(unquote(parts.path)).read_bytes())
         return Resource.from_contents(contents, default_specification=DRAFT7)
 
+    # referencing's stubs declare their attrs classes with a private __dataclass_transform__ that
+    # mypy does not read, so it sees no ``retrieve`` parameter
     return Registry(retrieve=retrieve)  # type: ignore[call-arg]
 
 

@@ -286,6 +286,13 @@ def test_oauth_v1_and_jwt_are_rejected_with_a_clear_message() -> None:
         h.manager.build_output(client("http://127.0.0.1:1/", jwt={"enabled": True}), "root.output")
 
 
+def test_a_client_cert_with_key_file_but_no_cert_file_fails_with_a_clear_message() -> None:
+    h = Harness()
+    tls = {"enabled": True, "client_certs": [{"key_file": "/nonexistent/client.key"}]}
+    with pytest.raises(ConfigError, match="client_certs.0: key_file is set but cert_file is not"):
+        h.manager.build_output(client("http://127.0.0.1:1/", tls=tls), "root.output")
+
+
 def test_an_unknown_rate_limit_resource_fails_construction() -> None:
     h = Harness()
     with pytest.raises(ConfigError, match="rate_limit resource 'nope' was not found"):
