@@ -47,6 +47,8 @@ __all__ = [
     "register_input",
     "register_output",
     "register_processor",
+    "register_rate_limit",
+    "RateLimit",
 ]
 
 AckFn = Callable[[BaseException | None], Awaitable[None]]
@@ -110,6 +112,15 @@ class Cache(Protocol):
     async def close(self) -> None: ...
 
 
+class RateLimit(Protocol):
+    async def access(self) -> float:
+        """Take one access: 0 when it is granted now, else the seconds to wait before asking
+        again (as upstream's ``Access`` returns a duration)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 # -- registration -----------------------------------------------------------------------------------
 
 InputCtor = Callable[[Any, "Resources"], "Input | tuple[Input, bool]"]
@@ -145,6 +156,11 @@ def register_buffer(spec: ComponentSpec, ctor: Callable[[Any, Resources], BatchB
 
 def register_cache(spec: ComponentSpec, ctor: Callable[[Any, Resources], Cache]) -> None:
     spec.kind = "cache"
+    REGISTRY.register(spec, ctor)
+
+
+def register_rate_limit(spec: ComponentSpec, ctor: Callable[[Any, Resources], RateLimit]) -> None:
+    spec.kind = "rate_limit"
     REGISTRY.register(spec, ctor)
 
 

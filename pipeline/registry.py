@@ -55,7 +55,14 @@ class Registry:
         if self._loaded:
             return
         self._loaded = True
-        for package in ("inputs", "processors", "outputs", "pipeline.buffers", "pipeline.caches"):
+        for package in (
+            "inputs",
+            "processors",
+            "outputs",
+            "pipeline.buffers",
+            "pipeline.caches",
+            "pipeline.ratelimits",
+        ):
             _import_package(package)
         for ep in entry_points(group="benthic.plugins"):
             loaded = ep.load()
