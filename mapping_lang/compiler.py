@@ -778,6 +778,7 @@ class Compiler:
         copy = not value.fresh
         if st.kind == "let":
             name = st.path
+            assert isinstance(name, str)  # a let's path is its variable name
 
             def let(ctx: CallContext, this: Any) -> None:
                 v = vfn(ctx, this)
@@ -791,6 +792,7 @@ class Compiler:
             return let
         if st.kind == "meta":
             key = st.path
+            assert not isinstance(key, list)  # a meta's path is its key, or None for the whole object
             if self.in_map:
 
                 def meta_in_map(ctx: CallContext, this: Any) -> None:
@@ -1000,14 +1002,13 @@ class Compiler:
     def x_Path(self, node: Path) -> Compiled:
         base = node.base
         segments = list(node.segments)
+        label = node.label or ""
         if base == "bare":
             if segments[0] in self.labels:
                 base = "label"
                 label = segments.pop(0)
             else:
                 base = "this"
-        else:
-            label = node.label
         getter = _make_getter(segments)
         if base == "this":
             self.uses_this = True
@@ -1066,7 +1067,7 @@ class Compiler:
 
             return Compiled(root_fn, ann)
         if base == "label":
-            ann = f"field `{_path_text(label or '', segments)}`"
+            ann = f"field `{_path_text(label, segments)}`"
             name = label
 
             def label_fn(ctx: CallContext, this: Any) -> Any:
@@ -1076,7 +1077,6 @@ class Compiler:
         # expression base: (expr).a.b
         target = self.expr(node.target)
         tfn = target.fn
-        ann = target.ann
 
         def expr_path(ctx: CallContext, this: Any) -> Any:
             v = tfn(ctx, this)
@@ -1084,8 +1084,8 @@ class Compiler:
 
         if target.const is not _NC:
             v = getter(target.const)
-            return Compiled(lambda ctx, this: v, ann, v)
-        return Compiled(expr_path, ann)
+            return Compiled(lambda ctx, this: v, target.ann, v)
+        return Compiled(expr_path, target.ann)
 
     def x_MetaRef(self, node: MetaRef) -> Compiled:
         key = node.key
@@ -1237,7 +1237,7 @@ class Compiler:
 
     def x_Match(self, node: Match) -> Compiled:
         subject = self.expr(node.subject) if node.subject is not None else None
-        cases = []
+        cases: list[tuple[int, Any, Fn]] = []  # (0: default, 1: constant to compare, 2: predicate)
         for pattern, result in node.cases:
             r = self.expr(result)
             if pattern is None:
@@ -1558,8 +1558,8 @@ class Compiler:
         site: dict[Any, Any] = {}
         ann = f"method {name}"
         # a given `default` also covers failures of the target expression (.number(0), .bool(false))
-        default_idx = next((i for i, p in enumerate(params) if p.name == "default"), None)
-        has_default = default_idx is not None and (
+        default_idx = next((i for i, p in enumerate(params) if p.name == "default"), -1)  # -1: no such param
+        has_default = default_idx >= 0 and (
             (node.named is not None and "default" in node.named)
             or (node.named is None and len(node.args) > default_idx)
         )
@@ -1584,7 +1584,7 @@ class Compiler:
 
             if target.leaf is not None and not spec.impure:
                 read, derive_target = target.leaf
-                dflt = args[default_idx] if default_idx is not None and has_default else None
+                dflt = args[default_idx] if has_default else None
 
                 def derive(ctx: CallContext, this: Any, v: Any) -> Any:
                     if has_default:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path as _FsPath
 from typing import Any
@@ -17,6 +18,7 @@ from lark.exceptions import (
     UnexpectedToken,
     VisitError,
 )
+from lark.lexer import TerminalDef
 
 from mapping_lang.errors import MappingError
 
@@ -294,7 +296,7 @@ class NewlineFilter:
         self.close: set[str] = set()
         self.spaced: set[str] = set()
 
-    def configure(self, terminals: list[Any]) -> None:
+    def configure(self, terminals: Collection[TerminalDef]) -> None:
         by_pattern = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"}
 
         def names(*pats: str) -> set[str]:
@@ -650,8 +652,9 @@ def _string(tok: Token) -> str:
     try:
         return unquote(str(tok))
     except ValueError:
+        # lexed tokens always carry a position (Lark types it optional for hand-made tokens)
         raise _err(
-            "failed to unescape quoted string contents: invalid syntax", tok.line, tok.column
+            "failed to unescape quoted string contents: invalid syntax", tok.line or 1, tok.column or 1
         ) from None
 
 
@@ -785,16 +788,15 @@ def _convert_error(e: Exception, text: str) -> MappingError:
         return e.orig_exc
     if isinstance(e, UnexpectedCharacters):
         line, col = e.line, e.column
-        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
-        if ch == '"' or ch == "@" and text[e.pos_in_stream + 1 : e.pos_in_stream + 2] == '"':
+        # Lark declares pos_in_stream as None on UnexpectedInput; UnexpectedCharacters sets the lexer offset
+        pos: int = e.pos_in_stream  # type: ignore[assignment]
+        ch = text[pos] if pos < len(text) else ""
+        if ch == '"' or ch == "@" and text[pos + 1 : pos + 2] == '"':
             return _err(
                 "required: expected end quote",
-                *_line_col_at(
-                    text,
-                    len(text) if "\n" not in text[e.pos_in_stream :] else text.index("\n", e.pos_in_stream),
-                ),
+                *_line_col_at(text, len(text) if "\n" not in text[pos:] else text.index("\n", pos)),
             )
-        shown = text[e.pos_in_stream : e.pos_in_stream + 10].split("\n")[0]
+        shown = text[pos : pos + 10].split("\n")[0]
         return _err(
             f"unexpected character {shown[:1]!r}: {_describe_expected(set(e.allowed or ()))}", line, col
         )

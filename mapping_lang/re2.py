@@ -100,8 +100,8 @@ def translate(pattern: str) -> tuple[str, int]:
             elif e in _NEG_CLASS:
                 out.append(f"[^{_NEG_CLASS[e]}]")
             elif e in "pP":
-                body, negated, nxt = _unicode_class(pattern, i + 1)
-                out.append(body[1] if negated else body[0])
+                class_forms, negated, nxt = _unicode_class(pattern, i + 1)
+                out.append(class_forms[1] if negated else class_forms[0])
                 i = nxt
                 continue
             elif e == "C":

@@ -79,6 +79,7 @@ class JsonNumber(float):
     """A JSON number that keeps its lexeme (``1.0``, ``1e3``, ``12345678901234567890``)."""
 
     __slots__ = ("lexeme",)
+    lexeme: str
 
     def __new__(cls, lexeme: str) -> JsonNumber:
         self = float.__new__(cls, lexeme)
@@ -102,6 +103,7 @@ class Timestamp(_dt.datetime):
     """A ``datetime`` with an extra nanosecond remainder (0-999) below its microseconds."""
 
     __slots__ = ("nanos",)
+    nanos: int
 
     def __new__(cls, *args: Any, nanos: int = 0, **kwargs: Any) -> Timestamp:
         self = super().__new__(cls, *args, **kwargs)

@@ -108,7 +108,7 @@ def number(ctx: Any, target: Any, default: Any = None) -> Any:
     if is_number(target):
         return to_float(target)
     if type(target) is str or type(target) is bytes:
-        s = target.decode() if type(target) is bytes else target
+        s = target.decode("utf-8", "replace") if isinstance(target, bytes) else target
         try:
             return _parse_go_float(s)
         except ValueError:
@@ -179,7 +179,7 @@ def _int_cast(bits: int, signed: bool) -> Any:
                 if not lo <= v <= hi:
                     raise EvalError(f"value {format_float_g(f)} is out of range for {tname}")
         elif t is str or t is bytes:
-            s = target.decode() if t is bytes else target
+            s = target.decode("utf-8", "replace") if t is bytes else target
             v = _parse_go_int(s, bits, signed)
         else:
             raise TypeMismatch(["number", "string"], target)
@@ -202,7 +202,7 @@ def _float_cast(bits: int) -> Any:
         if is_number(target):
             f = to_float(target)
         elif type(target) in (str, bytes):
-            s = target.decode() if type(target) is bytes else target
+            s = target.decode("utf-8", "replace") if type(target) is bytes else target
             try:
                 f = _parse_go_float(s)
             except ValueError:
@@ -248,7 +248,7 @@ def bool_(ctx: Any, target: Any, default: Any = None) -> Any:
     if is_number(target):
         return to_float(target) != 0
     if t is str or t is bytes:
-        s = target.decode() if t is bytes else target
+        s = target.decode("utf-8", "replace") if t is bytes else target
         if s in _TRUE:
             return True
         if s in _FALSE:
@@ -639,7 +639,10 @@ def sort_by(ctx: Any, target: Any, query: Any) -> Any:
     _sort_key_check([k for k, _ in keyed])
     import functools
 
-    keyed.sort(key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])))
+    def compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
+        return compare(a[0], b[0])
+
+    keyed.sort(key=functools.cmp_to_key(compare_keys))
     return [v for _, v in keyed]
 
 

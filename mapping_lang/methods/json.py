@@ -45,7 +45,9 @@ def parse_json_method(ctx: Any, target: Any, use_number: bool | None = None) -> 
     description="Serializes a target value into a JSON byte array.",
     status="beta",
 )
-def format_json_method(ctx: Any, target: Any, indent: str = "    ", no_indent: bool = False, escape_html: bool = True) -> Any:
+def format_json_method(
+    ctx: Any, target: Any, indent: str = "    ", no_indent: bool = False, escape_html: bool = True
+) -> Any:
     try:
         compact = format_json_marshal(target) if escape_html else format_json(target).decode()
     except ValueError as err:

@@ -36,7 +36,7 @@ def _prepare_replace(pattern: str, value: str) -> tuple[Any, ...]:
 
 def _text(target: Any) -> tuple[str, bool]:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return v.decode("utf-8", "surrogateescape"), True
     return v, False
 

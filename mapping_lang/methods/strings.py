@@ -66,7 +66,7 @@ def _title(s: str) -> str:
 @method("capitalize", category=CATEGORY, description="Upper-cases the first letter of every word.")
 def capitalize(ctx: Any, target: Any) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return _title(v.decode("utf-8", "replace")).encode()
     return _title(v)
 
@@ -76,7 +76,7 @@ def capitalize(ctx: Any, target: Any) -> Any:
         description="Removes leading and trailing whitespace, or the characters of a cutset.")  # fmt: skip
 def trim(ctx: Any, target: Any, cutset: str | None = None) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return v.strip(_GO_SPACE_B if cutset is None else cutset.encode())
     return v.strip(_GO_SPACE if cutset is None else cutset)
 
@@ -85,7 +85,7 @@ def trim(ctx: Any, target: Any, cutset: str | None = None) -> Any:
         description="Removes a prefix if the string starts with it.")  # fmt: skip
 def trim_prefix(ctx: Any, target: Any, prefix: str) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return v.removeprefix(prefix.encode())
     return v.removeprefix(prefix)
 
@@ -94,14 +94,14 @@ def trim_prefix(ctx: Any, target: Any, prefix: str) -> Any:
         description="Removes a suffix if the string ends with it.")  # fmt: skip
 def trim_suffix(ctx: Any, target: Any, suffix: str) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return v.removesuffix(suffix.encode())
     return v.removesuffix(suffix)
 
 
 def _replace(ctx: Any, target: Any, old: str, new: str) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return v.replace(old.encode(), new.encode())
     return v.replace(old, new)
 
@@ -142,9 +142,9 @@ def _replace_many(ctx: Any, target: Any, values: Any) -> Any:
     compiled = values if type(values) is tuple else _replacer(as_array(values))
     pattern, table = compiled
     v = string_or_bytes(target)
-    text = v if type(v) is str else v.decode("utf-8", "replace")
+    text = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
     result = pattern.sub(lambda m: table[m.group()], text)
-    return result if type(v) is str else result.encode()
+    return result.encode() if isinstance(v, bytes) else result
 
 
 _MANY_PARAMS = [Param("values", "array", description="An array of alternating old and new strings.")]
@@ -160,7 +160,7 @@ method("replace_many", category=CATEGORY, params=_MANY_PARAMS, prepare=_prepare_
         description="Splits a string into an array of strings by a delimiter.")  # fmt: skip
 def split(ctx: Any, target: Any, delimiter: str, empty_as_null: bool = False) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         if delimiter == "":
             text = v.decode("utf-8", "replace")
             parts_b: list[Any] = [c.encode() for c in text]
@@ -177,21 +177,25 @@ def split(ctx: Any, target: Any, delimiter: str, empty_as_null: bool = False) ->
         description="Checks whether a string starts with a prefix.")  # fmt: skip
 def has_prefix(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
-    return v.startswith(value if type(v) is str else value.encode())
+    if isinstance(v, bytes):
+        return v.startswith(value.encode())
+    return v.startswith(value)
 
 
 @method("has_suffix", category=CATEGORY, params=[Param("value", "string", description="The suffix.")],
         description="Checks whether a string ends with a suffix.")  # fmt: skip
 def has_suffix(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
-    return v.endswith(value if type(v) is str else value.encode())
+    if isinstance(v, bytes):
+        return v.endswith(value.encode())
+    return v.endswith(value)
 
 
 @method("index_of", category=CATEGORY, params=[Param("value", "string", description="The substring.")],
         description="The byte index of the first occurrence of a substring, or -1.")  # fmt: skip
 def index_of(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return v.find(value.encode())
     i = v.find(value)
     if i <= 0 or v.isascii():
@@ -202,7 +206,7 @@ def index_of(ctx: Any, target: Any, value: str) -> Any:
 @method("quote", category=CATEGORY, description="Quotes a string with Go escape sequences.")
 def quote_method(ctx: Any, target: Any) -> Any:
     v = string_or_bytes(target)
-    if type(v) is bytes:
+    if isinstance(v, bytes):
         return go_quote_bytes(v)
     return go_quote(v)
 

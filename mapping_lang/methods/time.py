@@ -244,9 +244,9 @@ def _shift(target: Any, duration: str, direction: int) -> Any:
     sign, parts = parse_period(duration)
     sign *= direction
     y, mo, w, d, h, mi, s = (_num(p) for p in parts)
-    if all(isinstance(v, int) for v in (y, mo, w, d)):
+    if isinstance(y, int) and isinstance(mo, int) and isinstance(w, int) and isinstance(d, int):
         shifted = with_nanos(_add_date(ts, sign * y, sign * mo, sign * (w * 7 + d)), nsec)
-        if all(isinstance(v, int) for v in (h, mi, s)):
+        if isinstance(h, int) and isinstance(mi, int) and isinstance(s, int):
             clock_ns = sign * (h * 3600 + mi * 60 + s) * 10**9
         else:
             clock_ns = sign * round(h * 3600e9 + mi * 60e9 + s * 1e9)

@@ -290,6 +290,17 @@ def test_memoised_metadata_chain_still_fails_per_message() -> None:
     assert m.apply(b"{}", {"interval": "1m"}).content == b"60"
 
 
+@pytest.mark.parametrize("method", ["number()", "int64()", "uint8()", "float64()", "float32()", "bool()"])
+def test_coercing_invalid_utf8_bytes_is_a_mapping_error(method: str) -> None:
+    with pytest.raises(MappingError, match="invalid syntax"):
+        run(f"root = content().{method}", b"\xff12")
+
+
+def test_coercing_invalid_utf8_bytes_falls_back_to_the_default() -> None:
+    assert run("root = content().number(5)", b"\xff12") == b"5"
+    assert run("root = content().bool(true)", b"\xff") == b"true"
+
+
 def test_fast_json_decoding_agrees_with_the_exact_decoder() -> None:
     import random
 
