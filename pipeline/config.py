@@ -284,7 +284,21 @@ def root_fields() -> list[Field]:
                 s.string("key_file", "An optional key file for enabling TLS.", default=""),
                 s.obj(
                     "cors",
-                    [s.boolean("enabled", default=False), s.string_list("allowed_origins", default=[])],
+                    [
+                        s.boolean("enabled", "Whether to allow CORS requests.", default=False),
+                        s.string_list(
+                            "allowed_origins",
+                            "An explicit list of origins that are allowed for CORS requests.",
+                            default=[],
+                        ),
+                        s.string_list(
+                            "allowed_headers",
+                            "An explicit list of headers allowed in CORS requests. Specify `*` to allow any "
+                            "requested header.",
+                            default=[],
+                        ),
+                    ],
+                    "Adds Cross-Origin Resource Sharing headers.",
                 ),
                 s.obj(
                     "basic_auth",
@@ -369,7 +383,32 @@ def root_fields() -> list[Field]:
     ]
 
 
-ROOT_SPEC = ComponentSpec("root", "root", root_fields())
+def _root_lint(conf: dict[str, Any]) -> list[str]:
+    """Rules of the service-wide blocks that a field type cannot express."""
+    from pipeline.service_http import basic_auth_problems, cors_problems
+
+    problems = basic_auth_problems(conf["http"]["basic_auth"]) + cors_problems(conf["http"]["cors"])
+    tracer = conf.get("tracer")
+    if isinstance(tracer, dict) and any(k not in ("none", "type", "plugin") for k in tracer):
+        names = ", ".join(k for k in tracer if k not in ("none", "type", "plugin"))
+        problems.append(f"tracer: {names} is not supported by benthic, only none is")
+    metrics = conf.get("metrics")
+    if isinstance(metrics, dict):
+        prometheus = metrics.get("prometheus")
+        if isinstance(prometheus, dict) and prometheus.get("add_go_metrics"):
+            problems.append(
+                "metrics.prometheus.add_go_metrics: benthic is not a Go program and has no Go runtime "
+                "metrics; use add_process_metrics"
+            )
+        for name in ("json_api", "logger"):
+            if name in metrics:
+                problems.append(
+                    f"metrics.{name}: this exporter is not supported by benthic, use prometheus or none"
+                )
+    return problems
+
+
+ROOT_SPEC = ComponentSpec("root", "root", root_fields(), lint=_root_lint)
 
 METRICS_FIELDS = {
     "prometheus": [
@@ -456,7 +495,9 @@ def iter_components(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any],
     yield from _components_in(ROOT_SPEC.fields, data, ())
 
 
-def _components_in(fields: list[Field], body: Any, path: tuple[Any, ...]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+def _components_in(
+    fields: list[Field], body: Any, path: tuple[Any, ...]
+) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
     if not isinstance(body, dict):
         return
     for f in fields:
@@ -481,7 +522,9 @@ def _components_in(fields: list[Field], body: Any, path: tuple[Any, ...]) -> Ite
                 yield from _components_in(f.children, value, at)
 
 
-def _component_tree(kind: str, conf: Any, path: tuple[Any, ...]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+def _component_tree(
+    kind: str, conf: Any, path: tuple[Any, ...]
+) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
     if not isinstance(conf, dict):
         return
     yield kind, conf, path
@@ -650,10 +693,20 @@ class Linter:
         )
         if spec.lint is not None:
             for message in spec.lint(resolved):
-                self.add(path, message)
+                self.add(self._message_path(path, message), message)
         if spec.warn is not None:
             for message in spec.warn(resolved):
                 self.add(path, message, "warning")
+
+    def _message_path(self, path: tuple[Any, ...], message: str) -> tuple[Any, ...]:
+        """A lint rule's message may start with the field it is about (``http.cors: ...``):
+        report it there when that field is in the file."""
+        head, sep, _ = message.partition(": ")
+        if sep and re.fullmatch(r"[A-Za-z0-9_.]+", head):
+            candidate = (*path, *(int(p) if p.isdigit() else p for p in head.split(".")))
+            if candidate in self.loaded.marks:
+                return candidate
+        return path
 
     def _recurse_components(self, fields: list[Field], raw: Any, path: tuple[Any, ...]) -> None:
         """Lint nested components even when their parent's own fields have problems."""

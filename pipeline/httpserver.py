@@ -60,6 +60,14 @@ class Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+Middleware = Callable[[Request, Handler], Awaitable[Response]]
+
+
+def _bind(middleware: Middleware, handle: Handler) -> Handler:
+    async def bound(request: Request) -> Response:
+        return await middleware(request, handle)
+
+    return bound
 
 
 class HTTPServer:
@@ -74,6 +82,8 @@ class HTTPServer:
         self.ssl = ssl
         self._routes: dict[str, dict[str, Handler]] = {}
         self._prefix_routes: list[tuple[str, Handler]] = []
+        # wrappers around every request (service-wide basic auth and CORS), outermost first
+        self._middleware: list[Middleware] = []
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -90,6 +100,11 @@ class HTTPServer:
 
     def route_prefix(self, prefix: str, handler: Handler) -> None:
         self._prefix_routes.append((prefix, handler))
+
+    def use(self, middleware: Middleware) -> None:
+        """Wrap every request: ``middleware(request, handle)`` may answer itself or call
+        ``await handle(request)`` and adjust the response."""
+        self._middleware.append(middleware)
 
     def has_route(self, path: str) -> bool:
         return path in self._routes
@@ -201,6 +216,12 @@ class HTTPServer:
                 return None
 
     async def _dispatch(self, request: Request) -> Response:
+        handle: Handler = self._route
+        for middleware in reversed(self._middleware):
+            handle = _bind(middleware, handle)
+        return await handle(request)
+
+    async def _route(self, request: Request) -> Response:
         verbs = self._routes.get(request.path)
         if verbs is None:
             for prefix, prefix_handler in self._prefix_routes:

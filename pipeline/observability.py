@@ -59,19 +59,28 @@ class Gauge:
 
 
 class Timer:
-    """A summary over the last observations (nanoseconds), with 0.5/0.9/0.99 quantiles."""
+    """A summary over the last observations (nanoseconds), with 0.5/0.9/0.99 quantiles; or, with
+    ``buckets`` (seconds), a histogram as ``use_histogram_timing`` asks."""
 
-    __slots__ = ("samples", "count", "total")
+    __slots__ = ("samples", "count", "total", "buckets", "bucket_counts")
 
-    def __init__(self) -> None:
+    def __init__(self, buckets: list[float] | None = None) -> None:
         self.samples: deque[float] = deque(maxlen=1024)
         self.count = 0
         self.total = 0.0
+        self.buckets = buckets
+        self.bucket_counts = [0] * len(buckets) if buckets else []
 
     def timing(self, ns: float) -> None:
         self.samples.append(ns)
         self.count += 1
         self.total += ns
+        if self.buckets:
+            seconds = ns / 1e9
+            for i, bound in enumerate(self.buckets):
+                if seconds <= bound:
+                    self.bucket_counts[i] += 1
+                    break
 
     def quantile(self, q: float) -> float:
         if not self.samples:
@@ -93,6 +102,8 @@ class Metrics:
         self.rename = mapping
         self.logger = logger
         self.process_metrics = False
+        # use_histogram_timing: timers become histograms of seconds with these upper bounds
+        self.histogram_buckets: list[float] | None = None
 
     def _get(self, kind: str, name: str, labels: dict[str, str], factory: Callable[[], Any]) -> Any:
         if self.rename is not None:
@@ -130,7 +141,9 @@ class Metrics:
         return self._get("gauge", name, labels, Gauge)  # type: ignore[no-any-return]
 
     def timer(self, name: str, **labels: str) -> Timer:
-        return self._get("timer", name, labels, Timer)  # type: ignore[no-any-return]
+        buckets = self.histogram_buckets
+        factory = Timer if buckets is None else (lambda: Timer(buckets))
+        return self._get("timer", name, labels, factory)  # type: ignore[no-any-return]
 
     def value(self, name: str, **labels: str) -> float | None:
         """The current value of one series (tests and the demo read it)."""
@@ -147,12 +160,22 @@ class Metrics:
             snapshot = {n: dict(self._series[n]) for n in names}
         for name in names:
             kind = self._types[name]
-            prom_type = "summary" if kind == "timer" else kind
+            prom_type = kind
+            if kind == "timer":
+                prom_type = "summary" if self.histogram_buckets is None else "histogram"
             lines.append(f"# HELP {name} {_HELP[kind]}")
             lines.append(f"# TYPE {name} {prom_type}")
             for key in sorted(snapshot[name]):
                 metric = snapshot[name][key]
-                if kind == "timer":
+                if kind == "timer" and metric.buckets:
+                    cumulative = 0
+                    for bound, count in zip(metric.buckets, metric.bucket_counts, strict=True):
+                        cumulative += count
+                        lines.append(f"{name}_bucket{_labels(key, ('le', _num(bound)))} {cumulative}")
+                    lines.append(f"{name}_bucket{_labels(key, ('le', '+Inf'))} {metric.count}")
+                    lines.append(f"{name}_sum{_labels(key)} {_num(metric.total / 1e9)}")
+                    lines.append(f"{name}_count{_labels(key)} {metric.count}")
+                elif kind == "timer":
                     for q in _QUANTILES:
                         lines.append(f"{name}{_labels(key, ('quantile', str(q)))} {_num(metric.quantile(q))}")
                     lines.append(f"{name}_sum{_labels(key)} {_num(metric.total)}")

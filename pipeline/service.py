@@ -23,16 +23,68 @@ from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
 from pipeline.spec import SECRET_MASK
 
 
+def resolved_root(data: dict[str, Any]) -> dict[str, Any]:
+    """The service-wide blocks (http, logger, metrics...) with their defaults filled in."""
+    from pipeline.config import ROOT_SPEC
+    from pipeline.spec import ConfigValueError, resolve
+
+    try:
+        root = resolve(ROOT_SPEC, data)
+    except ConfigValueError:
+        return data  # linted already; with --chilled, read what is there
+    return root if isinstance(root, dict) else data
+
+
+class RotatingFile:
+    """``logger.file`` with ``rotate``: at 10 MB the file moves to ``<path>.1.gz`` (one backup,
+    compressed, as upstream's lumberjack settings), and backups older than
+    ``rotate_max_age_days`` are removed."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+
+    def __init__(self, path: str, max_age_days: int) -> None:
+        self.path = path
+        self.max_age_days = max_age_days
+        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+
+    def write(self, text: str) -> int:
+        written = self.handle.write(text)
+        if self.handle.tell() >= self.MAX_BYTES:
+            self._rotate()
+        return written
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def _rotate(self) -> None:
+        import gzip
+        import shutil
+        import time
+
+        self.handle.close()
+        with open(self.path, "rb") as src, gzip.open(self.path + ".1.gz", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.remove(self.path)
+        self.handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        backup = self.path + ".1.gz"
+        if self.max_age_days > 0 and os.path.exists(backup):
+            if time.time() - os.path.getmtime(backup) > self.max_age_days * 86400:
+                os.remove(backup)
+
+
 def make_logger(
     data: dict[str, Any], *, level_override: str | None = None, secrets: list[str] | None = None
 ) -> Logger:
-    conf = data.get("logger") or {}
+    conf = resolved_root(data).get("logger") or {}
     output = data.get("output") or {}
     to_stderr = isinstance(output, dict) and "stdout" in output
-    stream = sys.stderr if to_stderr else sys.stdout
+    stream: Any = sys.stderr if to_stderr else sys.stdout
     file_conf = conf.get("file") or {}
     if file_conf.get("path"):
-        stream = open(file_conf["path"], "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+        if file_conf.get("rotate"):
+            stream = RotatingFile(file_conf["path"], int(file_conf.get("rotate_max_age_days") or 0))
+        else:
+            stream = open(file_conf["path"], "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     redact = None
     if secrets:
         ordered = sorted(set(secrets), key=len, reverse=True)
@@ -78,9 +130,75 @@ def make_metrics(data: dict[str, Any], logger: Logger) -> tuple[Metrics, bool]:
     metrics = Metrics(rename, logger)
     prometheus = conf.get("prometheus")
     serve = "prometheus" in conf or not any(k for k in conf if k != "mapping")
-    if isinstance(prometheus, dict) and prometheus.get("add_process_metrics"):
-        metrics.process_metrics = True
+    if isinstance(prometheus, dict):
+        metrics.process_metrics = bool(prometheus.get("add_process_metrics"))
+        if prometheus.get("use_histogram_timing"):
+            buckets = [float(b) for b in prometheus.get("histogram_buckets") or []]
+            metrics.histogram_buckets = sorted(buckets) or list(DEFAULT_BUCKETS)
     return metrics, serve
+
+
+# Prometheus client's default histogram buckets (seconds), as upstream uses when none are given
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class MetricsPublisher:
+    """``metrics.prometheus.push_url`` (a Pushgateway, every ``push_interval`` and at shutdown)
+    and ``file_output_path`` (the metrics written to a file at shutdown)."""
+
+    def __init__(self, data: dict[str, Any], metrics: Metrics, logger: Logger) -> None:
+        conf = (data.get("metrics") or {}) if isinstance(data.get("metrics"), dict) else {}
+        prometheus = conf.get("prometheus") if isinstance(conf.get("prometheus"), dict) else {}
+        self.metrics = metrics
+        self.logger = logger
+        self.push_url = (prometheus or {}).get("push_url") or ""
+        self.push_interval = parse_duration_ns(str((prometheus or {}).get("push_interval") or "0s")) / 1e9
+        self.job = (prometheus or {}).get("push_job_name") or "benthos_push"
+        auth = (prometheus or {}).get("push_basic_auth") or {}
+        self.auth: tuple[str, str] | None = (
+            (str(auth.get("username", "")), str(auth.get("password", ""))) if auth.get("username") else None
+        )
+        self.file_path = (prometheus or {}).get("file_output_path") or ""
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.push_url and self.push_interval > 0:
+            self._task = asyncio.get_running_loop().create_task(self._push_loop())
+
+    async def _push_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.push_interval)
+            await self.push()
+
+    async def push(self) -> None:
+        import httpx
+
+        url = f"{self.push_url.rstrip('/')}/metrics/job/{self.job}"
+        try:
+            async with httpx.AsyncClient(timeout=10, auth=self.auth) as client:
+                response = await client.put(
+                    url,
+                    content=self.metrics.prometheus_text().encode(),
+                    headers={"Content-Type": "text/plain; version=0.0.4"},
+                )
+            if response.status_code >= 300:
+                self.logger.error(
+                    f"Failed to push metrics: {url}: {response.status_code} {response.text[:200]}"
+                )
+        except Exception as err:
+            self.logger.error(f"Failed to push metrics: {url}: {err}")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        if self.push_url:
+            await self.push()
+        if self.file_path:
+            try:
+                with open(self.file_path, "w", encoding="utf-8") as fh:
+                    fh.write(self.metrics.prometheus_text())
+            except OSError as err:
+                self.logger.error(f"Failed to write metrics to {self.file_path}: {err}")
 
 
 async def start_http(
@@ -91,7 +209,7 @@ async def start_http(
     readiness: Any,
     terminated: Any,
 ) -> HTTPServer | None:
-    http = data.get("http") or {}
+    http = resolved_root(data).get("http") or {}
     if not http.get("enabled", True):
         return None
     address = str(http.get("address") or "0.0.0.0:4195")
@@ -102,6 +220,14 @@ async def start_http(
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(http["cert_file"], http["key_file"])
     server = HTTPServer.from_address(address, ssl=ssl_context)
+    from pipeline.service_http import basic_auth, cors, debug_endpoints
+
+    if (http.get("cors") or {}).get("enabled"):
+        server.use(cors(http["cors"]))
+    if (http.get("basic_auth") or {}).get("enabled"):
+        server.use(basic_auth(http["basic_auth"]))
+    if http.get("debug_endpoints"):
+        debug_endpoints(server, data, str(http.get("root_path", "/benthos") or ""))
     ServiceAPI(
         server,
         metrics,
@@ -152,8 +278,11 @@ async def run_config(loaded: LoadedConfig, *, log_level: str | None = None) -> i
             await server.close()
         return 1
     stream_holder["stream"] = stream
+    publisher = MetricsPublisher(data, metrics, logger)
+    publisher.start()
     logger.info("Launching a benthic instance, use CTRL+C to close", path=loaded.path)
     code = await supervise(stream, data, logger)
+    await publisher.close()
     if server is not None:
         await server.close()
     return code

@@ -353,7 +353,7 @@ async def _run(
 ) -> int:
     from pipeline.builder import Manager
     from pipeline.config import secret_values
-    from pipeline.service import make_logger, make_metrics, start_http
+    from pipeline.service import MetricsPublisher, make_logger, make_metrics, start_http
 
     data = root.data
     secrets = secret_values(data)
@@ -409,6 +409,8 @@ async def _run(
         if server is not None and prefix:
             _route_stream_ready(server, streams, stream_id)
 
+    publisher = MetricsPublisher(data, metrics, logger)
+    publisher.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -422,6 +424,7 @@ async def _run(
         logger.warn("Service failed to close cleanly within allocated time. Exiting forcefully")
         sys.stdout.flush()
         os._exit(1)
+    await publisher.close()
     if server is not None:
         await server.close()
     return 0
