@@ -1,7 +1,7 @@
 #!/bin/sh
 # The project's two set-up commands, on a fresh machine:
 #   sh tools/dev.sh demo   runs the documented Run:ai config against the embedded simulator and sink
-#   sh tools/dev.sh test   creates its own virtual environment, lints (ruff) and runs the whole test suite
+#   sh tools/dev.sh test   creates its own virtual environment, lints (ruff, mypy) and runs the whole test suite
 set -eu
 cd "$(dirname "$0")/.."
 VENV="${BENTHIC_VENV:-.venv}"
@@ -23,6 +23,7 @@ case "${1:-}" in
         setup
         shift
         "$VENV/bin/ruff" check .
+        "$VENV/bin/mypy"
         exec "$VENV/bin/python" -m pytest -q "$@"
         ;;
     *)

@@ -1,7 +1,7 @@
 """Encoding, hashing, compression and encryption methods.
 
-Unsupported algorithms (snappy, lz4, zstd compression; sha3 is supported via hashlib) fail with a
-clear error rather than silently falling back.
+Unsupported algorithms (snappy and zstd compression; sha3 is supported via hashlib) fail with a
+clear error rather than silently falling back; lz4 needs the optional ``lz4`` package.
 """
 
 from __future__ import annotations
@@ -326,12 +326,26 @@ _DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "zlib": lambda b: _inflate(b, 15, "zlib"),
     "flate": lambda b: _inflate(b, -15, "flate"),
 }
-_UNSUPPORTED = {"snappy", "lz4", "zstd"}
+_UNSUPPORTED = {"snappy", "zstd"}
+
+
+def _lz4() -> Any:
+    try:
+        import lz4.frame
+    except ImportError:
+        raise EvalError(
+            "compression algorithm lz4 needs the lz4 package: pip install 'benthic[full]'"
+        ) from None
+    return lz4.frame
+
+
+_COMPRESSORS["lz4"] = lambda data, level: _lz4().compress(data, compression_level=max(level, 0))
+_DECOMPRESSORS["lz4"] = lambda data: _lz4().decompress(data)
 
 
 def _check_algorithm(table: dict[str, Any], algorithm: str) -> None:
     if algorithm in _UNSUPPORTED:
-        raise EvalError(f"compression algorithm {algorithm} is not supported by benthic (no stdlib codec)")
+        raise EvalError(f"compression algorithm {algorithm} is not supported by benthic (no codec)")
     if algorithm not in table:
         raise EvalError(f"unrecognised compression algorithm: {algorithm}")
 
@@ -352,7 +366,9 @@ def decompress(ctx: Any, target: Any, algorithm: str) -> Any:
     _check_algorithm(_DECOMPRESSORS, algorithm)
     try:
         return _DECOMPRESSORS[algorithm](as_bytes(target))
-    except (OSError, EOFError, zlib.error) as e:
+    except EvalError:
+        raise
+    except (OSError, EOFError, zlib.error, RuntimeError) as e:
         raise EvalError(f"{algorithm}: {e}") from None
 
 

@@ -18,7 +18,7 @@ from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.gofmt import UnquoteError, go_quote, go_quote_bytes, go_unquote, sprintf
 from mapping_lang.libutil import as_array, as_text, string_or_bytes
 from mapping_lang.registry import Param, method
-from mapping_lang.value import to_text
+from mapping_lang.value import to_text, type_name
 
 CATEGORY = "String Manipulation"
 
@@ -506,15 +506,38 @@ def unicode_segments(ctx: Any, target: Any, segmentation_type: str) -> Any:
 # password hashes: not available without third-party libraries
 
 
-def _unsupported(name: str, algorithm: str) -> None:
-    def impl(ctx: Any, target: Any, hashed_secret: str) -> Any:
-        raise EvalError(
-            f"{name} is not supported by benthic: {algorithm} is not in the Python standard library"
-        )
-
-    method(name, category=CATEGORY, params=[Param("hashed_secret", "string")],
-           description=f"Unsupported: compares a secret against a {algorithm} hash.")(impl)  # fmt: skip
+def _secret(target: Any) -> bytes:
+    if isinstance(target, str):
+        return target.encode()
+    if isinstance(target, bytes):
+        return target
+    raise EvalError(f"expected string value, got {type_name(target)}")
 
 
-_unsupported("compare_bcrypt", "bcrypt")
-_unsupported("compare_argon2", "argon2")
+@method("compare_bcrypt", category=CATEGORY, params=[Param("hashed_secret", "string")],
+        description="Checks whether a string matches a bcrypt hash (needs the optional bcrypt package).")  # fmt: skip
+def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
+    try:
+        import bcrypt
+    except ImportError:
+        raise EvalError("compare_bcrypt needs the bcrypt package: pip install 'benthic[full]'") from None
+    try:
+        return bool(bcrypt.checkpw(_secret(target), hashed_secret.encode()))
+    except ValueError as err:
+        raise EvalError(f"failed comparing bcrypt hash: {err}") from None
+
+
+@method("compare_argon2", category=CATEGORY, params=[Param("hashed_secret", "string")],
+        description="Checks whether a string matches an argon2 hash (needs the optional argon2-cffi package).")  # fmt: skip
+def compare_argon2(ctx: Any, target: Any, hashed_secret: str) -> Any:
+    try:
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+    except ImportError:
+        raise EvalError("compare_argon2 needs the argon2-cffi package: pip install 'benthic[full]'") from None
+    try:
+        return bool(PasswordHasher().verify(hashed_secret, _secret(target)))
+    except VerificationError:
+        return False
+    except InvalidHashError as err:
+        raise EvalError(f"failed comparing argon2 hash: {err}") from None
