@@ -6,20 +6,24 @@ listings with ``limit``/``offset``/``next`` pagination and ``filterBy``, and bot
 endpoints (metric types validated, at most 9 per request). Every other request needs a valid,
 unexpired bearer token.
 
-The fleet is generated from a seed, and every metric value is a pure function of (the resource,
-metric type, sample time[, gpu]), ``metric_value(resource, metric_type, at, gpu)`` below, so a test
-can compute what the input must emit without asking the simulator. The values follow the
-resource's own fields:
+The fleet is generated from a seed. As in Run:ai, a workload's resources are divided over its pods
+(``_pod_shares``): each pod requests, and when running is allocated, its share of the workload's
+GPUs, GPU memory, CPU and memory, and a workload's ``allocatedResources`` is the sum of its
+running pods'. CPU and memory are requested at half their limits.
+
+Every metric value is a pure function of (the resource, metric type, sample time[, gpu]),
+``metric_value(resource, metric_type, at, gpu)`` below, so a test can compute what the input must
+emit without asking the simulator. The values follow the resource's own fields:
 
 * allocations and limits are read off the resource: ``GPU_ALLOCATION`` is
   ``allocatedResources.gpu``, ``GPU_MEMORY_REQUEST_BYTES`` its ``gpuMemory``, ``CPU_*_CORES`` and
   ``CPU_MEMORY_*_BYTES`` the ``cpu``/``cpuMemory`` limit and request of the requested resources
   (Kubernetes quantities: "64G" is 64e9 bytes, "64Gi" 64 * 2^30), ``POD_COUNT`` and
   ``RUNNING_POD_COUNT`` the requested and running pods;
-* usage is a share of its bound (CPU cores and memory of the limit, GPU memory of the allocated
-  GPU memory, split evenly over the GPUs), and GPU utilisation a percentage; a resource that is
-  not running (a workload without running pods, a pod not in phase Running) uses nothing, one
-  without GPUs shows 0 %;
+* usage is a share of its bound (CPU cores and memory of the limit, for a workload of its running
+  pods' part of the limit; GPU memory of the allocated GPU memory, split evenly over the GPUs),
+  and GPU utilisation a percentage; a resource that is not running (a workload without running
+  pods, a pod not in phase Running) uses nothing, one without GPUs shows 0 %;
 * the whole-resource ``GPU_UTILIZATION`` is the mean, and ``GPU_MEMORY_USAGE_BYTES`` the sum, of
   the per-GPU series; the per-GPU activity percentages (SM, tensor, FP16/32/64, ...) are shares
   of that GPU's utilisation, NVLink (only between a pod's GPUs) and PCIe bandwidths are bytes/s
@@ -168,9 +172,11 @@ def metric_value(resource: dict[str, Any], metric_type: str, at: datetime, gpu: 
         bound = "limit" if metric_type == "CPU_MEMORY_LIMIT_BYTES" else "request"
         return float(round(parse_quantity((requested.get("cpuMemory") or {}).get(bound))))
     if metric_type == "CPU_USAGE_CORES":
-        return round(_cpu_limit(requested, allocated) * usage(0.1, 0.9), 2)
+        return round(_cpu_limit(requested, allocated) * _running_share(resource) * usage(0.1, 0.9), 2)
     if metric_type == "CPU_MEMORY_USAGE_BYTES":
-        return float(int(_cpu_memory_limit(requested, allocated) * usage(0.2, 0.9)))
+        return float(
+            int(_cpu_memory_limit(requested, allocated) * _running_share(resource) * usage(0.2, 0.9))
+        )
     if metric_type == "GPU_MEMORY_REQUEST_BYTES":
         return float(round(parse_quantity(allocated.get("gpuMemory"))))
     # the whole-resource GPU figures aggregate the per-GPU series (a workload's too, though Run:ai
@@ -257,6 +263,17 @@ def _is_running(resource: dict[str, Any]) -> bool:
     return bool(resource.get("runningPods"))
 
 
+def _running_share(resource: dict[str, Any]) -> float:
+    """The share of a resource's requested limits that its running pods hold: all of a pod's, and
+    a workload's running pods of its requested ones (its requests and limits are for all of them,
+    while only running pods use anything)."""
+    if "k8sPhase" in resource:
+        return 1.0
+    pods = (resource.get("requestedPods") or {}).get("count") or 0
+    running = resource.get("runningPods") or 0
+    return min(1.0, running / pods) if pods else 1.0
+
+
 def _cpu_limit(requested: dict[str, Any], allocated: dict[str, Any]) -> float:
     cpu = requested.get("cpu") or {}
     return float(cpu.get("limit") or cpu.get("request") or allocated.get("cpu") or 0)
@@ -281,6 +298,112 @@ def parse_quantity(quantity: str | float | None) -> float:
     if suffix[:1] in ("e", "E"):
         return number * 10 ** int(suffix[1:])
     return number * _QUANTITY_SCALE[suffix]
+
+
+# GPU memory per allocated GPU (A100 40 GB class).
+_GPU_MEMORY_PER_GPU = 40 * 2**30
+
+
+@dataclass(frozen=True)
+class _Resources:
+    """Resources requested by, or divided out to, one pod or a whole workload: GPUs, the GPU
+    memory that comes with them and the CPU memory in bytes, CPU in millicores."""
+
+    gpus: float
+    gpu_memory_bytes: int
+    cpu_limit_millicores: int
+    cpu_request_millicores: int
+    memory_limit_bytes: int
+    memory_request_bytes: int
+
+
+def _workload_resources(gpus: float, cpus: float, memory: str) -> _Resources:
+    """A workload's resources; CPU and memory are requested at half their limits (the scheduler
+    reserves the request, the limit is what the pods may burst to)."""
+    memory_bytes = int(parse_quantity(memory))
+    return _Resources(
+        gpus,
+        round(gpus * _GPU_MEMORY_PER_GPU),
+        round(cpus * 1000),
+        round(cpus * 500),
+        memory_bytes,
+        memory_bytes // 2,
+    )
+
+
+def _pod_shares(workload: _Resources, pods: int) -> list[_Resources]:
+    """The workload's resources divided over its pods, so that the pods' shares sum exactly to
+    the workload's. Whole GPUs stay whole where there are at least as many as pods (8 over 3 pods
+    is 2, 3 and 3); otherwise GPUs are divided in hundredths (0.5 over 2 pods is 0.25 each). Each
+    pod's GPU memory follows its GPUs; CPU is divided in millicores and memory in bytes."""
+    whole = float(workload.gpus).is_integer() and workload.gpus >= pods
+    gpu_unit = 1 if whole else 100  # GPUs are counted in whole GPUs or in hundredths
+    gpu_units = _divide(round(workload.gpus * gpu_unit), pods)
+    return [
+        _Resources(units / gpu_unit, *shares)
+        for units, *shares in zip(
+            gpu_units,
+            _divide(workload.gpu_memory_bytes, pods, gpu_units),
+            _divide(workload.cpu_limit_millicores, pods),
+            _divide(workload.cpu_request_millicores, pods),
+            _divide(workload.memory_limit_bytes, pods),
+            _divide(workload.memory_request_bytes, pods),
+            strict=True,
+        )
+    ]
+
+
+def _divide(total: int, parts: int, weights: list[int] | None = None) -> list[int]:
+    """``total`` divided into ``parts`` whole numbers that sum to it: as evenly as can be, or in
+    proportion to ``weights``. Each part is the difference of rounded-down cumulative shares."""
+    weights = weights or [1] * parts
+    whole, cumulative, parts_of_total = sum(weights) or 1, 0, []
+    for weight in weights:
+        before = total * cumulative // whole
+        cumulative += weight
+        parts_of_total.append(total * cumulative // whole - before)
+    return parts_of_total
+
+
+def _requested_resources(resources: _Resources) -> dict[str, Any]:
+    """Requested resources as Run:ai lists them."""
+    return {
+        "gpuRequestType": "portion" if resources.gpus < 1 else "whole",
+        "gpu": {"limit": resources.gpus, "request": resources.gpus},
+        "gpuMemory": {"limit": "", "request": ""},
+        "cpu": {
+            "limit": resources.cpu_limit_millicores / 1000,
+            "request": resources.cpu_request_millicores / 1000,
+        },
+        "cpuMemory": {
+            "limit": format_quantity(resources.memory_limit_bytes),
+            "request": format_quantity(resources.memory_request_bytes),
+        },
+    }
+
+
+def _allocated_resources(shares: list[_Resources]) -> dict[str, Any]:
+    """What the pods holding these shares are allocated, summed: their GPUs and GPU memory, and
+    their CPU and memory requests (what the scheduler reserves). Nothing running holds nothing."""
+    if not shares:
+        return {"gpu": 0, "gpuMemory": "", "cpu": 0, "cpuMemory": ""}
+    return {
+        # summed in hundredths, so that 0.25 + 0.25 is exactly 0.5
+        "gpu": sum(round(share.gpus * 100) for share in shares) / 100,
+        "gpuMemory": format_quantity(sum(share.gpu_memory_bytes for share in shares)),
+        "cpu": sum(share.cpu_request_millicores for share in shares) / 1000,
+        "cpuMemory": format_quantity(sum(share.memory_request_bytes for share in shares)),
+    }
+
+
+def format_quantity(amount: int) -> str:
+    """Whole bytes as the shortest exact Kubernetes quantity: 16 * 10^9 is "16G", 10 * 2^30
+    "10Gi", 5333333333 stays as it is."""
+    candidates = [str(amount)]
+    for suffix, scale in _QUANTITY_SCALE.items():
+        if scale >= 1000 and amount % int(scale) == 0:
+            candidates.append(f"{amount // int(scale)}{suffix}")
+    return min(candidates, key=len)
 
 
 def gpu_count(resource: dict[str, Any]) -> int:
@@ -359,6 +482,8 @@ def generate_fleet(workloads: int, pods_per_workload: int, seed: int) -> Fleet:
             seconds=rng.randint(0, 86_400 * 30), microseconds=rng.randint(0, 999) * 1000
         )
         name = f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{i}"
+        requested = _workload_resources(gpus, cpus, memory)
+        shares = _pod_shares(requested, pods_per_workload)
         workload = {
             "tenantId": tenant_id,
             "id": uid(),
@@ -378,24 +503,15 @@ def generate_fleet(workloads: int, pods_per_workload: int, seed: int) -> Fleet:
             "createdAt": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "priority": rng.choice((50, 75, 100)),
             "preemptible": rng.random() < 0.5,
-            "workloadRequestedResources": {
-                "gpuRequestType": "portion" if gpus < 1 else "whole",
-                "gpu": {"limit": gpus, "request": gpus},
-                "gpuMemory": {"limit": "", "request": ""},
-                "cpu": {"limit": cpus, "request": cpus / 2},
-                "cpuMemory": {"limit": memory, "request": memory},
-            },
-            "allocatedResources": (
-                {"gpu": gpus, "gpuMemory": f"{int(gpus * 40)}Gi", "cpu": cpus / 2, "cpuMemory": memory}
-                if running
-                else {"gpu": 0, "gpuMemory": "", "cpu": 0, "cpuMemory": ""}
-            ),
+            "workloadRequestedResources": _requested_resources(requested),
+            # what Run:ai reports for a workload is the sum over its running pods
+            "allocatedResources": _allocated_resources(shares[:running]),
             "requestedPods": {"count": pods_per_workload},
             "idleGpus": 0 if running else None,
             "nodepool": "default",
         }
         fleet_workloads.append(workload)
-        for j in range(pods_per_workload):
+        for j, share in enumerate(shares):
             if phase in ("Completed", "Failed"):
                 k8s_phase = "Succeeded" if phase == "Completed" else "Failed"
             elif j < running:
@@ -431,8 +547,8 @@ def generate_fleet(workloads: int, pods_per_workload: int, seed: int) -> Fleet:
                 ],
                 "currentNodePool": "default" if k8s_phase != "Pending" else None,
                 "requestedNodePools": ["default"],
-                "requestedResources": workload["workloadRequestedResources"],
-                "allocatedResources": workload["allocatedResources"]
+                "requestedResources": _requested_resources(share),
+                "allocatedResources": _allocated_resources([share])
                 if k8s_phase == "Running"
                 else {"gpu": 0, "cpu": 0},
                 "k8sPhase": k8s_phase,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e._examples_helpers import (
+    SECONDS_PER_UNIT,
     RunAIAPI,
     differences,
     expected_pod_event,
@@ -154,6 +155,18 @@ def test_pods_example_sends_every_metric_of_running_pods_normalised_to_the_unit(
 
     assert_events_as_computed(events, expected_for)
     assert len({e["id"] for e in events}) == len(events)
+
+    # a pod bills its share of its workload: per window, a workload's pods add up to what the
+    # workload holds, so billing pods instead of workloads counts no GPU twice
+    window_units = INTERVAL.total_seconds() / SECONDS_PER_UNIT[unit]
+    workloads = {w["name"]: w for w in runai.billed_workloads().values()}
+    for window, window_events in by_window(events).items():
+        gpus: dict[str, float] = defaultdict(float)
+        for event in window_events:
+            gpus[event["data"]["workload"]] += event["data"][f"gpu_allocation_{unit}s"]
+        assert gpus.keys() == workloads.keys(), window
+        for name, held in gpus.items():
+            assert held == pytest.approx(workloads[name]["allocatedResources"]["gpu"] * window_units), name
 
 
 def test_the_unit_defaults_to_minutes_and_the_subject_to_the_project_name(

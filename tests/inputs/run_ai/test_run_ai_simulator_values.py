@@ -4,6 +4,7 @@ workload's and pod's own resources."""
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,13 +77,16 @@ def test_workload_metrics_agree_with_the_workloads_resources() -> None:
                 assert values["CPU_REQUEST_CORES"] == requested["cpu"]["request"]
                 memory_limit = int(requested["cpuMemory"]["limit"].removesuffix("G")) * 10**9
                 assert values["CPU_MEMORY_LIMIT_BYTES"] == memory_limit
-                assert values["CPU_MEMORY_REQUEST_BYTES"] == memory_limit
+                # memory is requested at half its limit, so request and limit metrics differ
+                assert values["CPU_MEMORY_REQUEST_BYTES"] == memory_limit / 2
                 gpu_memory = int(allocated["gpuMemory"].removesuffix("Gi") or 0) * 2**30
                 assert values["GPU_MEMORY_REQUEST_BYTES"] == gpu_memory
                 assert values["POD_COUNT"] == workload["requestedPods"]["count"]
                 assert values["RUNNING_POD_COUNT"] == workload["runningPods"]
-                assert 0 <= values["CPU_USAGE_CORES"] <= values["CPU_LIMIT_CORES"]
-                assert 0 <= values["CPU_MEMORY_USAGE_BYTES"] <= memory_limit
+                # only the running pods use anything: at most their part of the limits
+                running = workload["runningPods"] / workload["requestedPods"]["count"]
+                assert 0 <= values["CPU_USAGE_CORES"] <= values["CPU_LIMIT_CORES"] * running
+                assert 0 <= values["CPU_MEMORY_USAGE_BYTES"] <= memory_limit * running
                 assert 0 <= values["GPU_MEMORY_USAGE_BYTES"] <= gpu_memory
                 assert 0 <= values["GPU_UTILIZATION"] <= 100
                 if workload["runningPods"] == 0:
@@ -100,12 +104,87 @@ def test_workload_metrics_agree_with_the_workloads_resources() -> None:
     run_simulator(check, workloads=40, pods_per_workload=2, seed=3)
 
 
+@pytest.mark.parametrize("pods_per_workload", [1, 2, 3])
+def test_a_workloads_allocation_is_the_sum_of_its_running_pods_shares(pods_per_workload: int) -> None:
+    sim = RunAISimulator(workloads=60, pods_per_workload=pods_per_workload, seed=6)
+    gib = 2**30
+    for workload in sim.fleet.workloads:
+        pods = [p for p in sim.fleet.pods if p["workloadId"] == workload["id"]]
+        running = [p for p in pods if p["k8sPhase"] == "Running"]
+        assert len(pods) == pods_per_workload and len(running) == workload["runningPods"]
+        requested, allocated = workload["workloadRequestedResources"], workload["allocatedResources"]
+
+        # every pod requests its share: the pods' requests add up to the workload's
+        def total(field: str, bound: str, pods: list[dict[str, Any]] = pods) -> float:
+            return sum(parse_quantity(p["requestedResources"][field][bound]) for p in pods)
+
+        for field in ("gpu", "cpu", "cpuMemory"):
+            for bound in ("limit", "request"):
+                assert total(field, bound) == pytest.approx(parse_quantity(requested[field][bound]))
+        # Kubernetes quantities divided in whole bytes, with exact sums
+        assert sum(parse_quantity(p["requestedResources"]["cpuMemory"]["limit"]) for p in pods) == (
+            parse_quantity(requested["cpuMemory"]["limit"])
+        )
+        assert all(
+            parse_quantity(p["requestedResources"]["cpuMemory"]["request"])
+            < parse_quantity(p["requestedResources"]["cpuMemory"]["limit"])
+            for p in pods
+        )
+        # the running pods hold their share, and the workload the sum of theirs
+        for pod in running:
+            assert pod["allocatedResources"]["gpu"] == pod["requestedResources"]["gpu"]["request"]
+            assert pod["allocatedResources"]["cpu"] == pod["requestedResources"]["cpu"]["request"]
+            gpu_memory = parse_quantity(pod["allocatedResources"]["gpuMemory"])
+            assert gpu_memory == pytest.approx(pod["allocatedResources"]["gpu"] * 40 * gib, abs=1)
+        for field in ("gpu", "gpuMemory", "cpu", "cpuMemory"):
+            held = sum(parse_quantity(p["allocatedResources"][field]) for p in running)
+            assert held == pytest.approx(parse_quantity(allocated[field])), (workload["name"], field)
+        if workload["runningPods"] == pods_per_workload:
+            assert allocated["gpu"] == requested["gpu"]["request"]
+            assert allocated["cpu"] == requested["cpu"]["request"]
+        at = END
+        assert metric_value(workload, "GPU_ALLOCATION", at) == sum(
+            metric_value(p, "GPU_ALLOCATION", at) for p in running
+        )
+
+
+def test_gpus_are_divided_over_the_pods_in_whole_gpus_or_in_sensible_fractions() -> None:
+    def pod_gpus(pods_per_workload: int) -> dict[float, set[tuple[float, ...]]]:
+        fleet = RunAISimulator(workloads=80, pods_per_workload=pods_per_workload, seed=8).fleet
+        found: dict[float, set[tuple[float, ...]]] = {}
+        for workload in fleet.workloads:
+            shares = tuple(
+                p["requestedResources"]["gpu"]["request"]
+                for p in fleet.pods
+                if p["workloadId"] == workload["id"]
+            )
+            found.setdefault(workload["workloadRequestedResources"]["gpu"]["request"], set()).add(shares)
+        return found
+
+    assert pod_gpus(2) == {
+        0.5: {(0.25, 0.25)},
+        1.0: {(0.5, 0.5)},
+        2.0: {(1.0, 1.0)},
+        4.0: {(2.0, 2.0)},
+        8.0: {(4.0, 4.0)},
+    }
+    assert pod_gpus(3) == {
+        0.5: {(0.16, 0.17, 0.17)},
+        1.0: {(0.33, 0.33, 0.34)},
+        2.0: {(0.66, 0.67, 0.67)},
+        4.0: {(1.0, 1.0, 2.0)},
+        8.0: {(2.0, 3.0, 3.0)},
+    }
+
+
 def test_pod_metrics_have_a_series_per_gpu_within_that_gpus_share_of_the_pod() -> None:
     async def check(sim: RunAISimulator, client: httpx.AsyncClient) -> None:
         for pod in sim.fleet.active_pods():
             path = f"/api/v1/workloads/{pod['workloadId']}/pods/{pod['id']}/metrics"
             found = await measurements(client, path, POD_METRICS)
             gpus = gpu_count(pod)
+            # the pod's own GPUs, not its workload's
+            assert gpus == max(1, math.ceil(pod["allocatedResources"]["gpu"]))
             per_gpu: dict[str, list[list[float]]] = {}
             for measurement in found:
                 if measurement["type"].endswith("_PER_GPU"):
