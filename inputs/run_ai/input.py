@@ -76,6 +76,13 @@ def _page_size_problem(value: int) -> str | None:
 
 def _lint(conf: dict[str, Any]) -> list[str]:
     problems: list[str] = []
+    url = conf.get(F_URL) or ""
+    if not url.startswith(("http://", "https://")):
+        # the documented config reads it from ${RUNAI_URL:}, which is empty until the variable is set
+        problems.append(f"url: the Run:ai base URL must start with http:// or https://, got '{url}'")
+    for name in (F_APP_ID, F_APP_SECRET):
+        if not conf.get(name):
+            problems.append(f"{name}: must not be empty")
     schedule = conf.get(F_SCHEDULE) or ""
     problem = schedule_problem(schedule)
     if problem:

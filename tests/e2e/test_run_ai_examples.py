@@ -19,7 +19,7 @@ from tests.e2e._examples_helpers import (
     expected_pod_event,
     expected_workload_event,
 )
-from tests.e2e.conftest import REPO, Simulator, free_port, run_benthic
+from tests.e2e.conftest import REPO, RUNAI_LINT_ENV, Simulator, free_port, run_benthic
 from tests.e2e.sink import RecordingSink
 
 WORKLOADS_EXAMPLE = REPO / "examples" / "run_ai_workloads.yaml"
@@ -314,7 +314,7 @@ def test_a_metric_run_ai_failed_to_answer_is_left_out_not_reported_as_zero(
 
 @pytest.mark.parametrize("example", [WORKLOADS_EXAMPLE, PODS_EXAMPLE], ids=["workloads", "pods"])
 def test_the_examples_lint_with_only_the_documented_output_blocks_warnings(example: Path) -> None:
-    result = run_benthic("lint", "--skip-env-var-check", str(example))
+    result = run_benthic("lint", str(example), env=RUNAI_LINT_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     warnings = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     # both come from the documented output block, kept unchanged (see the comment above it)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -109,3 +110,23 @@ def test_lint_reports_page_size_schedule_and_pod_metric_mistakes(tmp_path):
     assert "expected exactly 6 fields, found 5" in out
     assert "CPU_LIMIT_CORES is a workload metric" in out
     assert "secret" not in out.replace("app_secret", "")
+
+
+def test_an_empty_url_or_credentials_fail_lint_at_their_lines(tmp_path: Path) -> None:
+    config = tmp_path / "empty.yaml"
+    config.write_text(
+        "input:\n  run_ai:\n    url: '${RUNAI_URL:}'\n    app_id: '${RUNAI_APP_ID:}'\n    app_secret: ''\n"
+        "output:\n  drop: {}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "lint", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RUNAI_")},
+    )
+    assert done.returncode == 1
+    assert f"{config}(3,5) url: the Run:ai base URL must start with http:// or https://, got ''" in done.stderr
+    assert f"{config}(4,5) app_id: must not be empty" in done.stderr
+    assert f"{config}(5,5) app_secret: must not be empty" in done.stderr
