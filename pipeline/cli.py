@@ -79,6 +79,9 @@ def print_lints(loaded: LoadedConfig, *, stream: Any = sys.stderr) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "watcher", False):
+        print("the --watcher flag (hot-reloading the config) is not supported by benthic", file=sys.stderr)
+        return 1
     path = args.config_path or args.config
     if path is None:
         path = next((p for p in DEFAULT_PATHS if os.path.exists(p)), None)
@@ -143,12 +146,42 @@ def cmd_lint(args: argparse.Namespace) -> int:
                     loaded.path = name
                 if args.labels:
                     _require_labels(loaded)
+                if args.deprecated:
+                    _report_deprecated(loaded)
                 print_lints(loaded)
                 problems += len(loaded.errors)
+                if args.verbose:
+                    found = len(loaded.errors)
+                    print(f"{loaded.path}: {'OK' if not found else f'{found} problem(s)'}")
         except ConfigReadError as err:
             print(err, file=sys.stderr)
             problems += 1
     return 1 if problems else 0
+
+
+def _report_deprecated(loaded: LoadedConfig) -> None:
+    """``lint --deprecated``: deprecated components and deprecated fields that are set."""
+    from pipeline.config import Lint, component_type, iter_components
+
+    def add(path: tuple[Any, ...], message: str) -> None:
+        line, col = loaded.mark(path)
+        loaded.lints.append(Lint(line, col, message))
+
+    for kind, conf, path in iter_components(loaded.data):
+        type_name, error = component_type(kind, conf)
+        if error or type_name in (None, "resource"):
+            continue
+        registration = REGISTRY.get(kind, type_name)
+        if registration is None:
+            continue
+        key = type_name if type_name in conf else "plugin"
+        if registration.spec.status == "deprecated":
+            add((*path, key), f"component {type_name} is deprecated")
+        body = conf.get(key)
+        if isinstance(body, dict):
+            for f in registration.spec.fields:
+                if f.deprecated and f.name in body:
+                    add((*path, key, f.name), f"field {f.name} is deprecated")
 
 
 def _markdown_yaml_blocks(path: str) -> list[tuple[str, str]]:
@@ -227,13 +260,15 @@ def cmd_list(args: argparse.Namespace) -> int:
             from mapping_lang.registry import FUNCTIONS, METHODS
 
             table = FUNCTIONS if name == "bloblang-functions" else METHODS
-            out[name] = sorted(table)
+            out[name] = sorted(
+                n for n, spec in table.items() if not args.status or spec.status == args.status
+            )
             continue
         kind = _LIST_KINDS.get(name) or (name if name in KINDS else None)
         if kind is None:
             print(f"unknown component type: {name}", file=sys.stderr)
             return 1
-        out[name] = REGISTRY.all(kind)
+        out[name] = [r for r in REGISTRY.all(kind) if not args.status or r.spec.status == args.status]
     if args.format == "json":
         data = {k: [r if isinstance(r, str) else r.spec.name for r in v] for k, v in out.items()}
         print(orjson.dumps(data).decode())
@@ -319,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
     )
     run.add_argument("--chilled", action="store_true", default=argparse.SUPPRESS)
-    run.add_argument("-w", "--watcher", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("-w", "--watcher", action="store_true", help="not supported by benthic (refused)")
     _common_flags(run)
 
     lint = sub.add_parser("lint", help="lint configs (globs, ./dir/... and .md files)")
@@ -338,7 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list components")
     lst.add_argument("kinds", nargs="*")
     lst.add_argument("--format", choices=["text", "json", "jsonschema"], default="text")
-    lst.add_argument("--status", default="")
+    lst.add_argument(
+        "--status",
+        default="",
+        choices=["", "stable", "beta", "experimental", "deprecated"],
+        help="only components of this status",
+    )
 
     create = sub.add_parser("create", help="print a new config: in/proc/out")
     create.add_argument("expression", nargs="?")

@@ -220,3 +220,24 @@ output:
     refused = run_cli("run", "-r", str(resources), str(config))
     assert refused.returncode == 1
     assert f"{resources}(4,5) field oops is invalid when the component type is mapping (processor)" in refused.stderr
+
+
+def test_lint_deprecated_and_verbose_and_list_by_status(tmp_path: Path):
+    config = tmp_path / "old.yaml"
+    config.write_text('input:\n  stdin:\n    codec: lines\npipeline:\n  processors:\n    - bloblang: "root = this"\n')
+    assert run_cli("lint", str(config)).returncode == 0
+    result = run_cli("lint", "--deprecated", "--verbose", str(config))
+    assert result.returncode == 1
+    assert f"{config}(3,5) field codec is deprecated" in result.stderr
+    assert f"{config}(6,7) component bloblang is deprecated" in result.stderr
+    assert result.stdout.strip() == f"{config}: 2 problem(s)"
+    listed = json.loads(run_cli("list", "processors", "--status", "deprecated", "--format", "json").stdout)
+    assert listed["processors"] == ["bloblang"]
+
+
+def test_the_watcher_flag_is_refused_rather_than_ignored(tmp_path: Path):
+    config = tmp_path / "w.yaml"
+    config.write_text("input:\n  generate:\n    mapping: 'root = 1'\n")
+    result = run_cli("run", "-w", str(config))
+    assert result.returncode == 1
+    assert "--watcher" in result.stderr
