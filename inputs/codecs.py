@@ -13,38 +13,85 @@ CODEC_DESCRIPTION = (
 )
 
 
+# upstream's defaults: bufio.MaxScanTokenSize for a lines scanner, 1000000 for a legacy codec
+LINES_MAX_BUFFER_SIZE = 65536
+CODEC_MAX_BUFFER = 1000000
+# the fields each scanner accepts (anything else is a lint error, not silently ignored)
+SCANNER_FIELDS = {
+    "lines": ("custom_delimiter", "max_buffer_size", "omit_empty"),
+    "to_the_end": (),
+    "chunker": ("size",),
+}
+
+
 class Scanner:
-    def __init__(self, mode: str, arg: bytes | int = b"\n", max_size: int = 2**26) -> None:
+    def __init__(
+        self,
+        mode: str,
+        arg: bytes | int = b"\n",
+        max_size: int = CODEC_MAX_BUFFER,
+        omit_empty: bool = False,
+    ) -> None:
         self.mode = mode
         self.arg = arg
         self.max_size = max_size
+        self.omit_empty = omit_empty
         self._done = False
+
+    @property
+    def reader_limit(self) -> int:
+        """The ``asyncio.StreamReader`` limit: a delimited message plus its delimiter must fit in
+        ``max_size`` bytes, as in Go's ``bufio.Scanner``; other modes do not scan for a delimiter."""
+        if self.mode == "delim" and isinstance(self.arg, bytes):
+            return max(1, self.max_size - len(self.arg))
+        return 2**26
 
     @classmethod
     def from_config(cls, conf: dict[str, Any]) -> Scanner:
         scanner = conf.get("scanner")
         if isinstance(scanner, dict) and scanner:
+            if len(scanner) != 1:
+                raise ValueError(f"scanner: expected exactly one scanner, got {', '.join(map(str, scanner))}")
             ((name, body),) = scanner.items()
+            if name not in SCANNER_FIELDS:
+                raise ValueError(f"scanner: {name} is not supported (supported: {', '.join(SCANNER_FIELDS)})")
             body = body or {}
+            if not isinstance(body, dict):
+                raise ValueError(f"scanner.{name}: expected an object")
+            for key in body:
+                if key not in SCANNER_FIELDS[name]:
+                    raise ValueError(f"scanner.{name}.{key}: field {key} not recognised")
             if name == "lines":
-                delim = body.get("custom_delimiter") or "\n"
-                return cls("delim", delim.encode(), int(body.get("max_buffer_size") or 2**26))
+                delim = str(body.get("custom_delimiter") or "\n")
+                max_size = _int_value(body, "max_buffer_size", LINES_MAX_BUFFER_SIZE, f"scanner.{name}")
+                if max_size < 1:
+                    raise ValueError("scanner.lines.max_buffer_size: must be at least 1")
+                omit_empty = _bool_value(body, "omit_empty", f"scanner.{name}")
+                return cls("delim", delim.encode(), max_size, omit_empty)
             if name == "to_the_end":
                 return cls("all")
-            if name == "chunker":
-                return cls("chunk", int(body["size"]))
-            raise ValueError(f"scanner {name} is not supported")
-        return cls.from_codec(conf.get("codec") or "lines")
+            if "size" not in body:
+                raise ValueError("scanner.chunker.size: field size is required")
+            size = _int_value(body, "size", 0, "scanner.chunker")
+            if size < 1:
+                raise ValueError("scanner.chunker.size: must be at least 1")
+            return cls("chunk", size)
+        max_buffer = conf.get("max_buffer")
+        return cls.from_codec(
+            conf.get("codec") or "lines", CODEC_MAX_BUFFER if max_buffer is None else int(max_buffer)
+        )
 
     @classmethod
-    def from_codec(cls, codec: str) -> Scanner:
+    def from_codec(cls, codec: str, max_buffer: int = CODEC_MAX_BUFFER) -> Scanner:
+        if max_buffer < 1:
+            raise ValueError("max_buffer: must be at least 1")
         if codec == "lines":
-            return cls("delim", b"\n")
+            return cls("delim", b"\n", max_buffer)
         if codec.startswith("delim:"):
             delim = codec[len("delim:") :]
             if not delim:
                 raise ValueError("delim codec requires a non-empty delimiter")
-            return cls("delim", delim.encode())
+            return cls("delim", delim.encode(), max_buffer)
         if codec in ("all-bytes", "to_the_end"):
             return cls("all")
         if codec.startswith("chunker:"):
@@ -75,12 +122,34 @@ class Scanner:
                 self._done = True
                 return [err.partial] if err.partial else None
             except asyncio.LimitOverrunError:
-                raise ValueError("message exceeds the maximum buffer size") from None
+                # as Go's bufio.Scanner, the stream ends here (the reader logs the error)
+                self._done = True
+                raise ValueError("bufio.Scanner: token too long") from None
             body = line[: -len(self.arg)]
             if self.arg == b"\n" and body.endswith(b"\r"):
                 body = body[:-1]
-            if body:  # empty lines are skipped, as upstream's lines scanner does
+            if body or not self.omit_empty:
                 return [body]
+
+
+def _int_value(body: dict[str, Any], key: str, default: int, path: str) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool):
+        raise ValueError(f"{path}.{key}: expected int value, got bool")
+    try:
+        return int(str(value).strip(), 0) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}.{key}: cannot parse {value!r} as an int") from None
+
+
+def _bool_value(body: dict[str, Any], key: str, path: str) -> bool:
+    value = body.get(key, False)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"{path}.{key}: cannot parse {value!r} as a bool")
 
 
 def check_codec(conf: dict[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import os
 from typing import Any
 
 from inputs.codecs import CODEC_DESCRIPTION, Scanner, check_codec
@@ -22,7 +23,12 @@ SPEC = s.ComponentSpec(
             "A list of paths to consume sequentially. Glob patterns are supported, including super globs (double star).",
         ),
         s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
-        s.integer("max_buffer", "The maximum message buffer size.", default=1000000, advanced=True),
+        s.integer(
+            "max_buffer",
+            "The maximum message buffer size (with `codec`): a longer message is an error.",
+            default=1000000,
+            advanced=True,
+        ),
         s.any_field(
             "scanner",
             "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
@@ -42,6 +48,44 @@ SPEC = s.ComponentSpec(
 )
 
 
+class _ConsumedFile:
+    """One file being consumed: with ``delete_on_finish`` it is removed once it was read to the
+    end and every message made of it was acknowledged successfully (as upstream)."""
+
+    def __init__(self, path: str, delete_on_finish: bool, logger: Any) -> None:
+        self.path = path
+        self.delete_on_finish = delete_on_finish
+        self.logger = logger
+        self.pending = 0
+        self.finished = False
+        self.failed = False
+
+    def ack_fn(self) -> AckFn:
+        self.pending += 1
+
+        async def ack(err: BaseException | None) -> None:
+            self.pending -= 1
+            if err is not None:
+                self.failed = True
+            self._maybe_delete()
+
+        return ack
+
+    def finish(self, failed: bool = False) -> None:
+        self.finished = True
+        self.failed = self.failed or failed
+        self._maybe_delete()
+
+    def _maybe_delete(self) -> None:
+        if not (self.delete_on_finish and self.finished and self.pending == 0 and not self.failed):
+            return
+        self.delete_on_finish = False  # once
+        try:
+            os.remove(self.path)
+        except OSError as err:
+            self.logger.error(f"Failed to delete consumed file {self.path}: {err}")
+
+
 class FileInput:
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.conf = conf
@@ -49,9 +93,8 @@ class FileInput:
         for pattern in conf["paths"]:
             matches = sorted(glob.glob(pattern, recursive=True))
             self.paths.extend(matches if matches else [pattern])
-        self.current: str | None = None
+        self.current: _ConsumedFile | None = None
         self.reader: asyncio.StreamReader | None = None
-        self.handle: Any = None
         self.scanner: Scanner | None = None
         self.logger = res.logger
         self.delete_on_finish = conf["delete_on_finish"]
@@ -67,12 +110,12 @@ class FileInput:
             except OSError as err:
                 self.logger.error(f"Failed to consume file {path}: {err}")
                 continue
-            reader = asyncio.StreamReader(limit=2**26)
+            self.scanner = Scanner.from_config(self.conf)
+            reader = asyncio.StreamReader(limit=self.scanner.reader_limit)
             reader.feed_data(data)
             reader.feed_eof()
             self.reader = reader
-            self.current = path
-            self.scanner = Scanner.from_config(self.conf)
+            self.current = _ConsumedFile(path, self.delete_on_finish, self.logger)
             return True
         return False
 
@@ -80,18 +123,20 @@ class FileInput:
         while True:
             if self.reader is None and not await self._open_next():
                 raise EndOfInputError()
-            assert self.reader is not None and self.scanner is not None
-            parts = await self.scanner.next(self.reader)
-            if parts is None:
-                finished = self.current
+            assert self.reader is not None and self.scanner is not None and self.current is not None
+            current = self.current
+            try:
+                parts = await self.scanner.next(self.reader)
+            except ValueError:
+                # a message too long for the buffer: the rest of this file is skipped, kept on disk
                 self.reader = None
-                if self.delete_on_finish and finished:
-                    import os
-
-                    os.remove(finished)
+                current.finish(failed=True)
+                raise
+            if parts is None:
+                self.reader = None
+                current.finish()
                 continue
-            path = self.current or ""
-            return [Message(p, {"path": path}) for p in parts], _ack
+            return [Message(p, {"path": current.path}) for p in parts], current.ack_fn()
 
     async def close(self) -> None:
         return None
@@ -100,10 +145,6 @@ class FileInput:
 def _read_bytes(path: str) -> bytes:
     with open(path, "rb") as fh:
         return fh.read()
-
-
-async def _ack(_: BaseException | None) -> None:
-    return None
 
 
 register_input(SPEC, lambda conf, res: (FileInput(conf, res), conf["auto_replay_nacks"]))

@@ -18,7 +18,12 @@ SPEC = s.ComponentSpec(
     "input",
     [
         s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
-        s.integer("max_buffer", "The maximum message buffer size.", default=1000000, advanced=True),
+        s.integer(
+            "max_buffer",
+            "The maximum message buffer size (with `codec`): a longer message is an error.",
+            default=1000000,
+            advanced=True,
+        ),
         s.any_field(
             "scanner",
             "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
@@ -39,7 +44,7 @@ class StdinInput:
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
-        self.reader = asyncio.StreamReader(limit=2**26)
+        self.reader = asyncio.StreamReader(limit=self.scanner.reader_limit)
         protocol = asyncio.StreamReaderProtocol(self.reader)
         await loop.connect_read_pipe(lambda: protocol, sys.stdin.buffer)
 

@@ -59,7 +59,7 @@ from pipeline.spec import (
     string_map,
     tls_fields,
 )
-from pipeline.tls import tls_context
+from pipeline.tls import tls_context, tls_problems
 
 # -- spec -------------------------------------------------------------------------------------------
 
@@ -78,6 +78,7 @@ def _lint(conf: dict[str, Any]) -> list[str]:
             "field 'jwt': JWT request signing is not supported by benthic; use oauth2, basic_auth "
             "or an Authorization header instead"
         )
+    problems.extend(tls_problems(conf["tls"]))
     for key in ("metadata", "extract_headers"):
         for i, pattern in enumerate((conf.get(key) or {}).get("include_patterns") or []):
             try:

@@ -9,11 +9,22 @@ import tempfile
 from typing import Any
 
 
+def tls_problems(conf: dict[str, Any] | None, path: str = "tls") -> list[str]:
+    """Lint messages for a ``tls`` block: what it accepts but this implementation cannot do."""
+    if (conf or {}).get("enable_renegotiation"):
+        # Go's RenegotiateFreelyAsClient has no tested equivalent here: refuse rather than
+        # connect with different settings than configured
+        return [f"{path}.enable_renegotiation: TLS renegotiation is not supported by benthic"]
+    return []
+
+
 def tls_context(conf: dict[str, Any] | None) -> ssl.SSLContext | None:
     """The context for a ``tls`` block, or None when custom TLS is off (system roots apply)."""
     if not conf or not conf.get("enabled"):
         return None
     ctx = ssl.create_default_context()
+    # enable_renegotiation: false (the only value lint lets through), as Go's default
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
     if conf.get("root_cas"):
         ctx.load_verify_locations(cadata=conf["root_cas"])
     if conf.get("root_cas_file"):

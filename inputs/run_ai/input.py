@@ -47,7 +47,7 @@ from pipeline.spec import (
     string_list,
     tls_fields,
 )
-from pipeline.tls import tls_context
+from pipeline.tls import tls_context, tls_problems
 
 F_URL = "url"
 F_APP_ID = "app_id"
@@ -97,9 +97,7 @@ def _lint(conf: dict[str, Any]) -> list[str]:
                 f"metrics: {listed} {what}, which the pod metrics endpoint rejects; with resource_type: pod "
                 "list pod metrics (or leave metrics unset for the pod default)"
             )
-    tls = conf.get(F_TLS) or {}
-    if tls.get("enable_renegotiation"):
-        problems.append("tls.enable_renegotiation: TLS renegotiation is not supported by this implementation")
+    problems.extend(tls_problems(conf.get(F_TLS), F_TLS))
     offset = conf.get(F_METRICS_OFFSET)
     if offset is not None and offset < 0:
         problems.append("metrics_offset: must not be negative")

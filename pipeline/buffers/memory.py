@@ -8,6 +8,7 @@ back to the front. ``limit`` bounds the bytes held: writes wait while it is reac
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any
 
@@ -58,6 +59,8 @@ class MemoryBuffer:
             if policy_conf["enabled"]
             else None
         )
+        self.last_flush = time.monotonic()
+        self.logger = res.logger
 
     async def connect(self) -> None:
         return None
@@ -72,32 +75,95 @@ class MemoryBuffer:
         await ack(None)
 
     async def read(self) -> tuple[list[Message], AckFn]:
+        if self.policy is not None:
+            return await self._read_policy_batch()
         async with self.changed:
             await self.changed.wait_for(lambda: bool(self.batches) or self.ended)
             if not self.batches:
                 raise EndOfInputError()
             batch = self.batches.popleft()
-            if self.policy is not None:
-                batch = self._take_policy_batch(batch)
             size = batch_size_bytes(batch)
             self.size -= size
             self.changed.notify_all()
+        return batch, self._requeue_on_nack([batch], size)
 
+    def _requeue_on_nack(self, sources: list[list[Message]], size: int) -> AckFn:
         async def ack(err: BaseException | None) -> None:
             if err is not None:
                 async with self.changed:
-                    self.batches.appendleft(batch)
+                    self.batches.extendleft(reversed(sources))
                     self.size += size
                     self.changed.notify_all()
 
-        return batch, ack
+        return ack
 
-    def _take_policy_batch(self, batch: list[Message]) -> list[Message]:
-        assert self.policy is not None
-        merged = list(batch)
-        while self.batches and (self.policy.count <= 0 or len(merged) < self.policy.count):
-            merged.extend(self.batches.popleft())
-        return merged
+    async def _read_policy_batch(self) -> tuple[list[Message], AckFn]:
+        """Stored batches merged as upstream's buffer batcher does: whole stored batches are
+        added until ``count``, ``byte_size`` or ``check`` fires, the ``period`` since the last
+        flush runs out, or the input ends; then the ``processors`` run on the merged batch."""
+        policy = self.policy
+        assert policy is not None
+        while True:
+            sources: list[list[Message]] = []
+            merged: list[Message] = []
+            merged_bytes = 0
+            size = 0
+            async with self.changed:
+                while True:
+                    ready = False
+                    while self.batches and not ready:
+                        batch = self.batches.popleft()
+                        sources.append(batch)
+                        batch_bytes = batch_size_bytes(batch)
+                        size += batch_bytes
+                        self.size -= batch_bytes  # taken out: writers may refill meanwhile
+                        self.changed.notify_all()
+                        for index, msg in enumerate(batch):
+                            merged.append(msg)
+                            merged_bytes += len(msg.content)
+                            if policy.check is not None and self._check(msg, batch, index):
+                                ready = True
+                        if policy.count > 0 and len(merged) >= policy.count:
+                            ready = True
+                        if policy.byte_size > 0 and merged_bytes >= policy.byte_size:
+                            ready = True
+                    if ready or self.ended:
+                        break
+                    remaining = None
+                    if policy.period:
+                        remaining = self.last_flush + policy.period - time.monotonic()
+                        if remaining <= 0:
+                            break
+                    try:
+                        await asyncio.wait_for(self.changed.wait(), remaining)
+                    except TimeoutError:
+                        pass
+                self.last_flush = time.monotonic()
+                if not sources:
+                    if self.ended:
+                        raise EndOfInputError()
+                    continue  # a period ran out with nothing buffered
+            requeue = self._requeue_on_nack(sources, size)
+            if policy.processors:
+                from pipeline.stream import run_processors
+
+                try:
+                    flushed = await run_processors(policy.processors, merged)
+                except BaseException:
+                    await requeue(RuntimeError("batch processors failed"))
+                    raise
+                merged = [msg for batch in flushed for msg in batch]
+                if not merged:
+                    continue  # every message was filtered: delivered, as upstream drops them
+            return merged, requeue
+
+    def _check(self, msg: Message, batch: list[Message], index: int) -> bool:
+        assert self.policy is not None and self.policy.check is not None
+        try:
+            return bool(self.policy.check.query(msg, batch, index) is True)
+        except Exception as err:
+            self.logger.error(f"Failed to execute batch check query: {err}")
+            return False
 
     async def end_of_input(self) -> None:
         async with self.changed:

@@ -349,3 +349,20 @@ def test_canonical_header_names_follow_go() -> None:
     assert canonical_header("content-type") == "Content-Type"
     assert canonical_header("ce-id") == "Ce-Id"
     assert canonical_header("X_Weird") == "X_weird"
+
+
+def test_tls_renegotiation_is_refused_at_its_line(tmp_path: Path) -> None:
+    h = Harness()
+    tls = {"enabled": True, "enable_renegotiation": True}
+    with pytest.raises(ConfigError, match="tls.enable_renegotiation: TLS renegotiation is not supported"):
+        h.manager.build_output(client("http://127.0.0.1:1/", tls=tls), "root.output")
+    from tests.pipeline.conftest import run_cli
+
+    config = tmp_path / "tls.yaml"
+    config.write_text(
+        "output:\n  http_client:\n    url: http://127.0.0.1:1/\n    tls:\n      enabled: true\n"
+        "      enable_renegotiation: true\n"
+    )
+    result = run_cli("lint", str(config))
+    assert result.returncode == 1
+    assert f"{config}(6," in result.stderr and "TLS renegotiation is not supported" in result.stderr

@@ -23,8 +23,9 @@ output:
     path.write_text(config_text)
     result = run_cli("run", str(path), input=b"one\n\ntwo\r\nthree")
     assert result.returncode == 0, result.stderr
-    # empty lines are skipped, CRLF is handled, logs go to stderr when the output is stdout
-    assert result.stdout == "ONE\nTWO\nTHREE\n"
+    # an empty line is an empty message (as upstream's lines codec), CRLF is handled, logs go to
+    # stderr when the output is stdout
+    assert result.stdout == "ONE\n\nTWO\nTHREE\n"
     assert "Input type stdin is now active" in result.stderr
 
 
@@ -108,3 +109,53 @@ def test_a_five_field_cron_is_fine_for_generate_and_a_bad_interval_is_a_lint_err
     result = run_cli("lint", str(config))
     assert result.returncode == 1
     assert "failed to parse interval" in result.stderr
+
+
+def _buffered_run(tmp_path: Path, policy: str, generate: str) -> list[str]:
+    out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}.txt"
+    config = tmp_path / "policy.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+{generate}
+    mapping: 'root = counter().string()'
+buffer:
+  memory:
+    batch_policy:
+      enabled: true
+{policy}
+      processors:
+        - mapping: 'root = "%d:%s".format(batch_size(), content())'
+output:
+  file:
+    path: {out}
+""")
+    result = run_cli("run", str(config))
+    assert result.returncode == 0, result.stderr
+    return out.read_text().splitlines()
+
+
+def test_memory_buffer_batch_policy_count_merges_batches_and_runs_its_processors(tmp_path: Path):
+    lines = _buffered_run(tmp_path, "      count: 3\n", "    count: 7\n    interval: ''\n")
+    # 3, 3, then what is left when the input ends
+    assert sorted(lines, key=lambda line: int(line.split(":")[1])) == [
+        "3:1", "3:2", "3:3", "3:4", "3:5", "3:6", "1:7"
+    ]  # fmt: skip
+
+
+def test_memory_buffer_batch_policy_byte_size_and_check(tmp_path: Path):
+    lines = _buffered_run(tmp_path, "      byte_size: 2\n", "    count: 4\n    interval: ''\n")
+    assert sorted(lines) == ["2:1", "2:2", "2:3", "2:4"]  # one byte each: two per batch
+    lines = _buffered_run(
+        tmp_path, "      check: 'content() == \"2\"'\n      count: 10\n", "    count: 5\n    interval: ''\n"
+    )
+    assert sorted(lines) == ["2:1", "2:2", "3:3", "3:4", "3:5"]
+
+
+def test_memory_buffer_batch_policy_period_flushes_a_partial_batch(tmp_path: Path):
+    # one message every 300ms, a period of 100ms: no message waits for a second one
+    lines = _buffered_run(
+        tmp_path, "      count: 100\n      period: 100ms\n", "    count: 3\n    interval: 300ms\n"
+    )
+    assert lines == ["1:1", "1:2", "1:3"]
