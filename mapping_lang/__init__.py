@@ -32,7 +32,7 @@ from mapping_lang import functions as _functions_pkg
 from mapping_lang import methods as _methods_pkg
 from mapping_lang.context import CallContext
 from mapping_lang.errors import EvalError, MappingError
-from mapping_lang.value import DELETED, NOTHING, format_json, parse_json
+from mapping_lang.value import DELETED, NOTHING, format_json, parse_json, parse_json_pending
 
 __all__ = [
     "compile",
@@ -80,6 +80,17 @@ def _message_cls() -> Any:
     from pipeline.message import Message
 
     return Message
+
+
+_MESSAGE_CLS: Any = None
+
+
+def _pipeline_message() -> Any:
+    """``pipeline.message.Message`` (imported on first use: the pipeline imports this package)."""
+    global _MESSAGE_CLS
+    if _MESSAGE_CLS is None:
+        _MESSAGE_CLS = _message_cls()
+    return _MESSAGE_CLS
 
 
 class Mapping:
@@ -150,6 +161,21 @@ class Mapping:
     def _this(self, ctx: CallContext) -> Any:
         if not self._uses_this:
             return None
+        m = ctx.message
+        if m is not None and type(m) is _pipeline_message() and not m.has_structured():
+            # parse without proving the numbers exact: the engine proves them on first need
+            try:
+                doc, proven = parse_json_pending(m.content)
+            except ValueError:
+                pass  # the usual path below reports it
+            else:
+                if proven:
+                    m.cache_structured(doc)
+                else:
+                    ctx.pending = doc
+                    ctx.pending_raw = m.content
+                ctx.input_this = doc
+                return doc
         this = _structured_or_unparsed(ctx)
         if this.__class__ is not Unparsed:
             ctx.input_this = this
@@ -172,6 +198,8 @@ class Mapping:
         )
         self._run(ctx, self._this(ctx))
         root = ctx.root
+        if ctx.pending_raw and ctx.pending is None:
+            msg.cache_structured(ctx.input_this)  # proven while mapping
         if root is DELETED:
             return None
         new = msg.copy(meta_out)

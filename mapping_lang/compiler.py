@@ -47,6 +47,8 @@ from mapping_lang.parser import (
 )
 from mapping_lang.value import (
     DELETED,
+    INT64_MAX,
+    INT64_MIN,
     NOTHING,
     JsonNumber,
     compare,
@@ -213,6 +215,19 @@ def _get_seg(v: Any, seg: str) -> Any:
             return v[i] if i < len(v) else None
         return None
     return None
+
+
+def _pending_read(ctx: CallContext, this: Any, v: Any, again: Fn) -> Any:
+    """``v``, read from ``this`` while the input document is not yet proven exact: kept when it
+    cannot differ from Go's value (a string, bool, null or non-zero int64) or when ``this`` is not
+    the pending document; else the document is settled and the read done ``again``."""
+    if this is not ctx.pending:
+        return v
+    t = type(v)
+    if t is bool or v is None or t is str or (t is int and v and INT64_MIN <= v <= INT64_MAX):
+        return v
+    ctx.settle()
+    return again(ctx, this)
 
 
 def _make_getter(segments: list[str]) -> Callable[[Any], Any]:
@@ -451,6 +466,8 @@ _OBJ_CALL = """
 _OBJ_THIS = """
     if is_dict:
         v = this.get({field})
+        if pending is not None and type(v) is not str:
+            v = pending_read(ctx, this, v, {f})
     else:
         try:
             v = {f}(ctx, this)
@@ -481,10 +498,12 @@ def _object_builder(pairs: list[tuple[Compiled, Compiled]]) -> Fn:
         "NOTHING": NOTHING,
         "clone": clone,
         "_MISSING": _MISSING,
+        "pending_read": _pending_read,
     }
     lines = ["def obj(ctx, this):", "    out = {}"]
     if any(vc.shape and vc.shape[0] == "this" for _, vc in pairs):
         lines.append("    is_dict = type(this) is dict")
+        lines.append("    pending = ctx.pending")
     if any(vc.shape and vc.shape[0] == "var" for _, vc in pairs):
         lines.append("    vars_get = ctx.vars.get")
     for i, (kc, vc) in enumerate(pairs):
@@ -1019,6 +1038,8 @@ class Compiler:
                 def this_fn(ctx: CallContext, this: Any) -> Any:
                     if this.__class__ is Unparsed:
                         raise this.fail(text)
+                    if this is ctx.pending:
+                        ctx.settle()
                     return this
 
                 return Compiled(this_fn, ann)
@@ -1027,10 +1048,14 @@ class Compiler:
 
                 def this_1(ctx: CallContext, this: Any) -> Any:
                     if type(this) is dict:
-                        return this.get(s0)
-                    if this.__class__ is Unparsed:
+                        v = this.get(s0)
+                    elif this.__class__ is Unparsed:
                         raise this.fail(text)
-                    return _get_seg(this, s0)
+                    else:
+                        v = _get_seg(this, s0)
+                    if ctx.pending is None or type(v) is str:
+                        return v
+                    return _pending_read(ctx, this, v, this_1)
 
                 return Compiled(this_1, ann, shape=("this", s0))
 
@@ -1040,18 +1065,24 @@ class Compiler:
                 def this_2(ctx: CallContext, this: Any) -> Any:
                     if type(this) is dict:
                         v = this.get(s0)
-                        if type(v) is dict:
-                            return v.get(s1)
+                        v = v.get(s1) if type(v) is dict else _get_seg(v, s1)
                     elif this.__class__ is Unparsed:
                         raise this.fail(text)
-                    return getter(this)
+                    else:
+                        v = getter(this)
+                    if ctx.pending is None or type(v) is str:
+                        return v
+                    return _pending_read(ctx, this, v, this_2)
 
                 return Compiled(this_2, ann)
 
             def this_n(ctx: CallContext, this: Any) -> Any:
                 if this.__class__ is Unparsed:
                     raise this.fail(text)
-                return getter(this)
+                v = getter(this)
+                if ctx.pending is None or type(v) is str:
+                    return v
+                return _pending_read(ctx, this, v, this_n)
 
             return Compiled(this_n, ann)
         if base == "root":
@@ -1259,6 +1290,8 @@ class Compiler:
                 if kind == 1:
                     if this.__class__ is Unparsed:
                         raise EvalError(f"failed to check match case {i}: " + this.fail("this").message)
+                    if this is ctx.pending:
+                        ctx.settle()
                     if values_equal(this, p):
                         return rfn(ctx, this)
                     continue
@@ -1318,6 +1351,8 @@ class Compiler:
         name = node.name
 
         def lam(ctx: CallContext, this: Any) -> Any:
+            if this is ctx.pending:
+                ctx.settle()
             labels = ctx.labels
             old = labels.get(name, _MISSING)
             labels[name] = this
@@ -1344,6 +1379,8 @@ class Compiler:
                 labels = ctx.labels
 
                 def q(v: Any) -> Any:
+                    if v is ctx.pending:
+                        ctx.settle()
                     old = labels.get(name, _MISSING)
                     labels[name] = v
                     try:

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mapping_lang.errors import EvalError
-from mapping_lang.value import NOTHING
+from mapping_lang.value import NOTHING, settle_document
 
 _LOCAL_IS_UTC = _time.timezone == 0 and _time.altzone == 0 and not _time.daylight
 
@@ -71,6 +71,8 @@ class CallContext:
         "_structured_err",
         "in_map",
         "input_this",
+        "pending",
+        "pending_raw",
     )
 
     def __init__(
@@ -102,6 +104,9 @@ class CallContext:
         self._structured_err: str | None = None
         self.in_map = False
         self.input_this: Any = NOTHING
+        # the input document while it is not yet proven exact (see ``value.parse_json_pending``)
+        self.pending: Any = None
+        self.pending_raw: bytes = b""
 
     @property
     def metadata_in(self) -> dict[str, Any]:
@@ -123,6 +128,8 @@ class CallContext:
     def structured(self) -> Any:
         """The input document (``this`` at the top level); raises ``EvalError`` if not JSON."""
         if self.input_this is not NOTHING:
+            if self.pending is not None:
+                self.settle()
             return self.input_this
         m = self.message
         if m is None:
@@ -130,6 +137,17 @@ class CallContext:
         try:
             return m.structured()
         except ValueError as e:
+            raise EvalError(f"parse as json: {e}") from None
+
+    def settle(self) -> None:
+        """Prove the pending input document exact (replacing its contents if it was not)."""
+        doc = self.pending
+        if doc is None:
+            return
+        self.pending = None
+        try:
+            settle_document(doc, self.pending_raw)
+        except (ValueError, RecursionError) as e:
             raise EvalError(f"parse as json: {e}") from None
 
     def for_index(self, index: int) -> CallContext:

@@ -32,6 +32,8 @@ __all__ = [
     "JsonNumber",
     "Timestamp",
     "parse_json",
+    "parse_json_pending",
+    "settle_document",
     "format_json",
     "format_json_marshal",
     "to_text",
@@ -460,6 +462,46 @@ def parse_json(data: bytes | str) -> Any:
     return value
 
 
+# Lazy proof. A mapping usually reads a handful of scalars from a large document, and a string,
+# bool, null or non-zero int64 that orjson returns is exactly what Go's decoder gives (only floats,
+# integer zeros (``-0``?) and integers outside int64 can differ). ``parse_json_pending`` returns
+# orjson's document unproven; the engine proves it (``settle_document``) the first time anything
+# else is read from it: a float, a zero, a big int, a container or the document itself.
+
+# Bound on containers (brackets, counted in strings too) for a pending document, so that settling
+# it deep inside a mapping never meets the recursion limit in ``_scan`` or the stdlib decoder.
+_PENDING_MAX_CONTAINERS = 200
+
+
+def parse_json_pending(raw: bytes) -> tuple[Any, bool]:
+    """``(document, proven)``: orjson's unproven document for an object or array with few
+    containers, else ``parse_json(raw)`` (proven). Raises like ``parse_json``."""
+    if type(raw) is bytes and raw:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _slow_parse(raw), True
+        t = type(value)
+        if (t is dict or t is list) and raw.count(b"{") + raw.count(b"[") <= _PENDING_MAX_CONTAINERS:
+            return value, False
+    return parse_json(raw), True
+
+
+def settle_document(doc: Any, raw: bytes) -> None:
+    """Make a ``parse_json_pending`` document exactly what ``parse_json(raw)`` gives, in place (its
+    identity is kept: callers may hold it)."""
+    specials: list[Any] = []
+    _scan(doc, specials)
+    if not specials or _specials_exact(raw, specials):
+        return
+    exact = _slow_parse(raw)
+    if type(doc) is dict:
+        doc.clear()
+        doc.update(exact)
+    else:
+        doc[:] = exact
+
+
 def _slow_parse(raw: bytes) -> Any:
     text = raw.decode("utf-8", errors="replace")
     stripped = text.lstrip(" \t\r\n")
@@ -502,11 +544,20 @@ def _prep(v: Any) -> Any:
     t = type(v)
     if t is dict:
         out = None
+        y: Any
         for k, x in v.items():
             tx = type(x)
             if tx is str or tx is int or tx is bool or x is None:
                 continue
-            y = _prep_float(x) if tx is float else _prep(x)
+            if tx is float:  # _prep_float inlined (the common float results of arithmetic)
+                if 1e-5 <= x < 9007199254740992.0 or -9007199254740992.0 < x <= -1e-5:
+                    y = int(x)
+                    if y != x:
+                        continue
+                else:
+                    y = _Fragment(format_float_json(x))
+            else:
+                y = _prep(x)
             if y is not x:
                 if out is None:
                     out = dict(v)
@@ -589,7 +640,7 @@ def format_json(value: Any, *, pretty: bool = False) -> bytes:
                     raise ValueError("json: value is too deeply nested") from None
             else:
                 raise ValueError(why) from None
-    if b"\xe2\x80" in out:
+    if b"\xe2" in out and b"\xe2\x80" in out:  # (memchr first: much faster)
         out = _fix_specials(out)
     return out
 

@@ -60,6 +60,10 @@ class Message:
             self._structured = parse_json(self._content or b"")
         return self._structured
 
+    def cache_structured(self, value: Any) -> None:
+        """Record ``value`` as the parse of the current content (which stays as it is)."""
+        self._structured = value
+
     def has_structured(self) -> bool:
         return self._structured is not _UNSET
 

@@ -23,11 +23,12 @@ CATEGORY = "General"
 @function("uuid_v4", category=CATEGORY, impure=True, description="A random version 4 UUID string.")
 def uuid_v4(ctx: Any) -> Any:
     # uuid.uuid4() builds a UUID object only to format it; the same bits, formatted directly
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    # (version nibble 4; the variant's two high bits 10 replace those of the 17th hex digit)
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def make_uuid_v7(ms: int, rand: bytes) -> str:
