@@ -79,9 +79,6 @@ def print_lints(loaded: LoadedConfig, *, stream: Any = sys.stderr) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if getattr(args, "watcher", False):
-        print("the --watcher flag (hot-reloading the config) is not supported by benthic", file=sys.stderr)
-        return 1
     path = args.config_path or args.config
     if path is None:
         path = next((p for p in DEFAULT_PATHS if os.path.exists(p)), None)
@@ -105,9 +102,25 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-    from pipeline.service import run_config
+    from pipeline.service import ConfigWatcher, run_config
 
-    return asyncio.run(run_config(loaded, log_level=args.log_level))
+    watcher = None
+    if getattr(args, "watcher", False):
+
+        def reload() -> LoadedConfig:
+            fresh = read_config(path, overrides=args.set)
+            merge_resource_files(fresh, args.resources)
+            return fresh
+
+        resource_paths = [p for pattern in args.resources for p in sorted(glob.glob(pattern))]
+        watcher = ConfigWatcher([path, *resource_paths], reload, _startup_logger(), chilled=args.chilled)
+    return asyncio.run(run_config(loaded, log_level=args.log_level, watcher=watcher))
+
+
+def _startup_logger() -> Any:
+    from pipeline.observability import Logger, LogSink
+
+    return Logger(LogSink(stream=sys.stderr))
 
 
 # -- lint -------------------------------------------------------------------------------------------
@@ -354,7 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
     )
     run.add_argument("--chilled", action="store_true", default=argparse.SUPPRESS)
-    run.add_argument("-w", "--watcher", action="store_true", help="not supported by benthic (refused)")
+    run.add_argument(
+        "-w",
+        "--watcher",
+        action="store_true",
+        help="EXPERIMENTAL: watch the config and resource files and restart the stream when they change",
+    )
     _common_flags(run)
 
     lint = sub.add_parser("lint", help="lint configs (globs, ./dir/... and .md files)")

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.config import LoadedConfig, secret_values
@@ -246,8 +247,62 @@ async def start_http(
     return server
 
 
-async def run_config(loaded: LoadedConfig, *, log_level: str | None = None) -> int:
-    """Run one config until end of input or a signal; returns the exit code."""
+class ConfigWatcher:
+    """``run --watcher``: polls the config file and its resource files; a change that lints (or
+    any change, with ``--chilled``) becomes the next config, while one with lint errors is logged
+    and the running stream kept, as upstream's watcher does."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        reload: Callable[[], LoadedConfig],
+        logger: Logger,
+        *,
+        chilled: bool = False,
+        poll: float = 0.5,
+    ) -> None:
+        self.paths = paths
+        self.reload = reload
+        self.logger = logger
+        self.chilled = chilled
+        self.poll = poll
+        self.seen = self._stamps()
+
+    def _stamps(self) -> dict[str, int]:
+        stamps: dict[str, int] = {}
+        for path in self.paths:
+            with contextlib.suppress(OSError):
+                stamps[path] = os.stat(path).st_mtime_ns
+        return stamps
+
+    async def next_update(self) -> LoadedConfig:
+        from pipeline.config import ConfigReadError
+
+        while True:
+            await asyncio.sleep(self.poll)
+            stamps = self._stamps()
+            if stamps == self.seen:
+                continue
+            await asyncio.sleep(self.poll)  # let an editor finish writing
+            self.seen = self._stamps()
+            try:
+                loaded = self.reload()
+            except ConfigReadError as err:
+                self.logger.error(f"Failed to read the updated config: {err}")
+                continue
+            if loaded.errors and not self.chilled:
+                for lint in loaded.errors:
+                    self.logger.error("Config lint error", lint=lint.render(loaded.path))
+                self.logger.error("Rejecting the updated config due to linter errors")
+                continue
+            return loaded
+
+
+async def run_config(
+    loaded: LoadedConfig, *, log_level: str | None = None, watcher: ConfigWatcher | None = None
+) -> int:
+    """Run one config until end of input or a signal (with a ``watcher``, restarting the stream
+    on each valid change of the config); returns the exit code."""
     data = loaded.data
     logger = make_logger(data, level_override=log_level, secrets=secret_values(data))
     for lint in loaded.lints:
@@ -268,28 +323,40 @@ async def run_config(loaded: LoadedConfig, *, log_level: str | None = None) -> i
         return bool(stream is not None and stream.terminated)
 
     server = await start_http(data, logger, metrics, serve_metrics, readiness, terminated)
-    manager = Manager(logger=logger, metrics=metrics, http_server=server, strict=strict)
-    try:
-        stream = manager.build_stream(data)
-    except ConfigError as err:
-        logger.error(f"Service closing due to: {err}")
-        print(f"service closing due to: {err}", file=sys.stderr)
-        if server is not None:
-            await server.close()
-        return 1
-    stream_holder["stream"] = stream
     publisher = MetricsPublisher(data, metrics, logger)
     publisher.start()
+    if watcher is not None:
+        watcher.logger = logger
     logger.info("Launching a benthic instance, use CTRL+C to close", path=loaded.path)
-    code = await supervise(stream, data, logger)
+    code = 0
+    while True:
+        manager = Manager(logger=logger, metrics=metrics, http_server=server, strict=strict)
+        try:
+            stream = manager.build_stream(data)
+        except ConfigError as err:
+            logger.error(f"Service closing due to: {err}")
+            print(f"service closing due to: {err}", file=sys.stderr)
+            code = 1
+            break
+        stream_holder["stream"] = stream
+        update = asyncio.ensure_future(watcher.next_update()) if watcher is not None else None
+        code, updated = await supervise(stream, data, logger, update)
+        if updated is None:
+            break
+        logger.info("Config updated, the stream was restarted with it", path=updated.path)
+        data = updated.data
+        strict = bool((data.get("error_handling") or {}).get("strict", False))
     await publisher.close()
     if server is not None:
         await server.close()
     return code
 
 
-async def supervise(stream: Any, data: dict[str, Any], logger: Logger) -> int:
-    """Run a stream and carry out the shutdown sequence on a signal."""
+async def supervise(
+    stream: Any, data: dict[str, Any], logger: Logger, update: asyncio.Future[LoadedConfig] | None = None
+) -> tuple[int, LoadedConfig | None]:
+    """Run a stream and carry out the shutdown sequence on a signal, or on a config ``update``
+    (then the new config is returned, for the caller to run)."""
     loop = asyncio.get_running_loop()
     signalled = asyncio.Event()
     received: list[str] = []
@@ -304,10 +371,24 @@ async def supervise(stream: Any, data: dict[str, Any], logger: Logger) -> int:
 
     run = asyncio.create_task(stream.run())
     waiter = asyncio.create_task(signalled.wait())
-    await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiting: set[asyncio.Future[Any]] = {run, waiter}
+    if update is not None:
+        waiting.add(update)
+    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     timeout = parse_duration_ns(str(data.get("shutdown_timeout") or "20s")) / 1e9
     code = 0
-    if run.done():
+    updated: LoadedConfig | None = None
+    if update is not None and update.done() and not run.done() and not signalled.is_set():
+        updated = update.result()
+        waiter.cancel()
+        stream.stop()
+        done, _ = await asyncio.wait({run}, timeout=timeout * 0.75)
+        if not done:
+            stream.force()
+            await asyncio.wait({run}, timeout=max(timeout * 0.25, 0.1) + 1.0)
+    elif run.done():
+        if update is not None:
+            update.cancel()
         waiter.cancel()
         error = run.exception()
         if error is not None:
@@ -315,6 +396,8 @@ async def supervise(stream: Any, data: dict[str, Any], logger: Logger) -> int:
             code = 1
         logger.info("Pipeline has terminated. Shutting down the service")
     else:
+        if update is not None:
+            update.cancel()
         logger.info(f"Received {received[0]}, the service is closing")
         delay = parse_duration_ns(str(data.get("shutdown_delay") or "0s")) / 1e9
         if delay > 0:
@@ -342,4 +425,4 @@ async def supervise(stream: Any, data: dict[str, Any], logger: Logger) -> int:
         await asyncio.wait_for(stream.close(), 5.0)
     except (TimeoutError, Exception) as err:
         logger.warn(f"Failed to close cleanly: {err}")
-    return code
+    return code, updated

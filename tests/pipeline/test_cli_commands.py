@@ -235,9 +235,48 @@ def test_lint_deprecated_and_verbose_and_list_by_status(tmp_path: Path):
     assert listed["processors"] == ["bloblang"]
 
 
-def test_the_watcher_flag_is_refused_rather_than_ignored(tmp_path: Path):
-    config = tmp_path / "w.yaml"
-    config.write_text("input:\n  generate:\n    mapping: 'root = 1'\n")
-    result = run_cli("run", "-w", str(config))
-    assert result.returncode == 1
-    assert "--watcher" in result.stderr
+def test_the_watcher_restarts_the_stream_when_the_config_changes_and_rejects_a_broken_one(tmp_path: Path):
+    import subprocess
+    import sys
+    import time
+
+    from tests.pipeline.conftest import cli_env
+
+    out = tmp_path / "out.txt"
+    config = tmp_path / "watched.yaml"
+    template = """
+http: {{enabled: false}}
+input:
+  generate:
+    interval: 100ms
+    mapping: 'root = "{word}"'
+output:
+  file:
+    path: {out}
+"""
+    config.write_text(template.format(word="before", out=out))
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "-w", str(config)], env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(word: str) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if out.exists() and word in out.read_text():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{word!r} never written")
+
+    try:
+        wait_for("before")
+        config.write_text(template.format(word="after", out=out).replace("interval:", "intervall:"))
+        time.sleep(2.5)  # a broken update is rejected: the running stream goes on
+        assert "after" not in out.read_text()
+        config.write_text(template.format(word="after", out=out))
+        wait_for("after")
+    finally:
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "Rejecting the updated config due to linter errors" in stdout
+    assert "field intervall not recognised" in stdout
+    assert "Config updated, the stream was restarted with it" in stdout
