@@ -56,6 +56,7 @@ def _load_library() -> None:
 
 _load_library()
 
+from mapping_lang.codegen import fuse  # noqa: E402
 from mapping_lang.compiler import (  # noqa: E402
     Compiler,
     StatementError,
@@ -118,6 +119,8 @@ class Mapping:
             self.mapping_state: dict[Any, Any] = {}
             comp = Compiler(base_dir=base_dir, mapping_state=self.mapping_state)
             self._statements = comp.program(prog)
+            # the statements as one generated function (mutation runs the statement list)
+            self._body = fuse(self._statements, comp.assignments)
         except RecursionError:
             raise MappingError("line 1 char 1: mapping is too deeply nested", 1, 1) from None
         self._maps = comp.maps
@@ -149,8 +152,7 @@ class Mapping:
 
     def _run(self, ctx: CallContext, this: Any) -> None:
         try:
-            for st in self._statements:
-                st(ctx, this)
+            self._body(ctx, this)
         except StatementError as e:
             raise MappingError(e.message, e.line, e.column) from None
         except EvalError as e:

@@ -107,9 +107,13 @@ class Compiled:
 
     ``leaf`` is set when the value is a pure function of one metadata value: ``(read, derive)``
     with ``read(ctx, this)`` the metadata read and ``derive(ctx, this, v)`` the rest of the
-    expression; such expressions are memoised per call site (see ``_memoised``)."""
+    expression; such expressions are memoised per call site (see ``_memoised``).
 
-    __slots__ = ("fn", "ann", "const", "fresh", "shape", "leaf")
+    ``gen`` is a recipe for ``mapping_lang.codegen``: the expression's parts, so that a whole
+    mapping body can be written as one straight-line function that computes exactly what ``fn``
+    computes (same values, same errors)."""
+
+    __slots__ = ("fn", "ann", "const", "fresh", "shape", "leaf", "gen")
 
     def __init__(
         self,
@@ -119,6 +123,7 @@ class Compiled:
         fresh: bool = False,
         shape: tuple[str, str] | None = None,
         leaf: tuple[Fn, Callable[[CallContext, Any, Any], Any]] | None = None,
+        gen: tuple[Any, ...] | None = None,
     ) -> None:
         self.fn = fn
         self.ann = ann
@@ -126,6 +131,8 @@ class Compiled:
         self.fresh = fresh
         self.shape = shape
         self.leaf = leaf
+        # how ``codegen`` writes the expression inline (None: it calls ``fn``)
+        self.gen = gen
 
 
 def _leaf_identity(ctx: CallContext, this: Any, v: Any) -> Any:
@@ -601,6 +608,11 @@ class Compiler:
         self.mapping_state = mapping_state if mapping_state is not None else {}
         self.maps: dict[str, Any] = {}  # name -> list of statement fns (filled after compile)
         self.in_map = False
+        # top-level assignments, for ``codegen.fuse``: statement fn -> (statement, value, store)
+        # where ``store(ctx, v)`` does what the statement does with a value other than NOTHING
+        # (None for ``let`` and ``root =``, which codegen writes inline)
+        self.assignments: dict[Fn, tuple[Assign, Compiled, Callable[[CallContext, Any], None] | None]] = {}
+        self._last: tuple[Compiled, Callable[[CallContext, Any], None] | None] | None = None
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -676,9 +688,11 @@ class Compiler:
         if isinstance(st, IfStmt):
             return self.if_statement(st, top)
         if isinstance(st, Assign):
+            self._last = None
             if top:
                 fast = self.guarded_assignment(st)
                 if fast is not None:
+                    self._record(fast, st)
                     return fast
             fn = self.assignment(st)
         else:
@@ -698,7 +712,14 @@ class Compiler:
             except RecursionError:
                 raise StatementError(prefix + "maximum recursion depth exceeded", line, col) from None
 
+        self._record(guarded, st)
         return guarded
+
+    def _record(self, fn: Fn, st: Assign) -> None:
+        last = self._last
+        self._last = None
+        if last is not None and not self.in_map:
+            self.assignments[fn] = (st, last[0], last[1])
 
     def guarded_assignment(self, st: Assign) -> Fn | None:
         """``let x = v`` and ``root = v`` at the top level with the statement guard built in (one call
@@ -706,6 +727,7 @@ class Compiler:
         if st.kind != "let" and (st.kind != "root" or st.path):
             return None
         value = self.expr(st.value)
+        self._last = (value, None)
         vfn = value.fn
         copy = not value.fresh
         prefix = f"failed assignment (line {st.line}): "
@@ -820,10 +842,7 @@ class Compiler:
                 return meta_in_map
             if key is None:
 
-                def meta_all(ctx: CallContext, this: Any) -> None:
-                    v = vfn(ctx, this)
-                    if v is NOTHING:
-                        return
+                def meta_all_store(ctx: CallContext, v: Any) -> None:
                     if ctx.in_map:
                         raise EvalError("unable to assign metadata in the current context")
                     meta = ctx.metadata_out
@@ -838,12 +857,16 @@ class Compiler:
                     for k, x in v.items():
                         meta[k] = clone(x) if copy else x
 
+                def meta_all(ctx: CallContext, this: Any) -> None:
+                    v = vfn(ctx, this)
+                    if v is NOTHING:
+                        return
+                    meta_all_store(ctx, v)
+
+                self._last = (value, meta_all_store)
                 return meta_all
 
-            def meta_one(ctx: CallContext, this: Any) -> None:
-                v = vfn(ctx, this)
-                if v is NOTHING:
-                    return
+            def meta_one_store(ctx: CallContext, v: Any) -> None:
                 if ctx.in_map:
                     raise EvalError("unable to assign metadata in the current context")
                 if v is DELETED:
@@ -853,6 +876,13 @@ class Compiler:
                     v = clone(v)
                 ctx.metadata_out[key] = v
 
+            def meta_one(ctx: CallContext, this: Any) -> None:
+                v = vfn(ctx, this)
+                if v is NOTHING:
+                    return
+                meta_one_store(ctx, v)
+
+            self._last = (value, meta_one_store)
             return meta_one
         segments = list(st.path or [])
         if not segments:
@@ -870,10 +900,7 @@ class Compiler:
         parents = segments[:-1]
         last = segments[-1]
 
-        def set_path(ctx: CallContext, this: Any) -> None:
-            v = vfn(ctx, this)
-            if v is NOTHING:
-                return
+        def set_path_store(ctx: CallContext, v: Any) -> None:
             if copy and type(v) in (dict, list):
                 v = clone(v)
             root = ctx.root
@@ -938,6 +965,13 @@ class Compiler:
                     f"{'.'.join(parents) or 'the root'} was a non-object type ({type_name(cur)})"
                 )
 
+        def set_path(ctx: CallContext, this: Any) -> None:
+            v = vfn(ctx, this)
+            if v is NOTHING:
+                return
+            set_path_store(ctx, v)
+
+        self._last = (value, set_path_store)
         return set_path
 
     # --- expressions -----------------------------------------------------------------------
@@ -994,7 +1028,7 @@ class Compiler:
             }
             return Compiled(lambda ctx, this: clone(value), "object literal", value, True)
         if all(kc.const is not _NC for kc, _ in pairs):
-            return Compiled(_object_builder(pairs), "object literal", _NC, True)
+            return Compiled(_object_builder(pairs), "object literal", _NC, True, gen=("obj", pairs))
         dyn = [(kc.fn, vc.fn, not vc.fresh) for kc, vc in pairs]
 
         def dobj(ctx: CallContext, this: Any) -> dict[str, Any]:
@@ -1057,7 +1091,7 @@ class Compiler:
                         return v
                     return _pending_read(ctx, this, v, this_1)
 
-                return Compiled(this_1, ann, shape=("this", s0))
+                return Compiled(this_1, ann, shape=("this", s0), gen=("this", (s0,)))
 
             if len(segments) == 2:
                 s0, s1 = segments
@@ -1074,7 +1108,7 @@ class Compiler:
                         return v
                     return _pending_read(ctx, this, v, this_2)
 
-                return Compiled(this_2, ann)
+                return Compiled(this_2, ann, gen=("this", (s0, s1)))
 
             def this_n(ctx: CallContext, this: Any) -> Any:
                 if this.__class__ is Unparsed:
@@ -1084,7 +1118,7 @@ class Compiler:
                     return v
                 return _pending_read(ctx, this, v, this_n)
 
-            return Compiled(this_n, ann)
+            return Compiled(this_n, ann, gen=("this", tuple(segments)))
         if base == "root":
             ann = f"field `{_path_text('root', segments)}`"
             if not segments:
@@ -1138,7 +1172,7 @@ class Compiler:
                 raise EvalError(msg)
             return v
 
-        return Compiled(var, f"variable {name}", shape=("var", name))
+        return Compiled(var, f"variable {name}", shape=("var", name), gen=("var", name, msg))
 
     def x_Unary(self, node: Unary) -> Compiled:
         x = self.expr(node.operand)
@@ -1180,7 +1214,9 @@ class Compiler:
                     return rf(ctx, this)
                 return v
 
-            return Compiled(coalesce, left.ann, _NC, left.fresh and right.fresh)
+            return Compiled(
+                coalesce, left.ann, _NC, left.fresh and right.fresh, gen=("coalesce", left, right)
+            )
         if op == "&&":
 
             def and_fn(ctx: CallContext, this: Any) -> Any:
@@ -1213,7 +1249,7 @@ class Compiler:
                     return a == b
                 return values_equal(a, b)
 
-            return Compiled(eq, None, _NC, True)
+            return Compiled(eq, None, _NC, True, gen=("eq", left, right))
         if left.leaf is not None and right.const is not _NC:
             read, derive_left = left.leaf
             rc = right.const
@@ -1232,7 +1268,7 @@ class Compiler:
             return Compiled(_memoised(read, derive_r), None, _NC, True, leaf=(read, derive_r))
         fast = _fast_arith(op, lf, rf, right.const, impl)
         if fast is not None:
-            return Compiled(fast, None, _NC, True)
+            return Compiled(fast, None, _NC, True, gen=("arith", op, left, right, impl))
         if right.const is not _NC:
             c = right.const
             return Compiled(lambda ctx, this: impl(lf(ctx, this), c), None, _NC, True)
@@ -1554,7 +1590,7 @@ class Compiler:
                     except TypeMismatch as e:
                         raise EvalError(e.render(ann)) from None
 
-                return Compiled(call_noargs, ann)
+                return Compiled(call_noargs, ann, gen=("func", impl, args, site, ann))
 
             def call0(ctx: CallContext, this: Any) -> Any:
                 ctx.this = this
@@ -1564,7 +1600,7 @@ class Compiler:
                 except TypeMismatch as e:
                     raise EvalError(e.render(ann)) from None
 
-            return Compiled(call0, ann)
+            return Compiled(call0, ann, gen=("func", impl, args, site, ann))
 
         def calln(ctx: CallContext, this: Any) -> Any:
             a = build(ctx, this)
@@ -1655,7 +1691,7 @@ class Compiler:
                     except EvalError as e:
                         raise fail(e) from None
 
-                return Compiled(call_d, ann)
+                return Compiled(call_d, ann, gen=("method", target, impl, args, site, fail, True, dflt))
 
             if not args:
 
@@ -1668,7 +1704,7 @@ class Compiler:
                     except EvalError as e:
                         raise fail(e) from None
 
-                return Compiled(call_noargs, ann)
+                return Compiled(call_noargs, ann, gen=("method", target, impl, args, site, fail, False, None))
 
             def call0(ctx: CallContext, this: Any) -> Any:
                 t = tfn(ctx, this)
@@ -1679,7 +1715,7 @@ class Compiler:
                 except EvalError as e:
                     raise fail(e) from None
 
-            return Compiled(call0, ann)
+            return Compiled(call0, ann, gen=("method", target, impl, args, site, fail, False, None))
 
         def calln(ctx: CallContext, this: Any) -> Any:
             if has_default:
@@ -1827,7 +1863,7 @@ class Compiler:
                 return None
             return _core_meta_text(v)
 
-        return Compiled(meta_key, "function meta", leaf=(meta_key, _leaf_identity))
+        return Compiled(meta_key, "function meta", leaf=(meta_key, _leaf_identity), gen=("meta_key", key))
 
     def fn_var(self, node: Call, spec: registry.Spec) -> Compiled:
         items, dyn, _, params = self.compile_args(spec, node)

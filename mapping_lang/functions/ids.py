@@ -10,6 +10,7 @@ import struct
 import threading
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
@@ -24,8 +25,30 @@ CATEGORY = "General"
 def uuid_v4(ctx: Any) -> Any:
     # uuid.uuid4() builds a UUID object only to format it; the same bits, formatted directly
     # (version nibble 4; the variant's two high bits 10 replace those of the 17th hex digit)
-    h = os.urandom(16).hex()
+    while True:
+        try:
+            h = _take_random_hex()
+            break
+        except IndexError:
+            _refill_random_hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+# os.urandom(16) is a system call, most of a UUID's cost: the bytes are read from the same source
+# 4 KiB at a time and handed out 16 at a time, each exactly once (deque.popleft is atomic, so
+# threads never share one). A forked child drops what it inherited, which the parent also holds.
+_RANDOM_BATCH = 256
+_random_hex: deque[str] = deque()
+_take_random_hex = _random_hex.popleft
+
+
+def _refill_random_hex() -> None:
+    h = os.urandom(16 * _RANDOM_BATCH).hex()
+    _random_hex.extend([h[i : i + 32] for i in range(0, len(h), 32)])
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_random_hex.clear)
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
