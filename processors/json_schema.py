@@ -204,10 +204,11 @@ def describe(error: jsonschema.ValidationError) -> str:
     elif kind == "additionalProperties":
         extra = re.findall(r"'([^']*)'", error.message)
         prop = extra[0] if extra else ""
-        return (
-            f"{field} {prop} "
-            + "Additional property {p} is not allowed".replace("{p}", prop).lower()[len(prop) + 1 :]
-        )
+        # upstream puts the property (original case) in front of the lower-cased description,
+        # after trimming it from the description's start, which only works for "required":
+        # here the text reads "<prop>additional property <prop> is not allowed"
+        description = f"Additional property {prop} is not allowed".lower()
+        return f"{field} {prop}{description.removeprefix(prop.lower())}"
     elif kind == "pattern":
         text = f"Does not match pattern '{value}'"
     elif kind == "anyOf":

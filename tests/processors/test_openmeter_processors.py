@@ -36,6 +36,13 @@ def schema_errors(payload: bytes) -> str | None:
     return msg.error
 
 
+def test_an_additional_property_reads_as_upstream_writes_it() -> None:
+    schema = '{"type":"object","properties":{"a":{}},"additionalProperties":false}'
+    [[msg]] = run([{"json_schema": {"schema": schema}}], [Message(b'{"a":1,"Extra":2}')])
+    # upstream prefixes the property's original case to the lower-cased description
+    assert msg.error == "(root) Extraadditional property extra is not allowed"
+
+
 def test_a_valid_cloudevent_passes_the_schema_unchanged() -> None:
     [[msg]] = run([{"json_schema": {"schema_path": f"file://{CLOUDEVENTS_SCHEMA}"}}], [Message(VALID)])
     assert msg.error is None
