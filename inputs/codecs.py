@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pipeline import spec as s
+
 CODEC_DESCRIPTION = (
     "The way in which the bytes of a data source should be converted into discrete messages: "
     "`lines`, `delim:x`, `all-bytes` or `chunker:N`."
@@ -150,6 +152,25 @@ def _bool_value(body: dict[str, Any], key: str, path: str) -> bool:
     if text in ("true", "false"):
         return text == "true"
     raise ValueError(f"{path}.{key}: cannot parse {value!r} as a bool")
+
+
+def codec_fields() -> list[s.Field]:
+    """The ``codec``, ``max_buffer`` and ``scanner`` fields, as the ``stdin`` and ``file`` inputs
+    declare them (lint them with ``check_codec``)."""
+    return [
+        s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
+        s.integer(
+            "max_buffer",
+            "The maximum message buffer size (with `codec`): a longer message is an error.",
+            default=CODEC_MAX_BUFFER,
+            advanced=True,
+        ),
+        s.any_field(
+            "scanner",
+            "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
+            optional=True,
+        ),
+    ]
 
 
 def check_codec(conf: dict[str, Any]) -> list[str]:

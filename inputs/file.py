@@ -7,7 +7,7 @@ import glob
 import os
 from typing import Any
 
-from inputs.codecs import CODEC_DESCRIPTION, Scanner, check_codec
+from inputs.codecs import Scanner, check_codec, codec_fields
 from pipeline import spec as s
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
@@ -22,18 +22,7 @@ SPEC = s.ComponentSpec(
             "paths",
             "A list of paths to consume sequentially. Glob patterns are supported, including super globs (double star).",
         ),
-        s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
-        s.integer(
-            "max_buffer",
-            "The maximum message buffer size (with `codec`): a longer message is an error.",
-            default=1000000,
-            advanced=True,
-        ),
-        s.any_field(
-            "scanner",
-            "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
-            optional=True,
-        ),
+        *codec_fields(),
         s.boolean(
             "delete_on_finish",
             "Whether to delete input files from the disk once they are fully consumed.",
@@ -44,7 +33,7 @@ SPEC = s.ComponentSpec(
     ],
     summary="Consumes data from files on disk, emitting messages according to a chosen codec.",
     categories=("Local",),
-    lint=lambda conf: check_codec(conf),
+    lint=check_codec,
 )
 
 

@@ -19,7 +19,6 @@ import asyncio
 import gzip
 import re
 import secrets
-import ssl
 from email import message_from_bytes
 from email import policy as email_policy
 from typing import Any
@@ -29,6 +28,7 @@ from pipeline.message import Message
 from pipeline.metadata import HTTP_TOKEN, MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import AckFn, register_input
 from pipeline.spec import ComponentSpec, boolean, duration, interp, obj, string, string_list
+from pipeline.tls import server_tls_context
 from processors.sync_response import RESULT_STORE
 
 SPEC = ComponentSpec(
@@ -260,10 +260,7 @@ class HTTPServerInput:
         self.server: HTTPServer | None = None
         self.path = conf["path"]
         if conf["address"]:
-            ssl_context = None
-            if conf["cert_file"]:
-                ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                ssl_context.load_cert_chain(conf["cert_file"], conf["key_file"])
+            ssl_context = server_tls_context(conf["cert_file"], conf["key_file"])
             self.server = HTTPServer.from_address(conf["address"], ssl=ssl_context)
             self.scheme = "https" if ssl_context else "http"
             self._own_server = True

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from typing import Any
 
-from inputs.codecs import CODEC_DESCRIPTION, Scanner, check_codec
+from inputs.codecs import Scanner, check_codec, codec_fields
 from pipeline import spec as s
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
@@ -17,23 +17,12 @@ SPEC = s.ComponentSpec(
     "stdin",
     "input",
     [
-        s.string("codec", CODEC_DESCRIPTION, default="lines", deprecated=True),
-        s.integer(
-            "max_buffer",
-            "The maximum message buffer size (with `codec`): a longer message is an error.",
-            default=1000000,
-            advanced=True,
-        ),
-        s.any_field(
-            "scanner",
-            "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
-            optional=True,
-        ),
+        *codec_fields(),
         s.auto_replay_nacks_field(),
     ],
     summary="Consumes data piped to stdin, chopping it into individual messages according to the specified scanner.",
     categories=("Local",),
-    lint=lambda conf: check_codec(conf),
+    lint=check_codec,
 )
 
 

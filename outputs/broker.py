@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
+from outputs.children import ChildOutputs, send_until_delivered
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, batching_field, component_list, enum, integer
@@ -53,63 +53,30 @@ def _lint(conf: Any) -> list[str]:
 SPEC.lint = _lint
 
 
-class ShuttingDown(Exception):
-    """The output is being aborted: stop retrying and hand the transaction back."""
-
-
-async def send_until_delivered(
-    stage: Any, batch: list[Message], stopping: asyncio.Event, logger: Any
-) -> None:
-    """Send ``batch`` to ``stage``, retrying failures forever with upstream's backoff (500ms
-    growing by 1.5 to 3s, ±50% jitter) until it is delivered or ``stopping`` is set. Each attempt
-    sends fresh copies, so the child's processors see the original messages every time."""
-    wait = 0.5
-    while True:
-        try:
-            await stage.send([m.copy() for m in batch])
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:
-            if stopping.is_set():
-                raise ShuttingDown("context canceled") from err
-            logger.warn(f"Failed to send message: {err}")
-        try:
-            await asyncio.wait_for(stopping.wait(), wait * random.uniform(0.5, 1.5))
-        except TimeoutError:
-            pass
-        if stopping.is_set():
-            raise ShuttingDown("context canceled")
-        wait = min(wait * 1.5, 3.0)
-
-
-class Broker:
+class Broker(ChildOutputs):
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         problems = _lint(conf)
         if problems:
             raise ValueError(problems[0])
+        super().__init__(
+            [
+                res.build_output(child, "outputs", i)
+                for _ in range(conf["copies"])
+                for i, child in enumerate(conf["outputs"])
+            ]
+        )
         self.res = res
         self.pattern = conf["pattern"]
-        self.children = [
-            res.build_output(child, "outputs", i)
-            for _ in range(conf["copies"])
-            for i, child in enumerate(conf["outputs"])
-        ]
         self.retrying = self.pattern in ("fan_out", "fan_out_sequential")
-        self._stopping = asyncio.Event()
         self._next = 0
         self._busy = [0] * len(self.children)
-
-    async def connect(self) -> None:
-        for child in self.children:
-            await child.connect()
 
     async def _send(self, index: int, batch: list[Message]) -> None:
         child = self.children[index]
         self._busy[index] += 1
         try:
             if self.retrying:
-                await send_until_delivered(child, batch, self._stopping, self.res.logger)
+                await send_until_delivered(child, batch, self.stopping, self.res.logger)
             else:
                 await child.send([m.copy() for m in batch])
         finally:
@@ -135,23 +102,6 @@ class Broker:
         else:  # greedy: whoever is least busy takes it
             index = min(range(len(self.children)), key=lambda i: self._busy[i])
             await self._send(index, batch)
-
-    def statuses(self) -> list[dict[str, Any]]:
-        return [status for child in self.children for status in child.statuses()]
-
-    async def drain(self) -> None:
-        for child in self.children:
-            await child.drain()
-
-    def abort(self) -> None:
-        self._stopping.set()
-        for child in self.children:
-            child.abort()
-
-    async def close(self) -> None:
-        self._stopping.set()
-        for child in self.children:
-            await child.close()
 
 
 register_output(SPEC, lambda conf, res: Broker(conf, res), max_in_flight=0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from outputs.broker import send_until_delivered
+from outputs.children import ChildOutputs, send_until_delivered
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, bloblang, boolean, component, obj_list
@@ -76,27 +76,22 @@ class NoCaseMatched(Exception):
     pass
 
 
-class SwitchOutput:
+class SwitchOutput(ChildOutputs):
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         problems = _lint(conf)
         if problems:
             raise ValueError(problems[0])
+        super().__init__(
+            [res.build_output(case["output"], "cases", i, "output") for i, case in enumerate(conf["cases"])]
+        )
         self.res = res
         self.retry = conf["retry_until_success"]
         self.strict = conf["strict_mode"]
         self.checks = [res.mapping(case["check"]) if case.get("check") else None for case in conf["cases"]]
         self.continues = [bool(case.get("continue")) for case in conf["cases"]]
-        self.outputs = [
-            res.build_output(case["output"], "cases", i, "output") for i, case in enumerate(conf["cases"])
-        ]
-        self._stopping = asyncio.Event()
-
-    async def connect(self) -> None:
-        for out in self.outputs:
-            await out.connect()
 
     def _route(self, batch: list[Message]) -> list[list[Message]]:
-        targets: list[list[Message]] = [[] for _ in self.outputs]
+        targets: list[list[Message]] = [[] for _ in self.children]
         for index, msg in enumerate(batch):
             matched = False
             for case_index, check in enumerate(self.checks):
@@ -121,32 +116,15 @@ class SwitchOutput:
         targets = self._route(batch)
         if self.retry:
             sends = [
-                asyncio.ensure_future(send_until_delivered(out, msgs, self._stopping, self.res.logger))
-                for out, msgs in zip(self.outputs, targets, strict=True)
+                asyncio.ensure_future(send_until_delivered(out, msgs, self.stopping, self.res.logger))
+                for out, msgs in zip(self.children, targets, strict=True)
                 if msgs
             ]
             await _all_or_first_error(sends)
             return
         # hand each case its transaction in order (each submit returns once accepted), then wait
-        pending = [await out.submit(msgs) for out, msgs in zip(self.outputs, targets, strict=True) if msgs]
+        pending = [await out.submit(msgs) for out, msgs in zip(self.children, targets, strict=True) if msgs]
         await _all_or_first_error(pending)
-
-    def statuses(self) -> list[dict[str, Any]]:
-        return [status for out in self.outputs for status in out.statuses()]
-
-    async def drain(self) -> None:
-        for out in self.outputs:
-            await out.drain()
-
-    def abort(self) -> None:
-        self._stopping.set()
-        for out in self.outputs:
-            out.abort()
-
-    async def close(self) -> None:
-        self._stopping.set()
-        for out in self.outputs:
-            await out.close()
 
 
 async def _all_or_first_error(waits: list[Any]) -> None:

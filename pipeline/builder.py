@@ -12,7 +12,7 @@ from typing import Any
 
 from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
-from pipeline.config import component_body, component_type, hoist_sibling_child
+from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, hoist_sibling_child
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.observability import Logger, LogSink, Metrics
@@ -79,13 +79,7 @@ class Manager:
     # -- resources ------------------------------------------------------------------------------
 
     def add_resources(self, data: dict[str, Any], source: str = "") -> None:
-        for key, kind in (
-            ("input_resources", "input"),
-            ("processor_resources", "processor"),
-            ("output_resources", "output"),
-            ("cache_resources", "cache"),
-            ("rate_limit_resources", "rate_limit"),
-        ):
+        for key, kind in RESOURCE_SECTIONS:
             for i, conf in enumerate(data.get(key) or []):
                 label = (conf or {}).get("label")
                 if not label:

@@ -409,6 +409,14 @@ def _root_lint(conf: dict[str, Any]) -> list[str]:
 
 
 ROOT_SPEC = ComponentSpec("root", "root", root_fields(), lint=_root_lint)
+# the root's resource lists, with the kind of component each holds
+RESOURCE_SECTIONS = (
+    ("input_resources", "input"),
+    ("processor_resources", "processor"),
+    ("output_resources", "output"),
+    ("cache_resources", "cache"),
+    ("rate_limit_resources", "rate_limit"),
+)
 
 METRICS_FIELDS = {
     "prometheus": [
@@ -588,13 +596,7 @@ class Linter:
         data = self.loaded.data
         # the root is linted like a component: its component fields recurse into the components
         self._validate(ROOT_SPEC, data, ())
-        for key, kind in (
-            ("input_resources", "input"),
-            ("processor_resources", "processor"),
-            ("output_resources", "output"),
-            ("cache_resources", "cache"),
-            ("rate_limit_resources", "rate_limit"),
-        ):
+        for key, kind in RESOURCE_SECTIONS:
             for i, res in enumerate(data.get(key) or []):
                 if isinstance(res, dict) and not res.get("label"):
                     self.add((key, i), f"{kind} resource must have a label")
@@ -612,14 +614,6 @@ class Linter:
                 self.add(("metrics", key), f"field {key} not recognised")
                 continue
             self._validate(ComponentSpec(key, "metrics", fields), value, ("metrics", key))
-
-    def _lint_object(self, fields: list[Field], value: Any, path: tuple[Any, ...]) -> None:
-        if not isinstance(value, dict):
-            return
-        names = {f.name for f in fields}
-        for key in value:
-            if key not in names:
-                self.add((*path, key), f"field {key} not recognised")
 
     def lint_component(self, kind: str, conf: Any, path: tuple[Any, ...]) -> None:
         if conf is None:
@@ -839,7 +833,7 @@ class Linter:
                 wanted = "array"
             else:
                 wanted = "string" if "string" in names else names[0]
-            self.add(at, f"expected {wanted} value, got {_yaml_kind(err.instance)}")
+            self.add(at, f"expected {wanted} value, got {s.yaml_type(err.instance)}")
             return
         if err.validator == "maxProperties":
             for key in err.instance:
@@ -856,20 +850,6 @@ def _strings(value: Any, at: tuple[Any, ...]) -> list[tuple[str, tuple[Any, ...]
     if isinstance(value, dict):
         return [pair for k, v in value.items() for pair in _strings(v, (*at, k))]
     return []
-
-
-def _yaml_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "!!map"
-    if isinstance(value, list):
-        return "!!seq"
-    if isinstance(value, bool):
-        return "!!bool"
-    if isinstance(value, (int, float)):
-        return "!!int" if isinstance(value, int) else "!!float"
-    if value is None:
-        return "!!null"
-    return "!!str"
 
 
 # -- secrets ----------------------------------------------------------------------------------------
@@ -927,13 +907,7 @@ def scrub_secrets(data: Any) -> Any:
                 visit_component(name, out[name])
         for proc in (out.get("pipeline") or {}).get("processors") or []:
             visit_component("processor", proc)
-        for key, kind in (
-            ("input_resources", "input"),
-            ("processor_resources", "processor"),
-            ("output_resources", "output"),
-            ("cache_resources", "cache"),
-            ("rate_limit_resources", "rate_limit"),
-        ):
+        for key, kind in RESOURCE_SECTIONS:
             for res in out.get(key) or []:
                 visit_component(kind, res)
         http = out.get("http")

@@ -214,12 +214,9 @@ async def start_http(
     if not http.get("enabled", True):
         return None
     address = str(http.get("address") or "0.0.0.0:4195")
-    ssl_context = None
-    if http.get("cert_file") and http.get("key_file"):
-        import ssl
+    from pipeline.tls import server_tls_context
 
-        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(http["cert_file"], http["key_file"])
+    ssl_context = server_tls_context(http.get("cert_file"), http.get("key_file"))
     server = HTTPServer.from_address(address, ssl=ssl_context)
     from pipeline.service_http import basic_auth, cors, debug_endpoints
 

@@ -332,7 +332,7 @@ def resolve(spec: ComponentSpec, value: Any, path: tuple[Any, ...] = ()) -> Any:
     if value is None:
         value = {}
     if not isinstance(value, dict):
-        raise ConfigValueError(path, f"expected object value, got {_yaml_type(value)}")
+        raise ConfigValueError(path, f"expected object value, got {yaml_type(value)}")
     return _resolve_object(spec.fields, value, path)
 
 
@@ -366,13 +366,13 @@ def _resolve_value(f: Field, value: Any, path: tuple[Any, ...]) -> Any:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise ConfigValueError(path, f"expected array value, got {_yaml_type(value)}")
+            raise ConfigValueError(path, f"expected array value, got {yaml_type(value)}")
         return [_resolve_scalar(f, v, (*path, i)) for i, v in enumerate(value)]
     if f.kind == "map":
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ConfigValueError(path, f"expected object value, got {_yaml_type(value)}")
+            raise ConfigValueError(path, f"expected object value, got {yaml_type(value)}")
         return {str(k): _resolve_scalar(f, v, (*path, k)) for k, v in value.items()}
     return _resolve_scalar(f, value, path)
 
@@ -383,14 +383,14 @@ def _resolve_scalar(f: Field, value: Any, path: tuple[Any, ...]) -> Any:
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            raise ConfigValueError(path, f"expected object value, got {_yaml_type(value)}")
+            raise ConfigValueError(path, f"expected object value, got {yaml_type(value)}")
         return _resolve_object(f.children or [], value, path)
     if t in COMPONENT_TYPES or t == "any":
         return value
     if isinstance(value, (dict, list)):
         raise ConfigValueError(
             path,
-            f"expected {'string' if t in ('string', 'bloblang', 'duration') else t} value, got {_yaml_type(value)}",
+            f"expected {'string' if t in ('string', 'bloblang', 'duration') else t} value, got {yaml_type(value)}",
         )
     if t in ("string", "bloblang"):
         if isinstance(value, bool):
@@ -433,7 +433,8 @@ def _resolve_scalar(f: Field, value: Any, path: tuple[Any, ...]) -> Any:
     raise ConfigValueError(path, f"unknown field type {t}")
 
 
-def _yaml_type(value: Any) -> str:
+def yaml_type(value: Any) -> str:
+    """The YAML tag of a value, as type errors name it: ``!!map``, ``!!seq``, ``!!str``..."""
     if isinstance(value, dict):
         return "!!map"
     if isinstance(value, list):
@@ -449,22 +450,7 @@ def _yaml_type(value: Any) -> str:
     return "!!str"
 
 
-# -- secrets ----------------------------------------------------------------------------------------
-
-
-def secret_paths(spec: ComponentSpec) -> list[tuple[str, ...]]:
-    """Paths (within a component's config) of fields marked secret."""
-    out: list[tuple[str, ...]] = []
-
-    def walk(children: list[Field], prefix: tuple[str, ...]) -> None:
-        for f in children:
-            if f.secret:
-                out.append((*prefix, f.name))
-            if f.type == "object" and f.children and f.kind == "scalar":
-                walk(f.children, (*prefix, f.name))
-
-    walk(spec.fields, ())
-    return out
+# -- configs for ``benthic create`` ----------------------------------------------------------------
 
 
 def default_config(spec: ComponentSpec, *, include_advanced: bool = True) -> Any:
@@ -483,8 +469,6 @@ def default_config(spec: ComponentSpec, *, include_advanced: bool = True) -> Any
                 out[f.name] = build(f.children)
             elif f.default is REQUIRED:
                 out[f.name] = "" if f.kind == "scalar" else ([] if f.kind == "list" else {})
-            elif f.optional and f.default is REQUIRED:
-                continue
             else:
                 out[f.name] = copy.deepcopy(f.default)
         return out

@@ -1,5 +1,6 @@
-"""The ``tls`` block shared by HTTP clients (``http_client``, ``run_ai``): custom root CAs,
-client certificates and ``skip_cert_verify``, as one ``ssl.SSLContext``."""
+"""TLS as one ``ssl.SSLContext``: the ``tls`` block shared by HTTP clients (``http_client``,
+``run_ai``: custom root CAs, client certificates and ``skip_cert_verify``), and the
+``cert_file``/``key_file`` pair of HTTP servers (``http``, the ``http_server`` input)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ def tls_context(conf: dict[str, Any] | None) -> ssl.SSLContext | None:
         ctx.verify_mode = ssl.CERT_NONE
     for i, cert in enumerate(conf.get("client_certs") or []):
         _load_client_cert(ctx, cert, i)
+    return ctx
+
+
+def server_tls_context(cert_file: str | None, key_file: str | None) -> ssl.SSLContext | None:
+    """The context of a server serving ``cert_file`` with ``key_file``, or None (plain HTTP)
+    unless both are set."""
+    if not (cert_file and key_file):
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert_file, key_file)
     return ctx
 
 

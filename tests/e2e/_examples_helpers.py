@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from pipeline.durations import format_duration
+
 # The examples' id namespace: ids are uuid5(namespace, "run_ai/<type>/<resource id>/<end>/<interval>").
 ID_NAMESPACE = uuid.UUID("0b6e4c3a-5d1f-4f6e-9a57-6c1d2e3f4a5b")
 SECONDS_PER_UNIT = {"second": 1, "minute": 60, "hour": 3600}
@@ -159,16 +161,26 @@ def event_id(resource_type: str, resource_id: str, window_end: str, interval: st
     return str(uuid.uuid5(ID_NAMESPACE, f"run_ai/{resource_type}/{resource_id}/{window_end}/{interval}"))
 
 
-def go_duration(interval: timedelta) -> str:
-    """Go's Duration.String() for whole seconds: 1s, 30s, 1m0s, 1h0m0s."""
-    seconds = int(interval.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{seconds}s"
-    if minutes:
-        return f"{minutes}m{seconds}s"
-    return f"{seconds}s"
+def usage_event(
+    resource_type: str,
+    resource_id: str,
+    window_end: str,
+    interval: timedelta,
+    subject: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """The CloudEvent the examples send for one resource's window (the id names the interval as
+    the ``scrape_interval`` metadata does: a Go duration)."""
+    interval_text = format_duration(interval.total_seconds())
+    return {
+        "id": event_id(resource_type, resource_id, window_end, interval_text),
+        "specversion": "1.0",
+        "type": resource_type,
+        "source": "run_ai",
+        "time": window_end,
+        "subject": subject,
+        "data": data,
+    }
 
 
 def expected_workload_event(
@@ -195,22 +207,15 @@ def expected_workload_event(
         "gpu_memory_request_gigabyte": m["GPU_MEMORY_REQUEST_BYTES"] / gib,
         "gpu_memory_usage_gigabyte": m["GPU_MEMORY_USAGE_BYTES"] / gib,
     }
-    return {
-        "id": event_id("workload", workload["id"], window_end, go_duration(interval)),
-        "specversion": "1.0",
-        "type": "workload",
-        "source": "run_ai",
-        "time": window_end,
-        "subject": subject,
-        "data": {
-            "name": workload["name"],
-            "namespace": workload["namespace"],
-            "phase": workload["phase"],
-            "project": workload["projectId"],
-            "department": workload["departmentId"],
-            **usage_fields(levels, unit, interval),
-        },
+    data = {
+        "name": workload["name"],
+        "namespace": workload["namespace"],
+        "phase": workload["phase"],
+        "project": workload["projectId"],
+        "department": workload["departmentId"],
+        **usage_fields(levels, unit, interval),
     }
+    return usage_event("workload", workload["id"], window_end, interval, subject, data)
 
 
 def expected_pod_event(
@@ -240,22 +245,15 @@ def expected_pod_event(
         "gpu_memory_request_gigabyte": quantity(requested["gpuMemory"]["request"]) / gib,
         "gpu_memory_usage_gigabyte": m["GPU_MEMORY_USAGE_BYTES"] / gib,
     }
-    return {
-        "id": event_id("pod", pod["id"], window_end, go_duration(interval)),
-        "specversion": "1.0",
-        "type": "pod",
-        "source": "run_ai",
-        "time": window_end,
-        "subject": subject,
-        "data": {
-            "name": pod["name"],
-            "workload": pod["workloadName"],
-            "project": pod["projectId"],
-            "phase": pod["k8sPhase"],
-            "node": pod["nodeName"],
-            **usage_fields(levels, unit, interval),
-        },
+    data = {
+        "name": pod["name"],
+        "workload": pod["workloadName"],
+        "project": pod["projectId"],
+        "phase": pod["k8sPhase"],
+        "node": pod["nodeName"],
+        **usage_fields(levels, unit, interval),
     }
+    return usage_event("pod", pod["id"], window_end, interval, subject, data)
 
 
 def differences(received: Any, expected: Any, path: str = "") -> list[str]:

@@ -1,4 +1,4 @@
-"""Shared end-to-end fixtures: free ports, the benthic CLI as a subprocess, the Run:ai simulator
+"""Shared end-to-end fixtures: the benthic CLI as a subprocess, the Run:ai simulator
 and a recording OpenMeter-compatible sink.
 
     def test_something(benthic, simulator, sink):
@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,13 +33,6 @@ if str(REPO) not in sys.path:  # so that ``tests.e2e.sink`` imports however pyte
 from tests.e2e.sink import RecordingSink  # noqa: E402
 
 SEED_CONFIG = REPO / "examples" / "run_ai.yaml"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:

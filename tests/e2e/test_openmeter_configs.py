@@ -26,8 +26,9 @@ from tests.e2e._openmeter_helpers import (
     wait_for_port_free,
     wait_until_answering,
 )
-from tests.e2e.conftest import Process, free_port
+from tests.e2e.conftest import Process
 from tests.e2e.sink import RecordingSink
+from tests.ports import free_port
 
 PRESET_URL = "http://127.0.0.1:8080/api/v1/events"
 QUICKSTART_URL = "http://127.0.0.1:8889/api/v1/events"

@@ -5,7 +5,7 @@ every event is checked against what the simulator's fleet and metric samples say
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from tests.e2e._examples_helpers import (
     expected_pod_event,
     expected_workload_event,
 )
-from tests.e2e.conftest import REPO, RUNAI_LINT_ENV, Simulator, free_port, run_benthic
+from tests.e2e.conftest import REPO, RUNAI_LINT_ENV, Simulator, run_benthic
 from tests.e2e.sink import RecordingSink
+from tests.ports import free_port
 
 WORKLOADS_EXAMPLE = REPO / "examples" / "run_ai_workloads.yaml"
 PODS_EXAMPLE = REPO / "examples" / "run_ai_pods.yaml"
@@ -35,18 +36,11 @@ def runai(simulator: Simulator) -> Iterator[RunAIAPI]:
     api.close()
 
 
-def run_example(
-    benthic: Any,
-    example: Path,
-    simulator: Simulator,
-    sink: RecordingSink,
-    *,
-    windows: int = WINDOWS,
-    env: dict[str, str] | None = None,
-) -> tuple[list[dict[str, Any]], str]:
-    """Run an example on a 1s schedule until the sink holds ``windows`` windows; stop it (SIGTERM
-    flushes what was read) and return the events received and the log."""
-    proc = benthic(
+def start_example(
+    benthic: Any, example: Path, simulator: Simulator, sink: RecordingSink, env: dict[str, str] | None = None
+) -> Any:
+    """Start an example on a 1s schedule, sending to ``sink``, its service server on a free port."""
+    return benthic(
         "run",
         "--set",
         "input.run_ai.schedule='@every 1s'",
@@ -55,8 +49,23 @@ def run_example(
         str(example),
         env={**simulator.env(), "OPENMETER_URL": sink.base_url, **(env or {})},
     )
+
+
+def run_example(
+    benthic: Any,
+    example: Path,
+    simulator: Simulator,
+    sink: RecordingSink,
+    *,
+    windows: int = WINDOWS,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[list[dict[str, Any]], str]:
+    """Run an example on a 1s schedule until the sink holds ``windows`` windows; stop it (SIGTERM
+    flushes what was read) and return the events received and the log."""
+    proc = start_example(benthic, example, simulator, sink, env)
     proc.wait_for_output("Input type run_ai is now active", timeout=30)
-    if not sink.wait_for(lambda s: len({e["time"] for e in held_events(s)}) >= windows, timeout=30):
+    if not sink.wait_for(lambda s: len({e["time"] for e in held_events(s)}) >= windows, timeout=timeout):
         raise AssertionError(f"fewer than {windows} windows received:\n{proc.output[-4000:]}")
     assert proc.stop() == 0, proc.output[-4000:]
     return sink.events(), proc.output
@@ -75,7 +84,17 @@ def by_window(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return windows
 
 
+def assert_one_event_per_resource_per_window(
+    events: list[dict[str, Any]], resources: Iterable[dict[str, Any]]
+) -> None:
+    """Every window holds one event per billed resource, no more, no less."""
+    names = sorted(r["name"] for r in resources)
+    for window, window_events in by_window(events).items():
+        assert sorted(e["data"]["name"] for e in window_events) == names, window
+
+
 def assert_events_as_computed(events: list[dict[str, Any]], expected_for: Any) -> None:
+    """Every event is the one computed for it, and no two events share an id."""
     problems = []
     for event in events:
         expected = expected_for(event)
@@ -84,6 +103,7 @@ def assert_events_as_computed(events: list[dict[str, Any]], expected_for: Any) -
             for d in differences(event, expected)
         ]
     assert not problems, "\n".join(problems[:40])
+    assert len({e["id"] for e in events}) == len(events)
 
 
 WORKLOAD_SUBJECTS = {
@@ -111,11 +131,7 @@ def test_workloads_example_sends_every_metric_normalised_to_the_unit(
     assert workloads, "the simulated fleet has no workload to bill"
     subject = WORKLOAD_SUBJECTS[subject_from]
 
-    # one event per billed workload per window, no more, no less
-    for window, window_events in by_window(events).items():
-        assert sorted(e["data"]["name"] for e in window_events) == sorted(
-            w["name"] for w in workloads.values()
-        ), window
+    assert_one_event_per_resource_per_window(events, workloads.values())
     by_name = {w["name"]: w for w in workloads.values()}
 
     def expected_for(event: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +139,6 @@ def test_workloads_example_sends_every_metric_normalised_to_the_unit(
         return expected_workload_event(runai, workload, event["time"], INTERVAL, unit, subject(workload))
 
     assert_events_as_computed(events, expected_for)
-    assert len({e["id"] for e in events}) == len(events)
 
 
 @pytest.mark.parametrize(
@@ -143,10 +158,7 @@ def test_pods_example_sends_every_metric_of_running_pods_normalised_to_the_unit(
     assert pods, "the simulated fleet has no running pod"
     subject = {"project": lambda p: p["projectName"], "project_id": lambda p: p["projectId"]}[subject_from]
 
-    for window, window_events in by_window(events).items():
-        assert sorted(e["data"]["name"] for e in window_events) == sorted(p["name"] for p in pods.values()), (
-            window
-        )
+    assert_one_event_per_resource_per_window(events, pods.values())
     by_name = {p["name"]: p for p in pods.values()}
 
     def expected_for(event: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +166,6 @@ def test_pods_example_sends_every_metric_of_running_pods_normalised_to_the_unit(
         return expected_pod_event(runai, pod, event["time"], INTERVAL, unit, subject(pod))
 
     assert_events_as_computed(events, expected_for)
-    assert len({e["id"] for e in events}) == len(events)
 
     # a pod bills its share of its workload: per window, a workload's pods add up to what the
     # workload holds, so billing pods instead of workloads counts no GPU twice
@@ -219,18 +230,7 @@ def test_two_collectors_over_the_same_windows_send_identical_events_with_the_sam
     """Two runs of the example (two replicas, or a restart that scrapes a window again) name
     each window's events alike, so OpenMeter's (source, id) dedup keeps one copy."""
     with RecordingSink() as first, RecordingSink() as second:
-        procs = []
-        for sink in (first, second):
-            proc = benthic(
-                "run",
-                "--set",
-                "input.run_ai.schedule='@every 1s'",
-                "--set",
-                f"http.address=127.0.0.1:{free_port()}",
-                str(WORKLOADS_EXAMPLE),
-                env={**simulator.env(), "OPENMETER_URL": sink.base_url},
-            )
-            procs.append(proc)
+        procs = [start_example(benthic, WORKLOADS_EXAMPLE, simulator, s) for s in (first, second)]
         for proc in procs:
             proc.wait_for_output("Input type run_ai is now active", timeout=30)
 
@@ -253,15 +253,7 @@ def test_two_collectors_over_the_same_windows_send_identical_events_with_the_sam
 def test_an_unknown_unit_is_reported_and_nothing_wrong_is_sent(
     benthic: Any, simulator: Simulator, sink: RecordingSink
 ) -> None:
-    proc = benthic(
-        "run",
-        "--set",
-        "input.run_ai.schedule='@every 1s'",
-        "--set",
-        f"http.address=127.0.0.1:{free_port()}",
-        str(WORKLOADS_EXAMPLE),
-        env={**simulator.env(), "OPENMETER_URL": sink.base_url, "RUNAI_USAGE_UNIT": "fortnight"},
-    )
+    proc = start_example(benthic, WORKLOADS_EXAMPLE, simulator, sink, {"RUNAI_USAGE_UNIT": "fortnight"})
     proc.wait_for_output("RUNAI_USAGE_UNIT must be second, minute or hour, not 'fortnight'", timeout=30)
     proc.wait_for_output("Dropping the Run:ai usage of workload", timeout=10)
     assert proc.stop() == 0
@@ -276,7 +268,8 @@ def test_a_metric_run_ai_failed_to_answer_is_left_out_not_reported_as_zero(
     flaky = Simulator("--error-rate", "0.5")
     runai = RunAIAPI(flaky.url, Simulator.APP_ID, Simulator.APP_SECRET)
     try:
-        events, _ = run_example(benthic, WORKLOADS_EXAMPLE, flaky, sink, windows=3)
+        # (whole scrapes fail too, and are retried with backoff: allow them time on a busy machine)
+        events, _ = run_example(benthic, WORKLOADS_EXAMPLE, flaky, sink, windows=3, timeout=90)
         by_name = {w["name"]: w for w in runai.billed_workloads().values()}
         # the workload metrics are asked for in two requests (9 + 3 types); a failed one takes
         # its fields with it (GPU usage needs both GPU_ALLOCATION and GPU_UTILIZATION)

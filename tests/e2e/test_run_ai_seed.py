@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import SEED_CONFIG, Simulator, free_port
+from tests.e2e.conftest import SEED_CONFIG, Simulator
 from tests.e2e.sink import RecordingSink
+from tests.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("seed_config_runs")
 

@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from tests.e2e._openmeter_helpers import SINK_CONFIG, cloudevent, start, wait_until_answering
-from tests.e2e.conftest import REPO, free_port
+from tests.e2e.conftest import REPO
+from tests.ports import free_port
 
 CLOUDEVENT = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"

@@ -9,7 +9,7 @@ import httpx
 import orjson
 
 from tests.e2e._openmeter_helpers import start, wait_until_answering
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 ROOT = """
 http:

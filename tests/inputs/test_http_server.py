@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from pipeline.builder import Manager
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.ports import free_port
 
 
 def serve(

@@ -19,8 +19,8 @@ from pipeline.builder import Manager  # noqa: E402
 from pipeline.errors import ConfigError  # noqa: E402
 from pipeline.message import Message  # noqa: E402
 from pipeline.observability import Logger, LogSink, Metrics  # noqa: E402
-from tests.e2e.conftest import free_port  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 
 def _bloblang_has_meta() -> bool:

@@ -1,10 +1,9 @@
-"""Fixtures for the engine's tests: running the real CLI as a subprocess, free ports, and the
-example plugin package installed into a private directory."""
+"""Fixtures for the engine's tests: running the real CLI as a subprocess (to its end, or started
+and left running), and the example plugin package installed into a private directory."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +11,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli_env(extra: dict[str, str] | None = None, pythonpath: list[str] | None = None) -> dict[str, str]:
@@ -43,6 +36,18 @@ def run_cli(
         env=env or cli_env(),
         cwd=cwd,
         input=input.decode() if input is not None else None,
+    )
+
+
+def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The CLI started with its output captured; the test stops it (``terminate`` or a signal,
+    then ``communicate``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        env=env or cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -4,11 +4,12 @@ the engine's error handling (strict mode, logger formats) as a user sees it."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import yaml
 
-from tests.pipeline.conftest import cli_env, run_cli
+from tests.pipeline.conftest import cli_env, run_cli, start_cli
 
 SECRET = "s3cr3t-app-secret-value"
 
@@ -196,7 +197,9 @@ def test_blobl_maps_each_stdin_line_and_reports_errors_with_their_position(tmp_p
 
 def test_resource_files_join_the_config_and_their_lints_name_their_own_file(tmp_path: Path):
     resources = tmp_path / "resources.yaml"
-    resources.write_text("processor_resources:\n  - label: upper\n    mapping: 'root = content().uppercase()'\n")
+    resources.write_text(
+        "processor_resources:\n  - label: upper\n    mapping: 'root = content().uppercase()'\n"
+    )
     out = tmp_path / "out.txt"
     config = tmp_path / "main.yaml"
     config.write_text(f"""
@@ -216,15 +219,22 @@ output:
     result = run_cli("run", "-r", str(resources), str(config))
     assert result.returncode == 0, result.stderr
     assert out.read_text() == "SHOUT\n"
-    resources.write_text("processor_resources:\n  - label: upper\n    mapping: 'root = content().uppercase()'\n    oops: 1\n")
+    resources.write_text(
+        "processor_resources:\n  - label: upper\n    mapping: 'root = content().uppercase()'\n    oops: 1\n"
+    )
     refused = run_cli("run", "-r", str(resources), str(config))
     assert refused.returncode == 1
-    assert f"{resources}(4,5) field oops is invalid when the component type is mapping (processor)" in refused.stderr
+    assert (
+        f"{resources}(4,5) field oops is invalid when the component type is mapping (processor)"
+        in refused.stderr
+    )
 
 
 def test_lint_deprecated_and_verbose_and_list_by_status(tmp_path: Path):
     config = tmp_path / "old.yaml"
-    config.write_text('input:\n  stdin:\n    codec: lines\npipeline:\n  processors:\n    - bloblang: "root = this"\n')
+    config.write_text(
+        'input:\n  stdin:\n    codec: lines\npipeline:\n  processors:\n    - bloblang: "root = this"\n'
+    )
     assert run_cli("lint", str(config)).returncode == 0
     result = run_cli("lint", "--deprecated", "--verbose", str(config))
     assert result.returncode == 1
@@ -236,12 +246,6 @@ def test_lint_deprecated_and_verbose_and_list_by_status(tmp_path: Path):
 
 
 def test_the_watcher_restarts_the_stream_when_the_config_changes_and_rejects_a_broken_one(tmp_path: Path):
-    import subprocess
-    import sys
-    import time
-
-    from tests.pipeline.conftest import cli_env
-
     out = tmp_path / "out.txt"
     config = tmp_path / "watched.yaml"
     template = """
@@ -255,8 +259,7 @@ output:
     path: {out}
 """
     config.write_text(template.format(word="before", out=out))
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "-w", str(config)], env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_cli("run", "-w", str(config))
 
     def wait_for(word: str) -> None:
         deadline = time.monotonic() + 20

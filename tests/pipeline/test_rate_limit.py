@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.pipeline.conftest import cli_env, free_port, run_cli
+from tests.pipeline.conftest import run_cli, start_cli
+from tests.ports import free_port
 
 
 def test_http_server_refuses_requests_beyond_a_local_rate_limit(tmp_path: Path):
@@ -32,13 +31,7 @@ output:
   file:
     path: {out}
 """)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli("run", str(config))
     try:
         statuses = []
         deadline = time.monotonic() + 20

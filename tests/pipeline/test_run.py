@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.pipeline.conftest import cli_env, free_port, run_cli
+from tests.pipeline.conftest import cli_env, run_cli, start_cli
+from tests.ports import free_port
 
 BROKEN = """\
 input:
@@ -127,13 +126,7 @@ output:
   file:
     path: {out}
 """)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli("run", str(config))
     try:
         time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
@@ -165,13 +158,7 @@ output:
       count: 1000
       period: 3s
 """)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
-        env=cli_env(pythonpath=[plugin_dir]),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
     try:
         time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
@@ -205,13 +192,7 @@ output:
   processors:
     - noop: {{}}
 """)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_cli("run", str(config))
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,17 +15,8 @@ from typing import Any
 import httpx
 
 from pipeline.service import RotatingFile
-from tests.pipeline.conftest import cli_env, free_port
-
-
-def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", str(config)],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from tests.pipeline.conftest import start_cli
+from tests.ports import free_port
 
 
 def wait_answering(url: str, **kw: Any) -> httpx.Response:
@@ -69,7 +59,7 @@ input:
 output:
   drop: {{}}
 """)
-    proc = start(config)
+    proc = start_cli("run", str(config))
     try:
         base = f"http://127.0.0.1:{port}"
         refused = wait_answering(f"{base}/ping")
@@ -149,7 +139,7 @@ metrics:
       password: pw
     file_output_path: {metrics_file}
 """)
-    proc = start(config)
+    proc = start_cli("run", str(config))
     try:
         wait_answering(f"http://127.0.0.1:{port}/ping")
         time.sleep(1.0)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from inputs.run_ai.schedule import Schedule, Window, schedule_problem
+from tests.pipeline.conftest import run_cli
 
-REPO = Path(__file__).resolve().parents[3]
 NOW = datetime(2025, 4, 14, 12, 0, 10, tzinfo=UTC)
 
 
@@ -97,13 +94,7 @@ def test_lint_reports_page_size_schedule_and_pod_metric_mistakes(tmp_path):
         "output:\n"
         "  drop: {}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "lint", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    done = run_cli("lint", str(config))
     out = done.stdout + done.stderr
     assert done.returncode != 0
     assert "page_size must be between 100 and 500" in out
@@ -118,15 +109,11 @@ def test_an_empty_url_or_credentials_fail_lint_at_their_lines(tmp_path: Path) ->
         "input:\n  run_ai:\n    url: '${RUNAI_URL:}'\n    app_id: '${RUNAI_APP_ID:}'\n    app_secret: ''\n"
         "output:\n  drop: {}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "lint", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("RUNAI_")},
-    )
+    # run_cli leaves the RUNAI_ variables of the environment out
+    done = run_cli("lint", str(config))
     assert done.returncode == 1
-    assert f"{config}(3,5) url: the Run:ai base URL must start with http:// or https://, got ''" in done.stderr
+    assert (
+        f"{config}(3,5) url: the Run:ai base URL must start with http:// or https://, got ''" in done.stderr
+    )
     assert f"{config}(4,5) app_id: must not be empty" in done.stderr
     assert f"{config}(5,5) app_secret: must not be empty" in done.stderr
