@@ -403,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("-s", "--small", action="store_true")
 
     sub.add_parser("blobl", help="run a Bloblang mapping over stdin lines", add_help=False)
+    sub.add_parser(
+        "test", help="run the unit tests of configs (tests: sections, *_benthos_test.yaml)", add_help=False
+    )
     sub.add_parser("streams", help="run several configs in one process", add_help=False)
     sub.add_parser("simulate", help="run a simulator (run_ai)", add_help=False)
     sub.add_parser(
@@ -418,6 +421,10 @@ def main(argv: list[str] | None = None) -> int:
         from mapping_lang.blobl import main as blobl_main
 
         return blobl_main(argv[1:])
+    if argv and argv[0] == "test":
+        from pipeline.config_tests import main as test_main
+
+        return test_main(argv[1:])
     # root flags may precede the word (OpenMeter's compose: --config X --resources Y streams ...)
     if argv and (argv[0] == "streams" or (argv[0].startswith("-") and "streams" in argv)):
         from pipeline.streams import main as streams_main
