@@ -32,7 +32,7 @@ from pipeline.resources import ComponentMetrics  # noqa: E402
 
 def start_simulator(workloads: int, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    argv = [sys.executable, "-m", "inputs.run_ai.simulator", "--port", "0", "--workloads", str(workloads)]
+    argv = [sys.executable, "-m", "benthic.simulators.run_ai", "--port", "0", "--workloads", str(workloads)]
     argv += ["--latency-ms", str(latency_ms)]
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO

@@ -23,12 +23,12 @@ from email import message_from_bytes
 from email import policy as email_policy
 from typing import Any
 
-from pipeline.httpserver import HTTPServer, Request, Response
+from pipeline.http.server import HTTPServer, Request, Response
+from pipeline.http.tls import server_tls_context
 from pipeline.message import Message
 from pipeline.metadata import HTTP_TOKEN, MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import AckFn, register_input
 from pipeline.spec import ComponentSpec, boolean, duration, interp, obj, string, string_list
-from pipeline.tls import server_tls_context
 from processors.sync_response import RESULT_STORE
 
 SPEC = ComponentSpec(

@@ -16,7 +16,7 @@ Public API::
 * ``compile_interpolation(text)`` for ``${! expr }`` strings, ``compile_query(expr)`` for a single
   expression.
 * ``MappingError`` (``.line``/``.column``) is the one error type; ``EvalError`` is what function and
-  method implementations raise. New functions and methods register with ``mapping_lang.registry``.
+  method implementations raise. New functions and methods register with ``mapping_lang.library``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from mapping_lang import registry
+from mapping_lang import library
 from mapping_lang.context import CallContext
 from mapping_lang.errors import EvalError, MappingError, TypeMismatch
 from mapping_lang.functions.core import _meta_text as _core_meta_text
@@ -546,11 +546,11 @@ def _object_builder(pairs: list[tuple[Compiled, Compiled]]) -> Fn:
 # argument binding
 
 
-def _coerce_arg(p: registry.Param, v: Any) -> Any:
+def _coerce_arg(p: library.Param, v: Any) -> Any:
     t = p.type
     if t == "any" or t == "query":
         return v
-    if v is None and (p.optional or p.default is not registry.REQUIRED) and p.default is None:
+    if v is None and (p.optional or p.default is not library.REQUIRED) and p.default is None:
         return None
     if t == "string":
         if type(v) is str:
@@ -591,7 +591,7 @@ def _coerce_arg(p: registry.Param, v: Any) -> Any:
     return v  # timestamp: implementations coerce strings/numbers themselves
 
 
-def _wrong_type_msg(p: registry.Param, v: Any) -> str:
+def _wrong_type_msg(p: library.Param, v: Any) -> str:
     expected = {"int": "int", "float": "number", "number": "number"}.get(p.type, p.type)
     return f"field {p.name}: wrong argument type, expected {expected}, got {type_name(v)}"
 
@@ -1444,7 +1444,7 @@ class Compiler:
             return self.function_call(node)
         return self.method_call(node)
 
-    def bind(self, spec: registry.Spec, node: Call) -> list[tuple[registry.Param, Any]]:
+    def bind(self, spec: library.Spec, node: Call) -> list[tuple[library.Param, Any]]:
         """Match the call's arguments to the spec's parameters: [(param, ast node or _MISSING)]."""
         params = spec.params
         variadic = bool(params) and params[-1].name.startswith("*")
@@ -1471,7 +1471,7 @@ class Compiler:
             p.name
             for p, a in bound
             if a is _MISSING
-            and p.default is registry.REQUIRED
+            and p.default is library.REQUIRED
             and not p.optional
             and not p.name.startswith("*")
         ]
@@ -1481,8 +1481,8 @@ class Compiler:
         return bound
 
     def compile_args(
-        self, spec: registry.Spec, node: Call
-    ) -> tuple[list[Any], list[int], bool, list[registry.Param]]:
+        self, spec: library.Spec, node: Call
+    ) -> tuple[list[Any], list[int], bool, list[library.Param]]:
         """Compile bound args: (items, dynamic indexes, all_literal, params).
 
         Each item is a constant value, a ``Compiled`` (dynamic) or a query factory."""
@@ -1490,12 +1490,12 @@ class Compiler:
         items: list[Any] = []
         dyn: list[int] = []
         all_literal = True
-        params: list[registry.Param] = []
+        params: list[library.Param] = []
         for p, a in bound:
             if a is _MISSING:
                 if p.name.startswith("*"):
                     continue
-                val = None if p.default is registry.REQUIRED else p.default
+                val = None if p.default is library.REQUIRED else p.default
                 items.append(val)
                 params.append(p)
                 continue
@@ -1517,7 +1517,7 @@ class Compiler:
                 all_literal = False
         return items, dyn, all_literal, params
 
-    def _prepared(self, spec: registry.Spec, items: list[Any], all_literal: bool, node: Call) -> list[Any]:
+    def _prepared(self, spec: library.Spec, items: list[Any], all_literal: bool, node: Call) -> list[Any]:
         if spec.prepare is not None and all_literal:
             try:
                 return list(spec.prepare(*items))
@@ -1528,7 +1528,7 @@ class Compiler:
         return items
 
     def _arg_builder(
-        self, spec: registry.Spec, items: list[Any], dyn: list[int], params: list[registry.Param]
+        self, spec: library.Spec, items: list[Any], dyn: list[int], params: list[library.Param]
     ) -> Callable[[CallContext, Any], list[Any]] | None:
         if not dyn:
             return None
@@ -1564,7 +1564,7 @@ class Compiler:
     def function_call(self, node: Call) -> Compiled:
         name = node.name
         special = getattr(self, "fn_" + name, None)
-        spec = registry.FUNCTIONS.get(name)
+        spec = library.FUNCTIONS.get(name)
         if spec is None:
             raise self.error(f"unrecognised function '{name}'", node)
         if special is not None:
@@ -1615,7 +1615,7 @@ class Compiler:
 
     def method_call(self, node: Call) -> Compiled:
         name = node.name
-        spec = registry.METHODS.get(name)
+        spec = library.METHODS.get(name)
         if spec is None:
             raise self.error(f"unrecognised method '{name}'", node)
         special = getattr(self, "m_" + name, None)
@@ -1737,7 +1737,7 @@ class Compiler:
 
     # --- language-level methods that need the unevaluated target -----------------------------
 
-    def m_catch(self, node: Call, spec: registry.Spec) -> Compiled:
+    def m_catch(self, node: Call, spec: library.Spec) -> Compiled:
         target = self.expr(node.target)
         tfn = target.fn
         bound = self.bind(spec, node)
@@ -1754,7 +1754,7 @@ class Compiler:
 
         return Compiled(catch, target.ann)
 
-    def m_or(self, node: Call, spec: registry.Spec) -> Compiled:
+    def m_or(self, node: Call, spec: library.Spec) -> Compiled:
         target = self.expr(node.target)
         tfn = target.fn
         bound = self.bind(spec, node)
@@ -1771,7 +1771,7 @@ class Compiler:
 
         return Compiled(or_, target.ann)
 
-    def m_from(self, node: Call, spec: registry.Spec) -> Compiled:
+    def m_from(self, node: Call, spec: library.Spec) -> Compiled:
         target = self.expr(node.target)
         tfn = target.fn
         items, dyn, _, params = self.compile_args(spec, node)
@@ -1789,7 +1789,7 @@ class Compiler:
 
         return Compiled(from_, target.ann)
 
-    def m_from_all(self, node: Call, spec: registry.Spec) -> Compiled:
+    def m_from_all(self, node: Call, spec: library.Spec) -> Compiled:
         target = self.expr(node.target)
         tfn = target.fn
 
@@ -1802,7 +1802,7 @@ class Compiler:
 
         return Compiled(from_all, target.ann)
 
-    def m_apply(self, node: Call, spec: registry.Spec) -> Compiled:
+    def m_apply(self, node: Call, spec: library.Spec) -> Compiled:
         target = self.expr(node.target)
         tfn = target.fn
         tann = target.ann or "expression"
@@ -1843,7 +1843,7 @@ class Compiler:
 
     # --- language-level functions ------------------------------------------------------------
 
-    def fn_meta(self, node: Call, spec: registry.Spec) -> Compiled | None:
+    def fn_meta(self, node: Call, spec: library.Spec) -> Compiled | None:
         """``meta("key")`` with a literal key reads the input metadata inline (the common case)."""
         if spec.impl is not _core_meta or node.named is not None or len(node.args) != 1:
             return None
@@ -1865,7 +1865,7 @@ class Compiler:
 
         return Compiled(meta_key, "function meta", leaf=(meta_key, _leaf_identity), gen=("meta_key", key))
 
-    def fn_var(self, node: Call, spec: registry.Spec) -> Compiled:
+    def fn_var(self, node: Call, spec: library.Spec) -> Compiled:
         items, dyn, _, params = self.compile_args(spec, node)
         build = self._arg_builder(spec, items, dyn, params)
 

@@ -1,7 +1,7 @@
 """The per-execution state of a mapping, passed as ``ctx`` to every function and method.
 
 One ``CallContext`` is created per mapping execution (per message). Implementations registered
-with ``mapping_lang.registry`` receive it as their first argument and may read:
+with ``mapping_lang.library`` receive it as their first argument and may read:
 
 ``ctx.message``       the input ``pipeline.message.Message`` (or None when evaluating without one).
 ``ctx.batch``         the batch (list of messages) the message belongs to (``[message]`` by default).

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 
+from pipeline.http.tls import tls_context, tls_problems
 from pipeline.message import Message
 from pipeline.metadata import MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import register_output
@@ -59,7 +60,6 @@ from pipeline.spec import (
     string_map,
     tls_fields,
 )
-from pipeline.tls import tls_context, tls_problems
 
 # -- spec -------------------------------------------------------------------------------------------
 

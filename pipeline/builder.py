@@ -14,11 +14,11 @@ from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
 from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, hoist_sibling_child
 from pipeline.durations import parse_duration_ns
+from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
 from pipeline.observability import Logger, LogSink, Metrics
 from pipeline.registry import REGISTRY
 from pipeline.resources import Resources
-from pipeline.stream import InputStage, OutputStage, ProcessorStage, Stream
 
 
 class InprocHub:

@@ -385,7 +385,7 @@ def root_fields() -> list[Field]:
 
 def _root_lint(conf: dict[str, Any]) -> list[str]:
     """Rules of the service-wide blocks that a field type cannot express."""
-    from pipeline.service_http import basic_auth_problems, cors_problems
+    from pipeline.http.access import basic_auth_problems, cors_problems
 
     problems = basic_auth_problems(conf["http"]["basic_auth"]) + cors_problems(conf["http"]["cors"])
     tracer = conf.get("tracer")

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from pipeline.httpserver import HTTPServer, Request, Response
+from pipeline.http.server import HTTPServer, Request, Response
 
 VERSION = "0.1.0"
 BUILT = "2026-11-27T00:00:00Z"

@@ -78,7 +78,7 @@ def _import_package(name: str) -> None:
             return
         raise
     for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("_") and info.name != "simulator":
+        if not info.name.startswith("_"):
             importlib.import_module(f"{name}.{info.name}")
 
 

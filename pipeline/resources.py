@@ -16,7 +16,7 @@ from pipeline.observability import Counter, Gauge, Logger, Metrics, Timer
 
 if TYPE_CHECKING:
     from pipeline.builder import Manager
-    from pipeline.stream import InputStage, OutputStage, ProcessorStage
+    from pipeline.engine import InputStage, OutputStage, ProcessorStage
 
 
 class ComponentMetrics:

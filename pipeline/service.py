@@ -19,7 +19,7 @@ from typing import Any
 from pipeline.config import LoadedConfig, secret_values
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
-from pipeline.httpserver import HTTPServer
+from pipeline.http.server import HTTPServer
 from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
 from pipeline.spec import SECRET_MASK
 
@@ -214,11 +214,11 @@ async def start_http(
     if not http.get("enabled", True):
         return None
     address = str(http.get("address") or "0.0.0.0:4195")
-    from pipeline.tls import server_tls_context
+    from pipeline.http.tls import server_tls_context
 
     ssl_context = server_tls_context(http.get("cert_file"), http.get("key_file"))
     server = HTTPServer.from_address(address, ssl=ssl_context)
-    from pipeline.service_http import basic_auth, cors, debug_endpoints
+    from pipeline.http.access import basic_auth, cors, debug_endpoints
 
     if (http.get("cors") or {}).get("enabled"):
         server.use(cors(http["cors"]))

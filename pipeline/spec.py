@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.durations import parse_duration_ns
+from pipeline.redact import SECRET_MASK as SECRET_MASK  # specs and echo use spec.SECRET_MASK
 
 REQUIRED: Any = object()  # sentinel: a field without default must be present
 
 SCALAR_TYPES = frozenset({"string", "int", "float", "bool", "duration", "bloblang", "any"})
 COMPONENT_TYPES = frozenset({"input", "output", "processor", "buffer", "cache", "rate_limit"})
-SECRET_MASK = "!!!SECRET_SCRUBBED!!!"
 
 
 @dataclass

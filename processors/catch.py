@@ -44,7 +44,7 @@ class Catch:
         self.children = children
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-        from pipeline.stream import run_processors
+        from pipeline.engine import run_processors
 
         out: list[Message] = []
         for msg in batch:

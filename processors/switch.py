@@ -94,7 +94,7 @@ class Switch:
         ]
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-        from pipeline.stream import run_processors
+        from pipeline.engine import run_processors
 
         # each message carries (origin index, sequence) so the result can be put back in order
         remaining: list[tuple[int, Message]] = list(enumerate(batch))

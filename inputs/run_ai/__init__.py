@@ -2,7 +2,8 @@
 
 Modules: ``input`` (the spec, the registration and the input itself), ``client`` (token,
 listing, metrics), ``schedule`` (cron, windows, delivery bookkeeping), ``resources`` (the message
-bodies) and ``simulator`` (a Run:ai API for tests and the demo, not imported here).
+bodies). The Run:ai API simulator that the demo and the tests use is a tool, not part of the
+input: it lives in ``benthic.simulators.run_ai``.
 """
 
 from inputs.run_ai.client import POD_METRICS, WORKLOAD_METRICS, RunAIClient, RunAIError

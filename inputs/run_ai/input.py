@@ -34,6 +34,7 @@ from inputs.run_ai.schedule import (
 )
 from pipeline.durations import format_duration_ns
 from pipeline.errors import EndOfInputError
+from pipeline.http.tls import tls_context, tls_problems
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
 from pipeline.resources import Resources
@@ -47,7 +48,6 @@ from pipeline.spec import (
     string_list,
     tls_fields,
 )
-from pipeline.tls import tls_context, tls_problems
 
 F_URL = "url"
 F_APP_ID = "app_id"

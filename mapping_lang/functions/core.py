@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from mapping_lang.errors import EvalError
-from mapping_lang.registry import Param, function
+from mapping_lang.library import Param, function
 from mapping_lang.value import DELETED, INT64_MAX, NOTHING, to_text
 
 _lock = threading.Lock()

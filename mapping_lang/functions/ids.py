@@ -14,8 +14,8 @@ from collections import deque
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.library import Param, function, method
 from mapping_lang.libutil import as_bytes, as_text, to_timestamp, unix_nanos
-from mapping_lang.registry import Param, function, method
 from mapping_lang.value import INT64_MAX
 
 CATEGORY = "General"

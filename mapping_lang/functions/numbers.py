@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mapping_lang.registry import function
+from mapping_lang.library import function
 
 
 @function("pi", category="General", description="The mathematical constant pi.")

@@ -7,8 +7,8 @@ from typing import Any
 
 from mapping_lang import context as _context
 from mapping_lang.golayout import format_rfc3339_nano
+from mapping_lang.library import function
 from mapping_lang.libutil import nanos_of, to_local, unix_nanos
-from mapping_lang.registry import function
 
 CATEGORY = "Environment"
 

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
-from mapping_lang.registry import Param, method
+from mapping_lang.library import Param, method
 from mapping_lang.value import (
     DELETED,
     INT64_MAX,

@@ -19,8 +19,8 @@ from typing import Any
 
 from mapping_lang import aes
 from mapping_lang.errors import EvalError
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes
-from mapping_lang.registry import Param, method
 
 CATEGORY = "Encoding and Encryption"
 

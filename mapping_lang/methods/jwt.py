@@ -14,8 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_text
-from mapping_lang.registry import Param, method
 from mapping_lang.value import format_json_marshal, is_number, to_float
 
 CATEGORY = "JSON Web Tokens"

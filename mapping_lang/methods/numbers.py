@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mapping_lang.errors import TypeMismatch
-from mapping_lang.registry import Param, method
+from mapping_lang.library import Param, method
 from mapping_lang.value import JsonNumber, to_int64, wrap_int64
 
 CATEGORY = "Number Manipulation"

@@ -10,8 +10,8 @@ from functools import lru_cache
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_array, as_object
-from mapping_lang.registry import Param, method
 from mapping_lang.value import DELETED, NOTHING, compare, is_number, type_name, values_equal
 
 CATEGORY = "Object & Array Manipulation"

@@ -13,9 +13,9 @@ from urllib.parse import quote
 import yaml
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, as_text
 from mapping_lang.methods.strings import escape_html_text, url_unescape
-from mapping_lang.registry import Param, method
 from mapping_lang.value import INT64_MAX, INT64_MIN, JsonNumber, format_float_g, format_timestamp, to_text
 
 CATEGORY = "Parsing"

@@ -10,9 +10,9 @@ import re
 from typing import Any
 
 from mapping_lang.errors import EvalError
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import string_or_bytes
 from mapping_lang.re2 import Re2Error, compile_re2, compile_template, find_all, replace_all
-from mapping_lang.registry import Param, method
 
 CATEGORY = "Regular Expressions"
 

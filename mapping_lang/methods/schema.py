@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 
 from mapping_lang.errors import EvalError
-from mapping_lang.registry import Param, method
+from mapping_lang.library import Param, method
 from mapping_lang.value import JsonNumber, to_text
 
 CATEGORY = "Object & Array Manipulation"

@@ -16,8 +16,8 @@ from urllib.parse import quote, quote_plus
 
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.gofmt import UnquoteError, go_quote, go_quote_bytes, go_unquote, sprintf
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_array, as_text, string_or_bytes
-from mapping_lang.registry import Param, method
 from mapping_lang.value import to_text, type_name
 
 CATEGORY = "String Manipulation"

@@ -21,6 +21,7 @@ from mapping_lang.golayout import (
     format_rfc3339_nano,
     parse_layout,
 )
+from mapping_lang.library import Param, method
 from mapping_lang.libutil import (
     as_text,
     from_unix_nanos,
@@ -30,7 +31,6 @@ from mapping_lang.libutil import (
     unix_nanos,
     with_nanos,
 )
-from mapping_lang.registry import Param, method
 from mapping_lang.strftime import StrftimeError, compile_strftime, compile_strptime, strftime, strptime
 from mapping_lang.value import INT64_MAX, INT64_MIN
 

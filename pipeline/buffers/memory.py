@@ -145,7 +145,7 @@ class MemoryBuffer:
                     continue  # a period ran out with nothing buffered
             requeue = self._requeue_on_nack(sources, size)
             if policy.processors:
-                from pipeline.stream import run_processors
+                from pipeline.engine import run_processors
 
                 try:
                     flushed = await run_processors(policy.processors, merged)

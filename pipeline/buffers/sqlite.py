@@ -219,7 +219,7 @@ class SQLiteBuffer:
         try:
             batches = [batch]
             if self.pre_processors:
-                from pipeline.stream import run_processors
+                from pipeline.engine import run_processors
 
                 batches = await run_processors(self.pre_processors, batch)
             rows = [encode_batch(b) for b in batches if b]
@@ -283,7 +283,7 @@ class SQLiteBuffer:
             return
         batches = [batch]
         if self.post_processors:
-            from pipeline.stream import run_processors
+            from pipeline.engine import run_processors
 
             batches = [b for b in await run_processors(self.post_processors, batch) if b]
         if not batches:

@@ -114,12 +114,12 @@ class Process:
 
 
 def benthic_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", *args]
+    return [sys.executable, "-m", "benthic.cli", *args]
 
 
 @pytest.fixture
 def benthic() -> Iterator[Any]:
-    """Start ``python -m pipeline.cli <args>`` with extra env; stopped at the end of the test."""
+    """Start ``python -m benthic.cli <args>`` with extra env; stopped at the end of the test."""
     started: list[Process] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> Process:

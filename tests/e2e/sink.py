@@ -1,6 +1,6 @@
 """A recording OpenMeter-compatible sink for tests, with scriptable faults.
 
-It runs ``pipeline.httpserver.HTTPServer`` on 127.0.0.1 in a thread of its own, so a test (sync,
+It runs ``pipeline.http.server.HTTPServer`` on 127.0.0.1 in a thread of its own, so a test (sync,
 or running its own event loop) and a benthic subprocess can both talk to it. Every request is
 recorded with what was answered; ``events()`` flattens the CloudEvents of the accepted ones.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.httpserver import HTTPServer, Request, Response
+from pipeline.http.server import HTTPServer, Request, Response
 
 EVENTS_PATH = "/v3/openmeter/events"
 

@@ -38,7 +38,7 @@ def small_simulator() -> Any:
 
 
 def eligible_names() -> set[str]:
-    from inputs.run_ai.simulator import generate_fleet
+    from benthic.simulators.run_ai import generate_fleet
 
     return {w["name"] for w in generate_fleet(WORKLOADS, 2, 1).eligible_workloads()}
 

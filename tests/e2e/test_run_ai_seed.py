@@ -23,7 +23,7 @@ def expected_fleet(
     workloads: int = 50, pods_per_workload: int = 2, seed: int = 1
 ) -> dict[str, dict[str, Any]]:
     """The eligible workloads by name, from the simulator's own deterministic fleet."""
-    from inputs.run_ai.simulator import generate_fleet
+    from benthic.simulators.run_ai import generate_fleet
 
     fleet = generate_fleet(workloads, pods_per_workload, seed)
     return {w["name"]: w for w in fleet.eligible_workloads()}
@@ -42,7 +42,7 @@ def parse_rfc3339(text: str) -> datetime:
 
 
 def simulated(workload: dict[str, Any], metric: str, at: datetime) -> float:
-    from inputs.run_ai.simulator import _fmt_value, metric_value
+    from benthic.simulators.run_ai import _fmt_value, metric_value
 
     return float(_fmt_value(metric_value(workload, metric, at)))
 

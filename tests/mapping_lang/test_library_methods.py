@@ -16,7 +16,7 @@ if hasattr(time, "tzset"):
 
 import mapping_lang  # noqa: E402
 from mapping_lang import MappingError  # noqa: E402
-from mapping_lang.registry import METHODS  # noqa: E402
+from mapping_lang.library import METHODS  # noqa: E402
 from pipeline.message import Message  # noqa: E402
 from tests.shared import CONFORMANCE  # noqa: E402
 

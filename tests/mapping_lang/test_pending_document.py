@@ -77,7 +77,7 @@ def test_pending_document_maps_like_the_proven_one(source: str, raw: bytes) -> N
 
 
 def test_pending_document_query_and_check_agree() -> None:
-    m = mapping_lang.compile("root = this.a.string() == \"1.0\"")
+    m = mapping_lang.compile('root = this.a.string() == "1.0"')
     assert m.query(Message(b'{"a":1.0}', {})) is True
     assert m.check(Message(b'{"a":1.50,"b":1}', {})) is False
 
@@ -118,7 +118,20 @@ def test_settling_replaces_the_document_in_place() -> None:
 
 def test_random_documents_and_reads_agree_with_the_proven_document() -> None:
     rng = random.Random(11)
-    numbers = ["0", "-0", "2", "-7", "2.5", "2.50", "1.0", "1e3", "0.1", "1234567.5", "12345678901234567890", "-0.5"]
+    numbers = [
+        "0",
+        "-0",
+        "2",
+        "-7",
+        "2.5",
+        "2.50",
+        "1.0",
+        "1e3",
+        "0.1",
+        "1234567.5",
+        "12345678901234567890",
+        "-0.5",
+    ]
     strings = ['"x:2.5,"', '"[1.0,"', '"-0,"', '"q\\"x,2.5,"', '"\\\\"', '"s"']
 
     def gen(depth: int = 0) -> str:

@@ -257,7 +257,7 @@ def test_oauth2_client_credentials_token_is_fetched_and_used(sink: RecordingSink
         original = token_server._handle
 
         async def answer_token(request: Any) -> Any:
-            from pipeline.httpserver import Response
+            from pipeline.http.server import Response
 
             await original(request)
             return Response.json(b'{"access_token":"tok-1","token_type":"bearer","expires_in":3600}')

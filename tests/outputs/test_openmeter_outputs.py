@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from pipeline.builder import Manager
-from pipeline.httpserver import HTTPServer, Request, Response
+from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.message import Message
 
 

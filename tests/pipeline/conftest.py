@@ -29,7 +29,7 @@ def run_cli(
     input: bytes | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
+        [sys.executable, "-m", "benthic.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -43,7 +43,7 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
     """The CLI started with its output captured; the test stops it (``terminate`` or a signal,
     then ``communicate``)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", *args],
+        [sys.executable, "-m", "benthic.cli", *args],
         env=env or cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -88,7 +88,7 @@ class _Pushgateway:
     def __init__(self) -> None:
         import asyncio
 
-        from pipeline.httpserver import HTTPServer, Request, Response
+        from pipeline.http.server import HTTPServer, Request, Response
 
         self.pushes: list[tuple[str, bytes, str | None]] = []
         self.ready = threading.Event()

@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from pipeline.engine import run_processors  # noqa: E402
 from pipeline.message import Message  # noqa: E402
-from pipeline.stream import run_processors  # noqa: E402
 from tests.outputs.test_http_client import Harness, needs_meta  # noqa: E402
 
 

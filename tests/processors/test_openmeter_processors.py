@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from pipeline.builder import Manager
+from pipeline.engine import run_processors
 from pipeline.message import Message
-from pipeline.stream import run_processors
 from tests.shared import SHARED
 
 CLOUDEVENTS_SCHEMA = (SHARED / "upstream_configs" / "openmeter" / "cloudevents.spec.json").resolve()

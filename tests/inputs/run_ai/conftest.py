@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from benthic.simulators.run_ai import RunAISimulator
 from inputs.run_ai.client import RunAIClient
 from inputs.run_ai.input import RunAIInput
-from inputs.run_ai.simulator import RunAISimulator
 from pipeline.builder import Manager
 from pipeline.message import Message
 from pipeline.observability import Logger, LogSink, Metrics

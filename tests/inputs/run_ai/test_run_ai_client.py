@@ -9,9 +9,9 @@ import orjson
 import pytest
 from run_ai_helpers import a_past_window
 
+from benthic.simulators.run_ai import metric_value
 from inputs.run_ai.client import WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError
 from inputs.run_ai.schedule import rfc3339_seconds
-from inputs.run_ai.simulator import metric_value
 
 
 def test_token_is_requested_with_openmeters_body_and_reused_across_requests(runai):
@@ -269,7 +269,7 @@ def test_pods_are_listed_in_full_without_completed_ones_and_scraped_per_pod(runa
                 request.path == f"/api/v1/workloads/{active[0]['workloadId']}/pods/{active[0]['id']}/metrics"
             )
             # per-GPU series overwrite each other: the last GPU's value is kept (as upstream)
-            from inputs.run_ai.simulator import gpu_count
+            from benthic.simulators.run_ai import gpu_count
 
             last_gpu = gpu_count(active[0]) - 1
             expected = metric_value(active[0], "GPU_UTILIZATION_PER_GPU", window.end, last_gpu)

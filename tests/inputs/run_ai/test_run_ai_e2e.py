@@ -7,7 +7,7 @@ import time
 
 import orjson
 
-from inputs.run_ai.simulator import generate_fleet, metric_value
+from benthic.simulators.run_ai import generate_fleet, metric_value
 from tests.e2e.conftest import Process, Simulator, benthic_argv
 
 

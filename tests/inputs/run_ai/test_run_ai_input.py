@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from benthic.simulators.run_ai import metric_value
 from inputs.run_ai.client import POD_METRICS
 from inputs.run_ai.schedule import parse_rfc3339
-from inputs.run_ai.simulator import metric_value
 from pipeline.errors import EndOfInputError
 
 

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from run_ai_helpers import a_past_window
 
+from benthic.simulators.run_ai import RunAISimulator
 from inputs.run_ai.client import WORKLOAD_METRICS, RunAIError
-from inputs.run_ai.simulator import RunAISimulator
 
 
 def test_wrong_credentials_are_reported_as_a_401_from_the_token_endpoint(runai):

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from benthic.simulators.run_ai import RunAISimulator, gpu_count, metric_value, parse_quantity
 from inputs.run_ai.client import POD_METRICS, WORKLOAD_METRICS
-from inputs.run_ai.simulator import RunAISimulator, gpu_count, metric_value, parse_quantity
 
 END = datetime(2026, 2, 1, 12, 0, 30, tzinfo=UTC)
 SAMPLES = 4

@@ -46,7 +46,7 @@ async def _start_sink(events_file: Path, log: Any) -> tuple[asyncio.subprocess.P
         "SINK_SCHEMA_DIR": str(REPO / "examples"),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pipeline.cli", "run", str(SINK_CONFIG),
+        sys.executable, "-m", "benthic.cli", "run", str(SINK_CONFIG),
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO),
     )  # fmt: skip
     deadline = time.monotonic() + 30
@@ -64,7 +64,7 @@ async def _start_sink(events_file: Path, log: Any) -> tuple[asyncio.subprocess.P
 
 async def _start_simulator() -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pipeline.cli", "simulate", "run_ai", "--port", "0",
+        sys.executable, "-m", "benthic.cli", "simulate", "run_ai", "--port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=str(REPO),
     )  # fmt: skip
     assert proc.stdout is not None
@@ -163,7 +163,7 @@ async def run_demo(duration: float | None, out: Any = sys.stdout) -> int:
     }
     with log_path.open("wb") as log:
         collector = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "pipeline.cli", "run", "--set", "http.address=127.0.0.1:0", str(SEED_CONFIG),
+            sys.executable, "-m", "benthic.cli", "run", "--set", "http.address=127.0.0.1:0", str(SEED_CONFIG),
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO),
         )  # fmt: skip
     print(f"Run:ai simulator  {simulator_url}", file=out)

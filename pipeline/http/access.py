@@ -9,7 +9,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from pipeline.httpserver import Handler, Request, Response
+from pipeline.http.server import Handler, Request, Response
 
 # upstream's scrypt parameters
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_LEN = 32768, 8, 1, 32

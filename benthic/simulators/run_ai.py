@@ -62,7 +62,7 @@ from typing import Any
 import orjson
 
 from inputs.run_ai.client import MAX_METRIC_TYPES_PER_REQUEST, POD_METRICS, WORKLOAD_METRICS
-from pipeline.httpserver import HTTPServer, Request, Response
+from pipeline.http.server import HTTPServer, Request, Response
 
 DEFAULT_APP_ID = "simulated-app"
 DEFAULT_APP_SECRET = "simulated-secret"

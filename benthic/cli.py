@@ -270,7 +270,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in wanted:
         if name in ("bloblang-functions", "bloblang-methods"):
             import mapping_lang  # noqa: F401 - registers the library
-            from mapping_lang.registry import FUNCTIONS, METHODS
+            from mapping_lang.library import FUNCTIONS, METHODS
 
             table = FUNCTIONS if name == "bloblang-functions" else METHODS
             out[name] = sorted(
@@ -422,23 +422,23 @@ def main(argv: list[str] | None = None) -> int:
 
         return blobl_main(argv[1:])
     if argv and argv[0] == "test":
-        from pipeline.config_tests import main as test_main
+        from benthic.unit_tests import main as test_main
 
         return test_main(argv[1:])
     # root flags may precede the word (OpenMeter's compose: --config X --resources Y streams ...)
     if argv and (argv[0] == "streams" or (argv[0].startswith("-") and "streams" in argv)):
-        from pipeline.streams import main as streams_main
+        from pipeline.streams_mode import main as streams_main
 
         return streams_main(argv)  # it drops the word "streams" itself
     if argv and argv[0] == "simulate":
         if len(argv) < 2 or argv[1] != "run_ai":
             print("usage: benthic simulate run_ai [flags]", file=sys.stderr)
             return 1
-        from inputs.run_ai.simulator import main as simulator_main
+        from benthic.simulators.run_ai import main as simulator_main
 
         return simulator_main(argv[2:])
     if argv and argv[0] == "demo":
-        from pipeline.demo import main as demo_main
+        from benthic.demo import main as demo_main
 
         return demo_main(argv[1:])
     parser = build_parser()

@@ -38,9 +38,9 @@ from typing import Any
 import mapping_lang
 from mapping_lang.value import format_json, format_json_marshal, is_number, parse_json, to_text, values_equal
 from pipeline.config import ConfigReadError, LoadedConfig, iter_components, parse_yaml, read_config
+from pipeline.engine import ProcessorStage, run_processors
 from pipeline.errors import ConfigError
 from pipeline.message import Message
-from pipeline.stream import ProcessorStage, run_processors
 
 TEST_SUFFIX = "_benthos_test"
 DEFAULT_TARGET = "/pipeline/processors"
@@ -372,7 +372,7 @@ def path_pair(path: str) -> tuple[str, str]:
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
-    from pipeline.cli import expand_lint_paths
+    from benthic.cli import expand_lint_paths
 
     paths: list[str] = []
     for pattern in patterns:
@@ -537,7 +537,7 @@ class Target:
             raise CaseError(f"failed to initialise processors '{target}': {err}") from None
 
     def _read(self, path: str) -> LoadedConfig:
-        from pipeline.cli import merge_resource_files
+        from benthic.cli import merge_resource_files
 
         loaded = read_config(path, skip_env_check=True, lint=False)
         merge_resource_files(loaded, self.resources, skip_env_check=True)
@@ -652,7 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from pipeline.cli import load_env_files
+    from benthic.cli import load_env_files
     from pipeline.observability import LEVELS
 
     args = build_parser().parse_args(argv)

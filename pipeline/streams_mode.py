@@ -32,7 +32,7 @@ import yaml
 from pipeline.config import ConfigReadError, LoadedConfig, read_config
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
-from pipeline.httpserver import HTTPServer, Request, Response
+from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.observability import Logger
 
 STREAM_FIELDS = frozenset({"input", "buffer", "pipeline", "output", "tests"})
@@ -314,7 +314,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    from pipeline.cli import load_env_files, merge_resource_files
+    from benthic.cli import load_env_files, merge_resource_files
 
     try:
         load_env_files(args.env_file)

@@ -1,0 +1,82 @@
+"""What counts as a secret outside a field marked secret, and how it is hidden.
+
+Upstream hides the fields its specs mark secret (``echo`` prints ``!!!SECRET_SCRUBBED!!!``) and,
+in a URL, the password of the user-info (Go's ``URL.Redacted`` writes ``xxxxx``). A config carries
+secrets in more places than that: header values (``Authorization: Bearer ...``), query parameters
+(``?api_key=...``) and URLs embedded in free text such as an error or a log line. benthic hides
+these by rule, not by a list of fields, so a new component is covered without doing anything:
+
+- a header or query parameter is sensitive when its name looks like a credential
+  (:func:`is_sensitive_name`);
+- a URL keeps its scheme, host, path and harmless parameters; its password and sensitive
+  parameter values are masked (:func:`redact_url`);
+- free text has every URL in it redacted the same way (:func:`redact_text`).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SECRET_MASK = "!!!SECRET_SCRUBBED!!!"
+"""What ``echo``, the debug endpoints and the streams API print in place of a secret field."""
+
+URL_MASK = "xxxxx"
+"""What replaces a password or a sensitive parameter inside a URL (Go's ``URL.Redacted`` uses it)."""
+
+_SENSITIVE_NAME = re.compile(
+    r"authori[sz]ation|cookie|token|secret|passw(or)?d|pwd|api[-_]?key|apikey|access[-_]?key|"
+    r"private[-_]?key|signature|sig$|credential|session|auth$",
+    re.IGNORECASE,
+)
+
+# A URL in free text: a scheme, then anything up to white space or a quote/bracket that closes it.
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]{}]+")
+
+
+def is_sensitive_name(name: str) -> bool:
+    """True for a header, query parameter or field name that usually holds a credential."""
+    return bool(_SENSITIVE_NAME.search(name))
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password and the values of its sensitive query parameters masked.
+
+    A URL that cannot be parsed comes back whole only when it holds neither ``@`` nor ``?``;
+    otherwise everything after the scheme is masked, because a malformed URL can still carry a
+    credential.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        if "@" not in url and "?" not in url:
+            return url
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}{sep}{URL_MASK}" if sep else URL_MASK
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if ":" in host:  # an IPv6 literal keeps its brackets
+            host = f"[{host}]"
+        netloc = f"{parts.username or ''}:{URL_MASK}@{host}" + (f":{port}" if port else "")
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(is_sensitive_name(k) for k, _ in pairs):
+            query = urlencode([(k, URL_MASK if is_sensitive_name(k) else v) for k, v in pairs], safe=":/,")
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def redact_text(text: str) -> str:
+    """Free text (an error, a log line, a response body) with every URL in it redacted."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """A copy of a header map with the values of sensitive headers masked."""
+    return {k: (SECRET_MASK if is_sensitive_name(k) else v) for k, v in headers.items()}
