@@ -143,7 +143,7 @@ def spec() -> ComponentSpec:
             enum(
                 F_RESOURCE_TYPE,
                 ("workload", "pod"),
-                "Run:ai resource to collect metrics from.",
+                "Whether metrics are collected per workload or per pod.",
                 default="workload",
             ),
             integer(
