@@ -45,7 +45,7 @@ _PATTERN = [Param("pattern", "string", description="A Go RE2 regular expression.
 
 
 @method("re_match", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
-        description="Checks whether a regular expression matches anywhere in a string.")  # fmt: skip
+        description="True when the regular expression finds a match at any position of the string.")  # fmt: skip
 def re_match(ctx: Any, target: Any, pattern: Any) -> Any:
     return _regex(pattern).search(_text(target)[0]) is not None
 
