@@ -125,7 +125,7 @@ def spec() -> ComponentSpec:
     return ComponentSpec(
         "run_ai",
         "input",
-        summary="Run AI metrics input.",
+        summary="Collects Run:ai usage metrics on a schedule.",
         description=(
             "Scrapes Run:ai workload or pod metrics on a schedule and emits one message per resource per "
             "scrape window, as OpenMeter's `run_ai` collector input does. Each message is the resource "

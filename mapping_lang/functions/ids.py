@@ -110,7 +110,12 @@ def make_ksuid(seconds: int, payload: bytes) -> str:
     return "".join(reversed(out))
 
 
-@function("ksuid", category=CATEGORY, impure=True, description="A random K-Sortable Unique Identifier.")
+@function(
+    "ksuid",
+    category=CATEGORY,
+    impure=True,
+    description="A new random KSUID, an ID whose text sorts by creation time.",
+)
 def ksuid(ctx: Any) -> Any:
     return make_ksuid(int(time.time()), os.urandom(16))
 

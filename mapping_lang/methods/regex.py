@@ -51,7 +51,7 @@ def re_match(ctx: Any, target: Any, pattern: Any) -> Any:
 
 
 @method("re_find_all", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
-        description="All non-overlapping matches of a regular expression.")  # fmt: skip
+        description="Every match of a regular expression in the string, left to right, none overlapping.")  # fmt: skip
 def re_find_all(ctx: Any, target: Any, pattern: Any) -> Any:
     return [m.group() for m in find_all(_regex(pattern), _text(target)[0])]
 

@@ -174,7 +174,7 @@ def split(ctx: Any, target: Any, delimiter: str, empty_as_null: bool = False) ->
 
 
 @method("has_prefix", category=CATEGORY, params=[Param("value", "string", description="The prefix.")],
-        description="Checks whether a string starts with a prefix.")  # fmt: skip
+        description="True when the string begins with the given prefix.")  # fmt: skip
 def has_prefix(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
@@ -183,7 +183,7 @@ def has_prefix(ctx: Any, target: Any, value: str) -> Any:
 
 
 @method("has_suffix", category=CATEGORY, params=[Param("value", "string", description="The suffix.")],
-        description="Checks whether a string ends with a suffix.")  # fmt: skip
+        description="True when the string finishes with the given suffix.")  # fmt: skip
 def has_suffix(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
@@ -246,7 +246,11 @@ def escape_url_query(ctx: Any, target: Any) -> Any:
     return quote_plus(as_text(target), safe="")
 
 
-@method("escape_url_path", category=CATEGORY, description="Escapes a string for use as a URL path segment.")
+@method(
+    "escape_url_path",
+    category=CATEGORY,
+    description="Percent-encodes a string so it can be one segment of a URL path.",
+)
 def escape_url_path(ctx: Any, target: Any) -> Any:
     return quote(as_text(target), safe="$&+=:@")
 
@@ -462,7 +466,7 @@ class _Stripper(HTMLParser):
 
 @method("strip_html", category=CATEGORY,
         params=[Param("preserve", "any", optional=True, description="An array of element names to keep.")],
-        description="Removes HTML tags from a string, optionally preserving some elements.")  # fmt: skip
+        description="Strips HTML markup from a string, except for the elements listed to keep.")  # fmt: skip
 def strip_html(ctx: Any, target: Any, preserve: Any = None) -> Any:
     keep: frozenset[str] = frozenset()
     if preserve is not None:

@@ -84,7 +84,7 @@ def _ts_strftime(ctx: Any, target: Any, fmt: str, tz: str | None = None) -> Any:
 
 
 _STRFTIME_PARAMS = [
-    Param("format", "string", description="The output format using strftime specifiers."),
+    Param("format", "string", description="Layout of the result, written with strftime % codes."),
     Param("tz", "string", optional=True, description="An optional IANA time zone."),
 ]
 method("ts_strftime", category=CATEGORY, params=_STRFTIME_PARAMS,
