@@ -10,8 +10,7 @@ from typing import Any
 from pipeline import spec as s
 
 CODEC_DESCRIPTION = (
-    "The way in which the bytes of a data source should be converted into discrete messages: "
-    "`lines`, `delim:x`, `all-bytes` or `chunker:N`."
+    "How the bytes read are cut into messages: `lines`, `delim:x`, `all-bytes` or `chunker:N`."
 )
 
 
@@ -167,7 +166,7 @@ def codec_fields() -> list[s.Field]:
         ),
         s.any_field(
             "scanner",
-            "The scanner by which the stream of bytes consumed will be broken out into individual messages.",
+            "How the bytes read are cut into messages (the newer form of `codec`).",
             optional=True,
         ),
     ]

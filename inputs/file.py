@@ -20,18 +20,18 @@ SPEC = s.ComponentSpec(
     [
         s.string_list(
             "paths",
-            "A list of paths to consume sequentially. Glob patterns are supported, including super globs (double star).",
+            "Files to read, one after another. Paths may be glob patterns, and `**` matches any number of directories.",
         ),
         *codec_fields(),
         s.boolean(
             "delete_on_finish",
-            "Whether to delete input files from the disk once they are fully consumed.",
+            "Remove each file once it has been read to the end and all its messages were acknowledged.",
             default=False,
             advanced=True,
         ),
         s.auto_replay_nacks_field(),
     ],
-    summary="Consumes data from files on disk, emitting messages according to a chosen codec.",
+    summary="Reads local files and cuts their contents into messages with the chosen codec.",
     categories=("Local",),
     lint=check_codec,
 )

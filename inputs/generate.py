@@ -18,27 +18,27 @@ SPEC = s.ComponentSpec(
     "generate",
     "input",
     [
-        s.bloblang("mapping", "A Bloblang mapping to use for generating messages."),
+        s.bloblang("mapping", "Bloblang mapping whose result is the content of each new message."),
         s.string(
             "interval",
-            "The time interval at which messages should be generated, expressed either as a duration string or as a "
-            "cron expression. If set to an empty string messages will be generated as fast as downstream services can "
-            "process them. Cron expressions can specify a timezone by prefixing the expression with `TZ=<location name>`.",
+            "How often to produce messages: a duration string or a cron expression. An empty string means "
+            "no pause at all, as fast as the rest of the pipeline takes them. A cron expression may start "
+            "with `TZ=<location name>` to be read in that time zone.",
             default="1s",
         ),
         s.integer(
             "count",
-            "An optional number of messages to generate, if set above 0 the specified number of messages is generated and then the input will shut down.",
+            "Stop after producing this many messages, closing the input; 0 means no limit.",
             default=0,
         ),
         s.integer(
             "batch_size",
-            "The number of generated messages that should be accumulated into each batch flushed at the specified interval.",
+            "Messages produced per interval, sent together as one batch.",
             default=1,
         ),
         s.auto_replay_nacks_field(),
     ],
-    summary="Generates messages at a given interval using a Bloblang mapping executed without a context.",
+    summary="Creates messages on a timer from a Bloblang mapping that has no input message to read.",
     categories=("Utility",),
 )
 

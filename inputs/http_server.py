@@ -34,89 +34,84 @@ from processors.sync_response import RESULT_STORE
 SPEC = ComponentSpec(
     "http_server",
     "input",
-    summary="Receive messages POSTed over HTTP(S). HTTP 2.0 is supported when using TLS, which is enabled when key and cert files are specified.",
+    summary="Takes messages from HTTP requests (POST unless `allowed_verbs` says otherwise); serves HTTPS when `cert_file` and `key_file` are set.",
     description=(
-        "If the address config field is left blank the service-wide HTTP server will be used. The field "
-        "rate_limit allows you to specify an optional rate_limit resource, which will be applied to each "
-        "HTTP request made. It's possible to return a response for each message received using synchronous "
-        "responses."
+        "With `address` empty, the endpoint is served by the service-wide HTTP server. `rate_limit` names a "
+        "rate limit resource consulted for every request. The reply to a request can carry what "
+        "`sync_response` processors or outputs stored for its message."
     ),
     fields=[
         string(
             "address",
-            "An alternative address to host from. If left empty the service wide address is used.",
+            "Address for a server of this input's own; empty means the service-wide server.",
             default="",
         ),
-        string("path", "The endpoint path to listen for POST requests.", default="/post"),
+        string("path", "URL path that accepts messages.", default="/post"),
         string(
             "ws_path",
-            "The endpoint path to create websocket connections from (not supported by benthic).",
+            "URL path for websocket clients (not supported by benthic).",
             default="/post/ws",
         ),
         string(
             "ws_welcome_message",
-            "An optional message to deliver to fresh websocket connections.",
+            "Text sent to each websocket client when it connects.",
             default="",
             advanced=True,
         ),
         string(
             "ws_rate_limit_message",
-            "An optional message to delivery to websocket connections that are rate limited.",
+            "Text sent to a websocket client that hits the rate limit.",
             default="",
             advanced=True,
         ),
-        string_list(
-            "allowed_verbs", "An array of verbs that are allowed for the path endpoint.", default=["POST"]
-        ),
+        string_list("allowed_verbs", "HTTP methods `path` accepts.", default=["POST"]),
         duration(
             "timeout",
-            "Timeout for requests. If a consumed messages takes longer than this to be delivered the connection is closed, but the message may still be delivered.",
+            "How long a request waits for its message to be delivered. When it runs out the request is answered and closed, though the message may still be delivered later.",
             default="5s",
         ),
-        string("rate_limit", "An optional rate limit to throttle requests by.", default=""),
+        string("rate_limit", "Label of a rate limit resource that paces requests.", default=""),
         string(
             "cert_file",
-            "Enable TLS by specifying a certificate and key file. Only valid with a custom address.",
+            "Certificate file; with `key_file`, turns on TLS. Needs an `address` of this input's own.",
             default="",
             advanced=True,
         ),
         string(
             "key_file",
-            "Enable TLS by specifying a certificate and key file. Only valid with a custom address.",
+            "Private key file; with `cert_file`, turns on TLS. Needs an `address` of this input's own.",
             default="",
             advanced=True,
         ),
         obj(
             "cors",
             [
-                boolean("enabled", "Whether to allow CORS requests.", default=False),
+                boolean("enabled", "Answer cross-origin (CORS) requests.", default=False),
                 string_list(
                     "allowed_origins",
-                    "An explicit list of origins that are allowed for CORS requests.",
+                    "Origins allowed to make cross-origin requests.",
                     default=[],
                 ),
             ],
-            "Adds Cross-Origin Resource Sharing headers. Only valid with a custom address.",
+            "Cross-Origin Resource Sharing headers on replies. Needs an `address` of this input's own.",
             advanced=True,
         ),
         obj(
             "sync_response",
             [
-                interp(
-                    "status", "Specify the status code to return with synchronous responses.", default="200"
-                ),
+                interp("status", "Status code of the reply, interpolated.", default="200"),
                 interp(
                     "headers",
-                    "Specify headers to return with synchronous responses.",
+                    "Headers of the reply, values interpolated.",
                     kind="map",
                     default={"Content-Type": "application/octet-stream"},
                 ),
                 metadata_filter_field(
                     "metadata_headers",
-                    "Specify criteria for which metadata values are added to the response as headers.",
+                    "Which metadata keys of the stored message are copied into the reply as headers.",
                 ),
             ],
-            "Customise messages returned via synchronous responses.",
+            "Shape of the reply sent back to the client.",
             advanced=True,
         ),
         obj(
@@ -124,12 +119,12 @@ SPEC = ComponentSpec(
             [
                 boolean(
                     "reuse_addr",
-                    "Enable SO_REUSEADDR, allowing binding to ports in TIME_WAIT state.",
+                    "Set SO_REUSEADDR so the port can be bound again while old connections are in TIME_WAIT.",
                     default=False,
                 ),
                 boolean("reuse_port", "Enable SO_REUSEPORT (not supported by benthic).", default=False),
             ],
-            "Customise the TCP listener. Only valid with a custom address.",
+            "Socket options of the listener. Needs an `address` of this input's own.",
             advanced=True,
             optional=True,
         ),

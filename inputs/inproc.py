@@ -12,10 +12,10 @@ from pipeline.spec import ComponentSpec, string
 SPEC = ComponentSpec(
     "inproc",
     "input",
-    summary="Directly connect to an output within a Redpanda Connect process by referencing it by a chosen ID.",
+    summary="Receives what an inproc output in the same process sends under the same ID.",
     description=(
-        "This allows you to hook up isolated streams whilst running Redpanda Connect in streams mode. Several "
-        "inputs on one id share the pipe: each transaction goes to one of them."
+        "Use it to join streams that otherwise stay apart, for example in streams mode. Several inputs on "
+        "one id share the pipe: each transaction goes to one of them."
     ),
     root=string("inproc", "The pipe id.", default=""),
 )

@@ -20,7 +20,7 @@ SPEC = s.ComponentSpec(
         *codec_fields(),
         s.auto_replay_nacks_field(),
     ],
-    summary="Consumes data piped to stdin, chopping it into individual messages according to the specified scanner.",
+    summary="Reads standard input and cuts it into messages with the chosen codec or scanner.",
     categories=("Local",),
     lint=check_codec,
 )

@@ -31,14 +31,12 @@ PATTERNS = (
 SPEC = ComponentSpec(
     "broker",
     "output",
-    summary="Allows you to route messages to multiple child outputs using a range of brokering patterns.",
-    description="Processors can be listed to apply across individual outputs or all outputs.",
+    summary="Sends messages to several child outputs, spreading or copying them according to a chosen pattern.",
+    description="Processors can sit on a single child output (only its messages) or on the broker itself (every message).",
     fields=[
-        integer(
-            "copies", "The number of copies of each configured output to spawn.", default=1, advanced=True
-        ),
-        enum("pattern", PATTERNS, "The brokering pattern to use.", default="fan_out"),
-        component_list("outputs", "output", "A list of child outputs to broker.", default=[]),
+        integer("copies", "How many instances of each listed output to create.", default=1, advanced=True),
+        enum("pattern", PATTERNS, "How messages are shared among the children.", default="fan_out"),
+        component_list("outputs", "output", "The child outputs messages are sent to.", default=[]),
         batching_field(),
     ],
 )

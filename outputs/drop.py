@@ -19,7 +19,7 @@ class DropOutput:
 
 
 register_output(
-    s.ComponentSpec("drop", "output", summary="Drops all messages."),
+    s.ComponentSpec("drop", "output", summary="Discards every message and reports it delivered."),
     lambda conf, res: DropOutput(),
     max_in_flight=64,
 )

@@ -41,40 +41,38 @@ def _lint(conf: dict[str, Any]) -> list[str]:
 SPEC = ComponentSpec(
     "drop_on",
     "output",
-    summary="Attempts to write messages to a child output and if the write fails for one of a list of "
-    "configurable reasons the message is dropped (acked) instead of being reattempted (or nacked).",
+    summary="Wraps a child output and, when a write fails for one of the reasons you list, acknowledges "
+    "and discards the message rather than retrying or rejecting it.",
     description=(
-        "Regular Benthos outputs will apply back pressure when downstream services aren't accessible, "
-        "and Benthos retries (or nacks) all messages that fail to be delivered. However, in some "
-        "circumstances, or for certain output types, we instead might want to relax these mechanisms, "
-        "which is when this output becomes useful. Unlike upstream, the child output keeps its own "
-        "max_in_flight concurrency."
+        "Normally an output that cannot reach its destination holds up the pipeline (back pressure), and "
+        "every failed delivery is retried or rejected to the input. Where losing some messages is better "
+        "than stalling or redelivering them, wrap the output in drop_on. Unlike upstream, the child "
+        "output keeps its own max_in_flight concurrency."
     ),
     categories=("Utility",),
     fields=[
         boolean(
             "error",
-            "Whether messages should be dropped when the child output returns an error of any type. "
-            "For example, this could be when an http_client output gets a 4XX response code.",
+            "Drop the message whenever the child output reports an error, whatever it is (an http_client "
+            "child answered with a 4xx status, for instance).",
             default=False,
         ),
         string_list(
             "error_patterns",
-            "A list of regular expressions (re2) where if the child output returns an error that matches "
-            "any part of any of these patterns the message will be dropped.",
+            "Regular expressions (re2 syntax) tested against the child output's error text; the message "
+            "is dropped when any of them matches anywhere in it.",
             optional=True,
             examples=(["and that was really bad$"], ["roughly [0-9]+ issues occurred"]),
         ),
         duration(
             "back_pressure",
-            "An optional duration string that determines the maximum length of time to wait for a given "
-            "message to be accepted by the child output before the message should be dropped instead. "
-            "The most common reason for an output to block is when waiting for a lost connection to be "
-            "re-established.",
+            "How long a message may wait for the child output to take it before it is dropped, as a "
+            "duration string. Outputs usually block like this while they reconnect after losing their "
+            "connection.",
             optional=True,
             examples=("30s", "1m"),
         ),
-        component("output", "output", "A child output to wrap with this drop mechanism."),
+        component("output", "output", "The output whose failures are turned into drops."),
     ],
     lint=_lint,
 )

@@ -16,10 +16,10 @@ SPEC = s.ComponentSpec(
     "file",
     "output",
     [
-        s.interp("path", "The file to write to, if the file does not yet exist it will be created."),
+        s.interp("path", "Path of the file written to, interpolated per message; a missing file is created."),
         s.string("codec", CODEC_DESCRIPTION, default="lines"),
     ],
-    summary="Writes messages to files on disk based on a chosen codec.",
+    summary="Writes messages to local files, framed by the chosen codec.",
     categories=("Local",),
     lint=lambda conf: check_codec(conf["codec"]),
 )

@@ -18,7 +18,7 @@ from pipeline.spec import ComponentSpec, string
 SPEC = ComponentSpec(
     "inproc",
     "output",
-    summary="Sends data directly to inproc inputs by connecting to a unique ID.",
+    summary="Passes messages straight to the inproc inputs that share its ID.",
     description=(
         "It is possible to connect inputs to outputs across streams within one process by naming the same "
         "pipe id. Messages are passed with their transaction: the writer completes when the reader acks."

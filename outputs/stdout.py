@@ -15,7 +15,7 @@ SPEC = s.ComponentSpec(
     "stdout",
     "output",
     [s.string("codec", CODEC_DESCRIPTION, default="lines")],
-    summary="Prints messages to stdout as a continuous stream of data.",
+    summary="Writes messages one after another to standard output.",
     categories=("Local",),
     lint=lambda conf: check_codec(conf["codec"]),
 )

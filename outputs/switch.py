@@ -20,23 +20,22 @@ from pipeline.spec import ComponentSpec, bloblang, boolean, component, obj_list
 SPEC = ComponentSpec(
     "switch",
     "output",
-    summary="The switch output type allows you to route messages to different outputs based on their contents.",
+    summary="Sends each message to the output of the case it matches, so what a message contains decides where it goes.",
     description=(
-        "Messages that do not pass the check of a single output case are effectively dropped. In order to "
-        "prevent this outcome set the field strict_mode to true, in which case messages that do not pass at "
-        "least one case are considered failed and will be nacked and/or reprocessed depending on your input."
+        "A message that matches no case is silently discarded, unless `strict_mode` is true: then it "
+        "counts as a failed delivery, and the input rejects or redelivers it as it normally would."
     ),
     fields=[
         boolean(
             "retry_until_success",
-            "If a selected output fails to send a message this field determines whether it is reattempted indefinitely. "
-            "If set to false the error is instead propagated back to the input level.",
+            "When true, a case output that fails to deliver is retried without limit; when false, the "
+            "failure is returned to the input.",
             default=False,
         ),
         boolean(
             "strict_mode",
-            "This field determines whether an error should be reported if no condition is met. If set to true, an error "
-            "is propagated back to the input level. The default behavior is false, which will drop the message.",
+            "What happens to a message no case matches: false (the default) discards it; true returns an "
+            "error to the input.",
             default=False,
             advanced=True,
         ),
@@ -45,18 +44,18 @@ SPEC = ComponentSpec(
             [
                 bloblang(
                     "check",
-                    "A Bloblang query that should return a boolean value indicating whether a message should be routed to the case output. If left empty the case always passes.",
+                    "Bloblang query returning true for messages this case's output should receive. An empty check matches every message.",
                     default="",
                 ),
-                component("output", "output", "An output for messages that pass the check to be routed to."),
+                component("output", "output", "Where messages matching this case are sent."),
                 boolean(
                     "continue",
-                    "Indicates whether, if this case passes for a message, the next case should also be tested.",
+                    "When this case matches, keep testing the following cases, so the message can go to several outputs.",
                     default=False,
                     advanced=True,
                 ),
             ],
-            "A list of switch cases, outlining outputs that can be routed to.",
+            "The cases, tested in order, each naming an output.",
             default=[],
         ),
     ],

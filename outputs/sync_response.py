@@ -16,7 +16,7 @@ from processors.sync_response import store_sync_response
 SPEC = ComponentSpec(
     "sync_response",
     "output",
-    summary="Returns the final message payload back to the input origin of the message, where it is dealt with according to that specific input type.",
+    summary="Hands the finished message back to the input it came from as its reply; what happens next depends on that input.",
     description=(
         "For most inputs this output does nothing; the http_server input answers each request with the "
         "batch stored here (after this output's processors ran) once the message is acknowledged."

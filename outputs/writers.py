@@ -6,9 +6,9 @@ from __future__ import annotations
 from pipeline.message import Message
 
 CODEC_DESCRIPTION = (
-    "The way in which the bytes of messages should be written out into the output data stream: "
-    "`lines` (a line break after each message), `delim:x` (a custom delimiter after each message), "
-    "`all-bytes` (each message written to a file in full, replacing it) or `append` (no delimiter)."
+    "How messages are framed in what is written: `lines` puts a newline after each, `delim:x` puts "
+    "the string x after each, `all-bytes` writes each message as the whole file (replacing what was "
+    "there) and `append` adds messages with nothing between them."
 )
 
 

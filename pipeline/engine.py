@@ -519,8 +519,8 @@ class Stream:
         self.terminated = False
         self.delivery_backoff_max = 1.0
         # Back pressure on failure: while any delivery is being retried, no new transaction is
-        # handed to the output (upstream: "attempted again until successful whilst applying
-        # back pressure"), so a failing output does not pile up retries without bound.
+        # handed to the output (upstream, too, retries until the send succeeds and holds the
+        # rest back meanwhile), so a failing output does not pile up retries without bound.
         self._retrying = 0
         self._healthy = asyncio.Event()
         self._healthy.set()

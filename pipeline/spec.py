@@ -134,33 +134,37 @@ def batching_field(name: str = "batching") -> Field:
         name,
         [
             integer(
-                "count", "A number of messages at which the batch should be flushed. 0 disables.", default=0
+                "count",
+                "Send the batch once it holds this many messages; 0 turns this trigger off.",
+                default=0,
             ),
             integer(
-                "byte_size", "An amount of bytes at which the batch should be flushed. 0 disables.", default=0
+                "byte_size",
+                "Send the batch once its payloads add up to this many bytes; 0 turns this trigger off.",
+                default=0,
             ),
             string(
                 "period",
-                "A period in which an incomplete batch should be flushed regardless of its size.",
+                "Send whatever the batch holds when this much time has passed, full or not.",
                 default="",
             ),
             bloblang(
                 "check",
-                "A Bloblang query that should return a boolean value indicating whether a message should end a batch.",
+                "Bloblang query run on each message; true makes that message the last of its batch.",
                 default="",
             ),
             component_list(
-                "processors", "processor", "Processors applied to a batch as it is flushed.", default=[]
+                "processors", "processor", "Processors run on each batch just before it is sent.", default=[]
             ),
         ],
-        "Allows you to configure a batching policy.",
+        "When messages are grouped into batches before sending.",
     )
 
 
 def max_in_flight_field(default: int = 64) -> Field:
     return integer(
         "max_in_flight",
-        "The maximum number of messages to have in flight at a given time.",
+        "Most messages (or batches) being sent at once.",
         default=default,
         check=lambda v: None if v >= 1 else "max_in_flight must be at least 1",
     )
@@ -169,8 +173,8 @@ def max_in_flight_field(default: int = 64) -> Field:
 def auto_replay_nacks_field() -> Field:
     return boolean(
         "auto_replay_nacks",
-        "Whether messages that are rejected (nacked) at the output level should be automatically replayed "
-        "indefinitely, eventually resulting in back pressure if the cause of the rejections is persistent.",
+        "Send a message that an output rejected (nacked) through the pipeline again, as often as it takes. "
+        "If the rejections never stop, the input stalls behind the replays.",
         default=True,
     )
 
@@ -179,43 +183,39 @@ def tls_fields(name: str = "tls") -> Field:
     return obj(
         name,
         [
-            boolean("enabled", "Whether custom TLS settings are enabled.", default=False),
-            boolean(
-                "skip_cert_verify", "Whether to skip server side certificate verification.", default=False
-            ),
+            boolean("enabled", "Use the settings below instead of the defaults.", default=False),
+            boolean("skip_cert_verify", "Accept any server certificate without checking it.", default=False),
             boolean(
                 "enable_renegotiation",
-                "Whether to allow the remote server to repeatedly request renegotiation.",
+                "Let the server ask for TLS renegotiation more than once.",
                 default=False,
             ),
             string(
                 "root_cas",
-                "An optional root certificate authority to use (PEM text).",
+                "Certificate authority to trust, as PEM text.",
                 default="",
                 secret=True,
             ),
-            string(
-                "root_cas_file", "An optional path of a root certificate authority file to use.", default=""
-            ),
+            string("root_cas_file", "File holding the certificate authority to trust.", default=""),
             obj_list(
                 "client_certs",
                 [
-                    string("cert", "A plain text certificate to use.", default=""),
-                    string("key", "A plain text certificate key to use.", default="", secret=True),
-                    string("cert_file", "The path of a certificate to use.", default=""),
-                    string("key_file", "The path of a certificate key to use.", default=""),
+                    string("cert", "Client certificate, as PEM text.", default=""),
+                    string("key", "Private key of the certificate, as PEM text.", default="", secret=True),
+                    string("cert_file", "File holding the client certificate.", default=""),
+                    string("key_file", "File holding the private key.", default=""),
                     string(
                         "password",
-                        "A plain text password for when the private key is password encrypted.",
+                        "Password that decrypts the private key, if it is encrypted.",
                         default="",
                         secret=True,
                     ),
                 ],
-                "A list of client certificates to use.",
+                "Certificates presented to the server to identify this client.",
                 default=[],
             ),
         ],
-        "Custom TLS settings can be used to override system defaults.",
+        "TLS settings that replace the system defaults.",
         advanced=True,
     )
 

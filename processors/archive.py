@@ -24,19 +24,18 @@ FORMATS = ("binary", "concatenate", "json_array", "lines", "tar", "zip")
 SPEC = ComponentSpec(
     "archive",
     "processor",
-    summary="Archives all the messages of a batch into a single message according to the selected archive format.",
+    summary="Packs every message of a batch into one message, using the chosen archive format.",
     description=(
-        "Some archive formats (such as tar, zip) treat each archive item (message part) as a file with a "
-        "path. Since message parts only contain raw data a unique path must be generated for each part. "
-        "This can be done by using function interpolations on the 'path' field. The resulting archived "
-        "message adopts the metadata of the first message of the batch."
+        "In the tar and zip formats every message becomes a file inside the archive, and files need "
+        "names: the interpolated `path` field gives each message its own, for example from a counter or "
+        "from its metadata. The archive that comes out carries the metadata of the batch's first message."
     ),
     categories=("Parsing", "Utility"),
     fields=[
-        enum("format", FORMATS, "The archiving format to apply."),
+        enum("format", FORMATS, "Which archive format to produce."),
         interp(
             "path",
-            "The path to set for each message in the archive (when applicable).",
+            "The file name each message gets inside the archive, for formats that name their entries.",
             default="",
             examples=("${!counter()}.txt", '${!meta("kafka_key")}-${!json("id")}.json'),
         ),

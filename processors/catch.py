@@ -16,12 +16,11 @@ from pipeline.spec import ComponentSpec, component_list
 SPEC = ComponentSpec(
     "catch",
     "processor",
-    summary="Applies a list of child processors only when a previous processing step has failed.",
+    summary="Runs its child processors only on messages that an earlier step flagged as failed.",
     description=(
-        "Behaves similarly to the for_each processor, where a list of child processors are applied to "
-        "individual messages of a batch. However, processors are only applied to messages that failed "
-        "a processing step prior to the catch. When messages exit the catch block their error flags "
-        "are cleared."
+        "Each message of the batch is handled on its own, as in for_each, but only messages carrying an "
+        "error flag from some step before the catch go through the children; the others pass by. On "
+        "leaving the catch, every message's error flag is removed."
     ),
     root=component_list("catch", "processor", default=[]),
 )

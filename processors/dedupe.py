@@ -16,21 +16,22 @@ from pipeline.spec import ComponentSpec, boolean, interp, string
 SPEC = ComponentSpec(
     "dedupe",
     "processor",
-    summary="Deduplicates messages by storing a key value in a cache using the add operator. If the key already exists within the cache it is dropped.",
+    summary="Drops a message when its key is already in a cache: each key is written with the cache's add operation, which fails for a key that is present.",
     description=(
-        "Caches must be configured as resources. Performing deduplication on a stream using a distributed "
-        "cache voids any at-least-once guarantees that it previously had."
+        "The cache is named from `cache_resources`. If the cache outlives the process (a shared or remote "
+        "one), a message whose key was recorded but that was not delivered before a restart is dropped as "
+        "a duplicate when it is read again: the stream then no longer delivers at least once."
     ),
     fields=[
-        string("cache", "The cache resource to target with this processor."),
+        string("cache", "Label of the cache resource that remembers keys."),
         interp(
             "key",
-            "An interpolated string yielding the key to deduplicate by for each message.",
+            "Interpolated per message; messages that render the same key count as duplicates.",
             check=lambda v: None if v else "dedupe key must not be empty",
         ),
         boolean(
             "drop_on_err",
-            "Whether messages should be dropped when the cache returns a general error such as a network issue.",
+            "What to do when the cache itself fails (a lost connection, say): true drops the message, false keeps it.",
             default=True,
         ),
     ],

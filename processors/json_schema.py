@@ -24,13 +24,15 @@ from pipeline.spec import ComponentSpec, string
 SPEC = ComponentSpec(
     "json_schema",
     "processor",
-    summary="Checks messages against a provided JSONSchema definition but does not change the payload under any circumstances. If a message does not match the schema it can be caught using error handling methods.",
-    description="Please refer to the JSON Schema website for information and tutorials regarding the syntax of the schema.",
+    summary="Validates each message against a JSON Schema and leaves the payload as it was; a message that fails validation is flagged as errored, for catch or try to handle.",
+    description="The schema language itself is documented at json-schema.org.",
     fields=[
-        string("schema", "A schema to apply. Use either this or the `schema_path` field.", optional=True),
+        string(
+            "schema", "The schema, inline as JSON text. Set this or `schema_path`, not both.", optional=True
+        ),
         string(
             "schema_path",
-            "The path of a schema document to apply. Use either this or the `schema` field.",
+            "Where to load the schema from (a file:// or http:// URL). Set this or `schema`, not both.",
             optional=True,
         ),
     ],

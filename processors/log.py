@@ -18,24 +18,24 @@ LEVELS = ("ERROR", "WARN", "INFO", "DEBUG", "TRACE")
 SPEC = ComponentSpec(
     "log",
     "processor",
-    summary="Prints a log event for each message. Messages always remain unchanged.",
-    description="The log message can be set using function interpolations, which allows you to log the contents and metadata of messages.",
+    summary="Writes one log line per message and passes the message on as it was.",
+    description="`message` is interpolated, so the line can include the payload or metadata of the message being logged.",
     fields=[
         string(
             "level",
-            "The log level to use.",
+            "Level the line is logged at.",
             default="INFO",
             check=lambda v: None if str(v).upper() in LEVELS else f"log level not recognised: {v}",
         ),
         bloblang(
             "fields_mapping",
-            "An optional Bloblang mapping that can be used to specify extra fields to add to the log.",
+            "A Bloblang mapping whose resulting object is added to the log line as structured fields.",
             optional=True,
         ),
-        interp("message", "The message to print.", default=""),
+        interp("message", "Text of the log line.", default=""),
         interp(
             "fields",
-            "A map of fields to print along with the log message.",
+            "Extra key/value pairs logged with the line (replaced by `fields_mapping`).",
             kind="map",
             default={},
             deprecated=True,

@@ -56,18 +56,18 @@ def _ctor(mutate: bool) -> Any:
 register_processor(
     _spec(
         "mapping",
-        "Executes a Bloblang mapping on messages, creating a new document that replaces (or filters) the original message.",
+        "Runs a Bloblang mapping that builds a new document from each message; the result replaces the message, or drops it when the mapping deletes root.",
     ),
     _ctor(False),
 )
 register_processor(
-    _spec("bloblang", "Executes a Bloblang mapping on messages (the older name of `mapping`).", "deprecated"),
+    _spec("bloblang", "The older name of the `mapping` processor; behaves the same.", "deprecated"),
     _ctor(False),
 )
 register_processor(
     _spec(
         "mutation",
-        "Executes a Bloblang mapping and directly transforms the contents of messages, mutating (or deleting) them.",
+        "Runs a Bloblang mapping that edits each message in place: fields it does not assign stay as they were, and deleting root drops the message.",
     ),
     _ctor(True),
 )

@@ -20,31 +20,30 @@ _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 SPEC = ComponentSpec(
     "metric",
     "processor",
-    summary="Emit custom metrics by extracting values from messages.",
+    summary="Records a metric of your own from each message that passes through.",
     description=(
-        "This processor works by evaluating an interpolated field `value` for each message and updating "
-        "an emitted metric according to the type. Custom metrics such as these are emitted along with "
-        "Benthos internal metrics, where you can customize where metrics are sent, which metric names "
-        "are emitted and rename them as/when appropriate."
+        "For every message the interpolated `value` is rendered and the metric named `name` is updated "
+        "as its `type` says. These metrics go out through the same `metrics` exporter as the engine's own, "
+        "so its settings (where to send, which names to keep, renaming) apply to them too."
     ),
     categories=("Utility",),
     fields=[
-        enum("type", TYPES, "The metric type to create."),
+        enum("type", TYPES, "Kind of metric to record."),
         string(
             "name",
-            "The name of the metric to create, this must be unique across all Benthos components otherwise it will overwrite those other metrics.",
+            "Metric name. No other component may use the same name, or the two write over each other's values.",
             check=lambda v: None if v else "field 'name' must not be empty",
         ),
         string_map(
             "labels",
-            "A map of label names and values that can be used to enrich metrics. Labels are not supported by some metric destinations, in which case the metrics series are combined.",
+            "Labels attached to the metric, values interpolated per message. Exporters without labels merge the labelled series into one.",
             optional=True,
             interpolated=True,
             examples=({"type": '${! json("doc.type") }', "topic": '${! meta("kafka_topic") }'},),
         ),
         interp(
             "value",
-            "For some metric types specifies a value to set, increment. Certain metrics exporters such as Prometheus support floating point values, but those that do not will cast a floating point value into an integer.",
+            "The number to record for types that take one (the amount for counter_by, the reading for gauge and timing). Prometheus keeps fractions; exporters that only hold integers truncate them.",
             default="",
         ),
     ],

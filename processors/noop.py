@@ -19,7 +19,7 @@ register_processor(
     s.ComponentSpec(
         "noop",
         "processor",
-        summary="Noop is a processor that does nothing, the message passes through unchanged.",
+        summary="Passes every message on exactly as it arrived.",
     ),
     lambda conf, res: NoopProcessor(),
 )

@@ -11,14 +11,14 @@ from pipeline.spec import ComponentSpec, integer
 SPEC = ComponentSpec(
     "split",
     "processor",
-    summary="Breaks message batches (synonymous with multiple part messages) into smaller batches.",
+    summary="Cuts each batch (a multi-part message) into smaller batches.",
     description=(
-        "The size of the resulting batches are determined either by a discrete size or, if the field "
-        "byte_size is non-zero, then by total size in bytes (which ever limit is reached first)."
+        "A new batch starts when the current one holds `size` messages or, if `byte_size` is above zero, "
+        "when adding the next message would take it past `byte_size` bytes; whichever comes first."
     ),
     fields=[
-        integer("size", "The target number of messages.", default=1),
-        integer("byte_size", "An optional target of total message bytes.", default=0),
+        integer("size", "Most messages per resulting batch.", default=1),
+        integer("byte_size", "Most payload bytes per resulting batch; 0 means no byte limit.", default=0),
     ],
 )
 

@@ -18,31 +18,31 @@ from pipeline.spec import ComponentSpec, bloblang, boolean, component_list, obj_
 SPEC = ComponentSpec(
     "switch",
     "processor",
-    summary="Conditionally processes messages based on their contents.",
+    summary="Chooses which processors a message goes through by testing it against a list of cases.",
     description=(
-        "For each switch case a Bloblang query is checked and, if the result is true (or the check is "
-        "empty) the child processors are executed on the message."
+        "Cases are tried in order. A case whose Bloblang `check` returns true, or that has no check, runs "
+        "its processors on the message."
     ),
     root=obj_list(
         "switch",
         [
             bloblang(
                 "check",
-                "A Bloblang query that should return a boolean value indicating whether a message should have the processors of this case executed on it. If left empty the case always passes.",
+                "Bloblang query returning true when this case's processors should run on the message. An empty check matches every message.",
                 default="",
             ),
             component_list(
-                "processors", "processor", "A list of processors to execute on a message.", default=[]
+                "processors", "processor", "Processors run on a message that matches this case.", default=[]
             ),
             boolean(
                 "fallthrough",
-                "Indicates whether, if this case passes for a message, the next case should also be executed.",
+                "When this case matches, also run the next case's processors without testing its check.",
                 default=False,
                 advanced=True,
             ),
             boolean(
                 "continue",
-                "Indicates whether, if this case passes for a message, the remaining cases should also be tested.",
+                "When this case matches, go on testing the cases after it instead of stopping here.",
                 default=False,
                 advanced=True,
             ),

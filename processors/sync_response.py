@@ -20,7 +20,7 @@ RESULT_STORE = "sync_response"
 SPEC = ComponentSpec(
     "sync_response",
     "processor",
-    summary="Adds the payload in its current state as a synchronous response to the input source, where it is dealt with according to that specific input type.",
+    summary="Keeps a copy of each message as it is at this point as the reply to its input; what the input does with that reply depends on the input.",
     description=(
         "For most inputs this processor does nothing; the http_server input answers each request with the "
         "messages stored by this processor, once the message is processed and acknowledged."

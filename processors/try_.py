@@ -12,7 +12,7 @@ from pipeline.spec import ComponentSpec, component_list
 SPEC = ComponentSpec(
     "try",
     "processor",
-    summary="Executes a list of child processors on messages only if no prior processors have failed (or the errors have been cleared).",
+    summary="Runs its child processors in order, but only on messages that carry no error flag (none set, or cleared by a catch).",
     description=(
         "Each message is handled on its own: once a step flags it as errored, the remaining child "
         "processors are skipped for it. Messages flagged before the try skip it entirely."

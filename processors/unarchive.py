@@ -24,16 +24,15 @@ FORMATS = ("binary", "csv", "json_array", "json_documents", "json_map", "lines",
 SPEC = ComponentSpec(
     "unarchive",
     "processor",
-    summary="Unarchives messages according to the selected archive format into multiple messages within a batch.",
+    summary="Opens each message as an archive of the chosen format and puts the entries into the batch as messages.",
     description=(
-        "When a message is unarchived the new messages replace the original message in the batch. Messages "
-        "that are selected but fail to unarchive (invalid format) will remain unchanged in the message "
-        "batch but will be flagged as having failed."
+        "The entries take the archive's place in the batch. A message that cannot be read in the chosen "
+        "format stays in the batch as it was, flagged as errored."
     ),
     fields=[
         string(
             "format",
-            "The unarchiving format to apply: " + ", ".join(FORMATS) + " (csv:x for a custom delimiter).",
+            "How to read the archive: " + ", ".join(FORMATS) + " (csv:x for a custom delimiter).",
             check=lambda v: (
                 None if v in FORMATS or str(v).startswith("csv:") else f"format not supported: {v}"
             ),

@@ -125,7 +125,7 @@ def spec() -> ComponentSpec:
     return ComponentSpec(
         "run_ai",
         "input",
-        summary="Run AI metrics input.",
+        summary="Collects Run:ai usage metrics on a schedule.",
         description=(
             "Scrapes Run:ai workload or pod metrics on a schedule and emits one message per resource per "
             "scrape window, as OpenMeter's `run_ai` collector input does. Each message is the resource "
@@ -143,7 +143,7 @@ def spec() -> ComponentSpec:
             enum(
                 F_RESOURCE_TYPE,
                 ("workload", "pod"),
-                "Run:ai resource to collect metrics from.",
+                "Whether metrics are collected per workload or per pod.",
                 default="workload",
             ),
             integer(

@@ -66,7 +66,7 @@ def make_uuid_v7(ms: int, rand: bytes) -> str:
 
 
 @function("uuid_v7", category=CATEGORY, impure=True,
-          params=[Param("time", "timestamp", optional=True, description="An optional timestamp to use.")],
+          params=[Param("time", "timestamp", optional=True, description="Timestamp to build the ID from; the current time when omitted.")],
           description="A time-ordered version 7 UUID string.")  # fmt: skip
 def uuid_v7(ctx: Any, time_: Any = None) -> Any:
     ms = time.time_ns() // 1_000_000 if time_ is None else unix_nanos(to_timestamp(time_)) // 1_000_000
@@ -110,7 +110,12 @@ def make_ksuid(seconds: int, payload: bytes) -> str:
     return "".join(reversed(out))
 
 
-@function("ksuid", category=CATEGORY, impure=True, description="A random K-Sortable Unique Identifier.")
+@function(
+    "ksuid",
+    category=CATEGORY,
+    impure=True,
+    description="A new random KSUID, an ID whose text sorts by creation time.",
+)
 def ksuid(ctx: Any) -> Any:
     return make_ksuid(int(time.time()), os.urandom(16))
 
@@ -146,7 +151,7 @@ def make_ulid(ms: int, entropy: bytes, encoding: str = "crockford") -> str:
 @function("ulid", category=CATEGORY, impure=True,
           params=[Param("encoding", "string", "crockford", "crockford or hex."),
                   Param("random_source", "string", "secure_random", "secure_random or fast_random.")],
-          description="A Universally Unique Lexicographically Sortable Identifier.")  # fmt: skip
+          description="A ULID: a unique ID whose text sorts in creation order.")  # fmt: skip
 def ulid(ctx: Any, encoding: str = "crockford", random_source: str = "secure_random") -> Any:
     if encoding not in ("crockford", "hex"):
         raise EvalError(f"invalid ulid encoding: {encoding}")

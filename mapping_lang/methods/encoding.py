@@ -130,7 +130,7 @@ _SCHEME = [Param("scheme", "string", description="base64, base64url, base64rawur
 
 
 @method("encode", category=CATEGORY, params=_SCHEME, prepare=_prepare_scheme(_ENCODERS),
-        description="Encodes a string or bytes into a string with a scheme.")  # fmt: skip
+        description="Turns a string or bytes into text in the named encoding scheme.")  # fmt: skip
 def encode(ctx: Any, target: Any, scheme: str) -> Any:
     encoder = _ENCODERS.get(scheme)
     if encoder is None:

@@ -24,7 +24,7 @@ def _text(target: Any, name: str) -> str | bytes:
     "parse_json",
     category="Parsing",
     params=[Param("use_number", "bool", optional=True, description="Keep numbers as their JSON text.")],
-    description="Attempts to parse a string as a JSON document and returns the result.",
+    description="Reads a string as one JSON document and gives back the value it holds.",
 )
 def parse_json_method(ctx: Any, target: Any, use_number: bool | None = None) -> Any:
     data = _text(target, "parse_json")
@@ -42,7 +42,7 @@ def parse_json_method(ctx: Any, target: Any, use_number: bool | None = None) -> 
         Param("no_indent", "bool", False, "Disable indentation."),
         Param("escape_html", "bool", True, "Escape the characters <, > and & as \\u003c etc."),
     ],
-    description="Serializes a target value into a JSON byte array.",
+    description="Encodes the value as JSON text, returned as bytes.",
     status="beta",
 )
 def format_json_method(
@@ -104,7 +104,7 @@ def indent_json(compact: str, indent: str) -> str:
 @method(
     "parse_duration",
     category="Timestamp Manipulation",
-    description="Attempts to parse a string as a duration and returns an integer of nanoseconds.",
+    description="Reads a Go duration string such as `1h30m` and gives its length in nanoseconds, as an integer.",
 )
 def parse_duration_method(ctx: Any, target: Any) -> Any:
     text = _text(target, "parse_duration")

@@ -65,8 +65,8 @@ def _float_method(name: str, fn: Callable[[float], float], description: str) -> 
     method(name, category=CATEGORY, description=description)(impl)
 
 
-_float_method("log", math.log, "The natural logarithm of a number.")
-_float_method("log10", go_log10, "The base-10 logarithm of a number.")
+_float_method("log", math.log, "Logarithm to base e.")
+_float_method("log10", go_log10, "Logarithm to base 10.")
 _float_method("sin", math.sin, "The sine of a number of radians.")
 _float_method("cos", math.cos, "The cosine of a number of radians.")
 _float_method("tan", math.tan, "The tangent of a number of radians.")

@@ -48,13 +48,13 @@ def zip_method(ctx: Any, target: Any, *arrays: Any) -> Any:
 
 
 @method("enumerated", category=CATEGORY,
-        description="Converts an array into an array of objects with the index and value of each element.")  # fmt: skip
+        description="Turns each element of an array into an object holding its position (`index`) and the element (`value`).")  # fmt: skip
 def enumerated(ctx: Any, target: Any) -> Any:
     return [{"index": i, "value": v} for i, v in enumerate(as_array(target))]
 
 
 @method("key_values", category=CATEGORY,
-        description="Converts an object into an array of {key, value} objects (sorted by key).")  # fmt: skip
+        description="Lists an object's entries as `{key, value}` objects, ordered by key.")  # fmt: skip
 def key_values(ctx: Any, target: Any) -> Any:
     obj = as_object(target)
     return [{"key": k, "value": obj[k]} for k in sorted(obj)]
@@ -115,7 +115,7 @@ def find_all_by(ctx: Any, target: Any, query: Query) -> Any:
 
 @method("join", category=CATEGORY,
         params=[Param("delimiter", "string", optional=True, description="An optional delimiter.")],
-        description="Joins an array of strings with an optional delimiter.")  # fmt: skip
+        description="Concatenates an array of strings, putting the delimiter (if given) between them.")  # fmt: skip
 def join(ctx: Any, target: Any, delimiter: str | None = None) -> Any:
     parts: list[str] = []
     for i, v in enumerate(as_array(target)):

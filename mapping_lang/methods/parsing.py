@@ -93,7 +93,7 @@ def format_yaml(ctx: Any, target: Any) -> Any:
         params=[Param("parse_header_row", "bool", True, "Whether the first row is a header."),
                 Param("delimiter", "string", ",", "The field delimiter (one character)."),
                 Param("lazy_quotes", "bool", False, "Allow quotes in unquoted fields.")],
-        description="Parses CSV text into an array of objects (with a header row) or of arrays.")  # fmt: skip
+        description="Reads CSV text: an array of objects keyed by the header row, or of arrays when `parse_header_row` is false.")  # fmt: skip
 def parse_csv(ctx: Any, target: Any, parse_header_row: bool = True, delimiter: str = ",",
               lazy_quotes: bool = False) -> Any:  # fmt: skip
     if len(delimiter) != 1:

@@ -45,13 +45,13 @@ _PATTERN = [Param("pattern", "string", description="A Go RE2 regular expression.
 
 
 @method("re_match", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
-        description="Checks whether a regular expression matches anywhere in a string.")  # fmt: skip
+        description="True when the regular expression finds a match at any position of the string.")  # fmt: skip
 def re_match(ctx: Any, target: Any, pattern: Any) -> Any:
     return _regex(pattern).search(_text(target)[0]) is not None
 
 
 @method("re_find_all", category=CATEGORY, params=_PATTERN, prepare=_prepare_pattern,
-        description="All non-overlapping matches of a regular expression.")  # fmt: skip
+        description="Every match of a regular expression in the string, left to right, none overlapping.")  # fmt: skip
 def re_find_all(ctx: Any, target: Any, pattern: Any) -> Any:
     return [m.group() for m in find_all(_regex(pattern), _text(target)[0])]
 

@@ -107,13 +107,13 @@ def _replace(ctx: Any, target: Any, old: str, new: str) -> Any:
 
 
 _REPLACE_PARAMS = [
-    Param("old", "string", description="A string to match against."),
-    Param("new", "string", description="A string to replace with."),
+    Param("old", "string", description="Text to look for."),
+    Param("new", "string", description="Text put in its place."),
 ]
 method("replace_all", category=CATEGORY, params=_REPLACE_PARAMS,
-       description="Replaces all occurrences of a string with another.")(_replace)  # fmt: skip
+       description="Swaps every occurrence of one string for another.")(_replace)  # fmt: skip
 method("replace", category=CATEGORY, params=_REPLACE_PARAMS,
-       description="Replaces all occurrences of a string with another.")(_replace)  # fmt: skip
+       description="Swaps every occurrence of one string for another.")(_replace)  # fmt: skip
 
 
 def _replacer(values: list[Any]) -> tuple[re.Pattern[str], dict[str, str]]:
@@ -155,9 +155,9 @@ method("replace_many", category=CATEGORY, params=_MANY_PARAMS, prepare=_prepare_
 
 
 @method("split", category=CATEGORY,
-        params=[Param("delimiter", "string", description="The delimiter to split with."),
+        params=[Param("delimiter", "string", description="Separator between the parts."),
                 Param("empty_as_null", "bool", False, "Whether empty parts become null.")],
-        description="Splits a string into an array of strings by a delimiter.")  # fmt: skip
+        description="Cuts a string at every occurrence of the separator and returns the pieces as an array.")  # fmt: skip
 def split(ctx: Any, target: Any, delimiter: str, empty_as_null: bool = False) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
@@ -174,7 +174,7 @@ def split(ctx: Any, target: Any, delimiter: str, empty_as_null: bool = False) ->
 
 
 @method("has_prefix", category=CATEGORY, params=[Param("value", "string", description="The prefix.")],
-        description="Checks whether a string starts with a prefix.")  # fmt: skip
+        description="True when the string begins with the given prefix.")  # fmt: skip
 def has_prefix(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
@@ -183,7 +183,7 @@ def has_prefix(ctx: Any, target: Any, value: str) -> Any:
 
 
 @method("has_suffix", category=CATEGORY, params=[Param("value", "string", description="The suffix.")],
-        description="Checks whether a string ends with a suffix.")  # fmt: skip
+        description="True when the string finishes with the given suffix.")  # fmt: skip
 def has_suffix(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
@@ -192,7 +192,7 @@ def has_suffix(ctx: Any, target: Any, value: str) -> Any:
 
 
 @method("index_of", category=CATEGORY, params=[Param("value", "string", description="The substring.")],
-        description="The byte index of the first occurrence of a substring, or -1.")  # fmt: skip
+        description="Where the substring first occurs, as a byte offset; -1 if it does not occur.")  # fmt: skip
 def index_of(ctx: Any, target: Any, value: str) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
@@ -237,12 +237,20 @@ def unescape_html(ctx: Any, target: Any) -> Any:
     return html.unescape(as_text(target))
 
 
-@method("escape_url_query", category=CATEGORY, description="Escapes a string for use in a URL query.")
+@method(
+    "escape_url_query",
+    category=CATEGORY,
+    description="Percent-encodes a string so it can go into a URL's query.",
+)
 def escape_url_query(ctx: Any, target: Any) -> Any:
     return quote_plus(as_text(target), safe="")
 
 
-@method("escape_url_path", category=CATEGORY, description="Escapes a string for use as a URL path segment.")
+@method(
+    "escape_url_path",
+    category=CATEGORY,
+    description="Percent-encodes a string so it can be one segment of a URL path.",
+)
 def escape_url_path(ctx: Any, target: Any) -> Any:
     return quote(as_text(target), safe="$&+=:@")
 
@@ -333,7 +341,11 @@ def clean_path(path: str) -> str:
     return out or "."
 
 
-@method("filepath_join", category=CATEGORY, description="Joins an array of path elements into one path.")
+@method(
+    "filepath_join",
+    category=CATEGORY,
+    description="Puts path elements together with slashes into a single cleaned path.",
+)
 def filepath_join(ctx: Any, target: Any) -> Any:
     parts: list[str] = []
     for i, v in enumerate(as_array(target)):
@@ -454,7 +466,7 @@ class _Stripper(HTMLParser):
 
 @method("strip_html", category=CATEGORY,
         params=[Param("preserve", "any", optional=True, description="An array of element names to keep.")],
-        description="Removes HTML tags from a string, optionally preserving some elements.")  # fmt: skip
+        description="Strips HTML markup from a string, except for the elements listed to keep.")  # fmt: skip
 def strip_html(ctx: Any, target: Any, preserve: Any = None) -> Any:
     keep: frozenset[str] = frozenset()
     if preserve is not None:

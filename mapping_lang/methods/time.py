@@ -63,7 +63,12 @@ def _ts_format(ctx: Any, target: Any, fmt: str = RFC3339_NANO, tz: str | None = 
 
 
 _FORMAT_PARAMS = [
-    Param("format", "string", RFC3339_NANO, "The output format using Go's reference time layout."),
+    Param(
+        "format",
+        "string",
+        RFC3339_NANO,
+        "Layout of the result, written as Go's reference time (Mon Jan 2 15:04:05 MST 2006).",
+    ),
     Param("tz", "string", optional=True, description="An optional IANA time zone (e.g. UTC)."),
 ]
 
@@ -79,7 +84,7 @@ def _ts_strftime(ctx: Any, target: Any, fmt: str, tz: str | None = None) -> Any:
 
 
 _STRFTIME_PARAMS = [
-    Param("format", "string", description="The output format using strftime specifiers."),
+    Param("format", "string", description="Layout of the result, written with strftime % codes."),
     Param("tz", "string", optional=True, description="An optional IANA time zone."),
 ]
 method("ts_strftime", category=CATEGORY, params=_STRFTIME_PARAMS,
@@ -121,7 +126,7 @@ def _ts_strptime(ctx: Any, target: Any, fmt: str) -> Any:
 
 _STRPTIME_PARAMS = [Param("format", "string", description="The layout of the input, strptime specifiers.")]
 method("ts_strptime", category=CATEGORY, params=_STRPTIME_PARAMS,
-       description="Parses a string as a timestamp following strptime specifiers.")(_ts_strptime)  # fmt: skip
+       description="Reads a timestamp from a string laid out with strptime-style % codes.")(_ts_strptime)  # fmt: skip
 method("parse_timestamp_strptime", category="Deprecated", params=_STRPTIME_PARAMS, status="deprecated",
        description="Deprecated alias of ts_strptime.")(_ts_strptime)  # fmt: skip
 
@@ -156,7 +161,7 @@ def ts_tz(ctx: Any, target: Any, tz: str) -> Any:
 
 
 @method("ts_round", category=CATEGORY, params=[Param("duration", "int", description="A duration in nanoseconds.")],
-        description="Rounds a timestamp to the nearest multiple of a duration since the zero time.")  # fmt: skip
+        description="Rounds a timestamp to the closest whole multiple of the duration, counted from Go's zero time.")  # fmt: skip
 def ts_round(ctx: Any, target: Any, duration: int) -> Any:
     ts = to_timestamp(target)
     if duration <= 0:
@@ -168,7 +173,7 @@ def ts_round(ctx: Any, target: Any, duration: int) -> Any:
 
 
 @method("ts_sub", category=CATEGORY, params=[Param("t2", "any", description="The timestamp to subtract.")],
-        description="Returns the difference in nanoseconds between two timestamps (t1 - t2).")  # fmt: skip
+        description="Nanoseconds from the argument timestamp to this one (this minus the argument).")  # fmt: skip
 def ts_sub(ctx: Any, target: Any, t2: Any) -> Any:
     diff = unix_nanos(to_timestamp(target)) - unix_nanos(to_timestamp(t2))
     return max(INT64_MIN, min(INT64_MAX, diff))
@@ -260,13 +265,13 @@ _PERIOD_PARAM = [Param("duration", "string", description="An ISO 8601 duration, 
 
 
 @method("ts_add_iso8601", category=CATEGORY, params=_PERIOD_PARAM,
-        description="Adds an ISO 8601 duration to a timestamp (calendar aware for Y/M/W/D).")  # fmt: skip
+        description="Moves a timestamp forward by an ISO 8601 duration; years, months, weeks and days follow the calendar.")  # fmt: skip
 def ts_add_iso8601(ctx: Any, target: Any, duration: str) -> Any:
     return _shift(target, duration, 1)
 
 
 @method("ts_sub_iso8601", category=CATEGORY, params=_PERIOD_PARAM,
-        description="Subtracts an ISO 8601 duration from a timestamp (calendar aware for Y/M/W/D).")  # fmt: skip
+        description="Moves a timestamp back by an ISO 8601 duration; years, months, weeks and days follow the calendar.")  # fmt: skip
 def ts_sub_iso8601(ctx: Any, target: Any, duration: str) -> Any:
     return _shift(target, duration, -1)
 

@@ -25,23 +25,25 @@ SPEC = s.ComponentSpec(
     [
         s.integer(
             "limit",
-            "The maximum buffer size (in bytes) to allow before applying backpressure upstream.",
+            "Bytes the buffer may hold; when full, the input waits until room is made.",
             default=524288000,
         ),
         s.obj(
             "batch_policy",
             [
-                s.boolean("enabled", "Whether to batch messages as they are flushed.", default=False),
+                s.boolean(
+                    "enabled", "Group messages into batches on their way out of the buffer.", default=False
+                ),
                 s.integer("count", default=0),
                 s.integer("byte_size", default=0),
                 s.string("period", default=""),
                 s.bloblang("check", default=""),
                 s.component_list("processors", "processor", default=[]),
             ],
-            "Optionally configure a policy to flush buffered messages in batches.",
+            "When buffered messages leave in batches rather than one by one.",
         ),
     ],
-    summary="Stores consumed messages in memory and acknowledges them at the input level.",
+    summary="Keeps messages in memory and acknowledges them to the input as soon as they are stored.",
     lint=lambda conf: policy_problems(conf["batch_policy"]) if conf["batch_policy"]["enabled"] else [],
 )
 

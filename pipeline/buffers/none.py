@@ -9,7 +9,7 @@ register_buffer(
     s.ComponentSpec(
         "none",
         "buffer",
-        summary="Do not buffer messages. This is the default and most resilient configuration.",
+        summary="No buffer: messages go straight from the input to the pipeline and are acknowledged only once delivered. The default, and the one that loses nothing on a crash.",
     ),
     lambda conf, res: None,
 )

@@ -32,27 +32,27 @@ from pipeline.spec import ComponentSpec, component_list, string
 SPEC = ComponentSpec(
     "sqlite",
     "buffer",
-    summary="Stores messages in an SQLite database and acknowledges them at the input level.",
+    summary="Keeps messages in an SQLite database and acknowledges them to the input as soon as they are stored.",
     description=(
-        "Stored messages are then consumed as a stream from the database and deleted only once they are "
-        "successfully sent at the output level. If the service is restarted, unacknowledged messages are "
-        "consumed from the database again."
+        "The pipeline reads messages back from the database in order; a row is deleted only after its "
+        "message was delivered by the outputs. Rows left over when the service stops are read again on "
+        "the next start."
     ),
     fields=[
         string(
             "path",
-            'The path of the database file, which will be created if it does not already exist. ":memory:" keeps it in memory.',
+            'Database file, created when missing; ":memory:" keeps the database in memory instead.',
         ),
         component_list(
             "pre_processors",
             "processor",
-            "An optional list of processors to apply to messages before they are stored within the buffer.",
+            "Processors run on messages before they are written to the database.",
             optional=True,
         ),
         component_list(
             "post_processors",
             "processor",
-            "An optional list of processors to apply to messages after they are consumed from the buffer.",
+            "Processors run on messages after they are read back from the database.",
             optional=True,
         ),
     ],

@@ -18,28 +18,28 @@ from pipeline.spec import ComponentSpec, duration, integer, string_map
 SPEC = ComponentSpec(
     "memory",
     "cache",
-    summary="Stores key/value pairs in a map held in memory.",
-    description="This cache is therefore reset every time the service restarts.",
+    summary="A key/value cache held in the process's memory.",
+    description="Nothing is kept across restarts: the cache starts empty (apart from `init_values`) each time.",
     fields=[
         duration(
             "default_ttl",
-            "The default TTL of each item. After this period an item will be eligible for removal during the next compaction.",
+            "How long an item lives unless set with its own TTL; once expired, the next compaction removes it.",
             default="5m",
         ),
         duration(
             "compaction_interval",
-            "The period of time to wait before each compaction, at which point expired items are removed. "
-            "This field can be set to an empty string in order to disable compactions/expiry entirely.",
+            "Time between compactions, the sweeps that remove expired items. An empty string turns "
+            "compaction, and with it expiry, off.",
             default="60s",
         ),
         string_map(
             "init_values",
-            "A table of key/value pairs that should be present in the cache on initialization.",
+            "Keys and values the cache holds from the start.",
             default={},
         ),
         integer(
             "shards",
-            "A number of logical shards to spread keys across, increasing the shards can have a performance benefit when processing a large number of keys.",
+            "How many separate maps the keys are spread over; more shards can help with very many keys.",
             default=1,
             advanced=True,
             check=lambda v: None if v >= 1 else "shards must be at least 1",

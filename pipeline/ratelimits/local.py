@@ -16,20 +16,19 @@ SPEC = s.ComponentSpec(
     [
         s.integer(
             "count",
-            "The maximum number of requests to allow for a given period of time.",
+            "Requests allowed per `interval`.",
             default=1000,
             check=lambda v: None if v > 0 else "count must be larger than zero",
         ),
-        s.duration("interval", "The time window to limit requests by.", default="1s"),
+        s.duration("interval", "Length of the window `count` applies to.", default="1s"),
         s.integer(
             "byte_size",
-            "The maximum number of bytes to allow for a given period of time; 0 disables it.",
+            "Bytes allowed per `interval`; 0 means no byte limit.",
             default=0,
             advanced=True,
         ),
     ],
-    summary="The local rate limit is a simple X every Y type rate limit that can be shared across any "
-    "number of components within the pipeline.",
+    summary="Allows `count` requests per `interval`, shared by every component of the process that names it.",
     lint=lambda conf: (
         (
             ["byte_size limits are not supported by benthic's local rate limit; use count"]
