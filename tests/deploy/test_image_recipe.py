@@ -6,6 +6,7 @@ and a certificate mounted in the CA directory is what makes an HTTPS sink truste
 
 from __future__ import annotations
 
+import difflib
 import http.server
 import os
 import re
@@ -29,6 +30,7 @@ import trustme
 from tests.e2e.conftest import Simulator
 from tests.e2e.sink import RecordingSink
 from tests.ports import free_port
+from tests.shared import UPSTREAM_CONFIGS
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -284,6 +286,26 @@ def test_the_install_brings_the_kubernetes_extra_where_the_project_defines_it(in
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_presets_are_the_seed_config_and_openmeters_preset() -> None:
+    upstream = UPSTREAM_CONFIGS / "openmeter"
+    http_server = DEPLOY / "presets" / "http-server" / "config.yaml"
+    assert (
+        http_server.read_bytes()
+        == (upstream / "collector/benthos/presets/http-server/config.yaml").read_bytes()
+    )
+    schema = DEPLOY / "presets" / "cloudevents.spec.json"
+    assert schema.read_bytes() == (upstream / "cloudevents.spec.json").read_bytes()
+    # the seed's config with exactly the two lines a deployment needs
+    seed = (REPO / "examples" / "run_ai.yaml").read_text().splitlines()
+    preset = (DEPLOY / "presets" / "run-ai" / "config.yaml").read_text().splitlines()
+    diff = [line for line in difflib.ndiff(seed, preset) if line[:1] in "+-"]
+    assert diff == [
+        "+     state_path: '${RUNAI_STATE_PATH:}'",
+        "-         Authorization: 'Bearer $KONNECT_SYSTEM_ACCESS_TOKEN'",
+        "+         Authorization: 'Bearer ${KONNECT_SYSTEM_ACCESS_TOKEN}'",
+    ]
 
 
 # -- CA injection ----------------------------------------------------------------------------------------
