@@ -39,7 +39,8 @@ trust_mounted_certificates() {
     [ -d "$ca_dir" ] || return 0
     # -L: a ConfigMap volume holds symlinks to files under hidden ..data directories; follow the
     # links and skip the hidden copies so that each certificate counts once
-    certs=$(find -L "$ca_dir" -type f -name '*.crt' ! -path '*/..*' | sort)
+    certs=$(find -L "$ca_dir" -type f -name '*.crt' ! -path '*/..*' | sort) ||
+        log "could not read all of $ca_dir: trusting what could be read"
     [ -n "$certs" ] || return 0
 
     base=$(base_bundle)
