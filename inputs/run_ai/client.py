@@ -14,14 +14,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
-import random
 import re
 import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -30,7 +27,16 @@ import orjson
 
 from inputs.run_ai.resources import pod_body, workload_body
 from inputs.run_ai.schedule import Window, rfc3339_nano, rfc3339_seconds
+from pipeline.errors import NoResponseError
+from pipeline.http.client import (
+    HTTPClient,
+    body_excerpt,
+    build_request,
+    jittered_backoff,
+    retry_after_seconds,
+)
 from pipeline.observability import Logger
+from pipeline.redact import redact_text
 from pipeline.resources import ComponentMetrics
 
 TOKEN_PATH = "/api/v1/token"
@@ -94,9 +100,6 @@ WORKLOAD_FILTER = ",".join(f"phase!={phase}" for phase in EXCLUDED_WORKLOAD_PHAS
 MAX_METRIC_TYPES_PER_REQUEST = 9
 # A token is renewed this long before it expires (at most a tenth of its lifetime).
 TOKEN_RENEW_MARGIN = 30.0
-# Retry-After values longer than this are cut short.
-MAX_RETRY_AFTER = 300.0
-_BODY_EXCERPT = 200
 # Connections per httpx client (see RunAIClient.__init__).
 POOL_SHARD_SIZE = 8
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -148,32 +151,6 @@ def encode_query(params: dict[str, str]) -> str:
     return "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k, v in sorted(params.items()))
 
 
-def backoff_wait(attempt: int, base: float, cap: float) -> float:
-    """resty's jittered exponential backoff for the ``attempt``-th retry (0-based)."""
-    centre = min(cap, base * (2**attempt)) / 2
-    return max(base, centre + random.random() * centre)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` header (seconds or an HTTP date) as seconds to wait."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if math.isnan(seconds):
-        return None
-    return min(MAX_RETRY_AFTER, max(0.0, seconds))
-
-
 def token_expiry(token: str) -> float | None:
     """The ``exp`` claim of a JWT (unverified), or None when it has none or cannot be read."""
     parts = token.split(".")
@@ -221,11 +198,12 @@ class RunAIClient:
         shards = -(-self.max_concurrency // POOL_SHARD_SIZE)
         per_shard = min(self.max_concurrency, POOL_SHARD_SIZE) + 1
         self._clients = [
-            httpx.AsyncClient(
-                timeout=http.timeout,
+            HTTPClient(
                 verify=verify,
-                limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
+                timeout=http.timeout,
                 follow_redirects=False,
+                max_connections=per_shard,
+                max_keepalive_connections=per_shard,
             )
             for _ in range(shards)
         ]
@@ -331,13 +309,13 @@ class RunAIClient:
         while True:
             started = time.perf_counter_ns()
             wait: float | None = None
-            try:
-                client = self._clients[shard % len(self._clients)]
-                response = await client.request(method, url, headers=headers, content=content)
-            except httpx.HTTPError as err:
-                failure = (
-                    f"{method} {path} ({about}): {type(err).__name__}: {self._scrub(str(err)) or 'no detail'}"
-                )
+            client = self._clients[shard % len(self._clients)]
+            exchange = await client.send(build_request(method, url, headers, content))
+            response = exchange.response
+            if response is None:
+                error = exchange.error
+                detail = error.url_error if isinstance(error, NoResponseError) else str(error)
+                failure = f"{method} {path} ({about}): {self._scrub(detail)}"
                 if attempt >= self.http.retry_count:
                     raise RunAIError(failure, retryable=True) from None
             else:
@@ -353,24 +331,21 @@ class RunAIClient:
                 )
                 wait = retry_after_seconds(response.headers.get("retry-after"))
             if wait is None:
-                wait = backoff_wait(attempt, self.http.retry_wait_time, self.http.retry_max_wait_time)
+                wait = jittered_backoff(attempt, self.http.retry_wait_time, self.http.retry_max_wait_time)
             self.logger.debug(f"Retrying Run:ai request in {wait:.3f}s: {failure}")
             await asyncio.sleep(wait)
             attempt += 1
 
     def _excerpt(self, response: httpx.Response) -> str:
-        text = response.content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
-        if len(response.content) > _BODY_EXCERPT:
-            text += "..."
-        return self._scrub(text) or "(empty body)"
+        return self._scrub(body_excerpt(response.content))
 
     def _scrub(self, text: str) -> str:
         """Text from a response or an exception, with the secret and any token masked (a body may
-        echo an older token than the cached one)."""
+        echo an older token than the cached one) and URLs redacted."""
         for secret in (self._app_secret, self._token):
             if secret:
                 text = text.replace(secret, "***")
-        return _JWT.sub("***", text)
+        return redact_text(_JWT.sub("***", text))
 
     # -- listing ----------------------------------------------------------------------------------
 

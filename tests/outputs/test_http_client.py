@@ -14,10 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from outputs.http_client import Throttle, canonical_header  # noqa: E402
 from pipeline.builder import Manager  # noqa: E402
 from pipeline.errors import ConfigError  # noqa: E402
+from pipeline.http.client import Throttle  # noqa: E402
 from pipeline.message import Message  # noqa: E402
+from pipeline.metadata import canonical_header  # noqa: E402
 from pipeline.observability import Logger, LogSink, Metrics  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
 from tests.ports import free_port  # noqa: E402
