@@ -75,6 +75,7 @@ from pipeline.spec import (
     string_map,
     tls_fields,
 )
+from pipeline.sync_response import store_sync_response
 
 # -- spec -------------------------------------------------------------------------------------------
 
@@ -572,12 +573,11 @@ class HTTPClientOutput:
             ctx = msg.context
             if ctx is None:
                 continue
-            store = ctx.get("sync_response")
-            if store is not None and hasattr(store, "add"):
-                store.add([reply.copy()])
-            else:
+            # one response per request: stored once, against the first message with a context
+            reply.context = ctx
+            if not store_sync_response([reply]):
                 ctx.setdefault("responses", []).append(reply.copy())
-            break  # one response per request: stored once, against the first message's context
+            break
 
 
 register_output(SPEC, HTTPClientOutput)

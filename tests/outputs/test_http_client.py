@@ -21,6 +21,7 @@ from pipeline.message import Message  # noqa: E402
 from pipeline.metadata import canonical_header  # noqa: E402
 from pipeline.observability import Logger, LogSink, Metrics  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
+from tests.inputs.test_http_server import serve  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 
@@ -367,3 +368,15 @@ def test_tls_renegotiation_is_refused_at_its_line(tmp_path: Path) -> None:
     result = run_cli("lint", str(config))
     assert result.returncode == 1
     assert f"{config}(6," in result.stderr and "TLS renegotiation is not supported" in result.stderr
+
+
+def test_propagate_response_answers_the_http_server_request_with_the_sinks_reply(sink: RecordingSink) -> None:
+    sink.fail_next(1, status=200, body=b"answer from the sink")
+
+    async def scenario(http: Any, url: str) -> None:
+        response = await http.post(url, content=b"question")
+        assert response.status_code == 200
+        assert response.content == b"answer from the sink"
+
+    serve({}, output=client(sink.url, propagate_response=True))(scenario)
+    assert [r.body for r in sink.requests] == [b"question"]
