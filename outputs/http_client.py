@@ -55,6 +55,7 @@ from pipeline.http.tls import tls_context, tls_problems
 from pipeline.message import Message
 from pipeline.metadata import MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import register_output
+from pipeline.redact import redact_text
 from pipeline.resources import Resources
 from pipeline.spec import (
     ComponentSpec,
@@ -447,7 +448,7 @@ class HTTPClientOutput:
         try:
             return str(interpolation.render(batch[index], batch, index))
         except Exception as err:
-            raise RequestBuildError(f"{what} interpolation error: {err}") from None
+            raise RequestBuildError(redact_text(f"{what} interpolation error: {err}")) from None
 
     def _build_request(self, batch: list[Message]) -> httpx.Request:
         first = batch[0]

@@ -102,7 +102,6 @@ MAX_METRIC_TYPES_PER_REQUEST = 9
 TOKEN_RENEW_MARGIN = 30.0
 # Connections per httpx client (see RunAIClient.__init__).
 POOL_SHARD_SIZE = 8
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 _PATH_LABELS = (
     (
@@ -340,12 +339,13 @@ class RunAIClient:
         return self._scrub(body_excerpt(response.content))
 
     def _scrub(self, text: str) -> str:
-        """Text from a response or an exception, with the secret and any token masked (a body may
-        echo an older token than the cached one) and URLs redacted."""
+        """Text from a response or an exception, with the app secret and the cached token masked,
+        and whatever ``pipeline.redact`` recognises (any JWT, as a body may echo an older token than
+        the cached one; URL credentials; sensitive JSON members) masked too."""
         for secret in (self._app_secret, self._token):
             if secret:
                 text = text.replace(secret, "***")
-        return redact_text(_JWT.sub("***", text))
+        return redact_text(text)
 
     # -- listing ----------------------------------------------------------------------------------
 

@@ -182,12 +182,9 @@ def build_request(
         raise RequestBuildError(f"failed to create request: {redact_text(str(err))}") from None
 
 
-def _without_user_info(request: httpx.Request) -> None:
-    """Go sends a URL's user-info as basic auth only when no ``Authorization`` header is set; httpx
-    would overwrite the header with it, so the user-info goes when the header is there."""
-    url = request.url
-    if (url.username or url.password) and "authorization" in request.headers:
-        request.url = url.copy_with(username=None, password=None)
+# Go sends a URL's user-info as basic auth only when no ``Authorization`` header is set; httpx would
+# overwrite the header with it. Sending with this (do-nothing) auth keeps the header.
+_KEEP_AUTHORIZATION = httpx.Auth()
 
 
 # -- one exchange ------------------------------------------------------------------------------------
@@ -253,13 +250,21 @@ class HTTPClient:
 
     async def send(self, request: httpx.Request) -> Exchange:
         """Send ``request`` and read its body within the deadline; never raises for a failure."""
-        _without_user_info(request)
+        url = request.url
+        auth = (
+            _KEEP_AUTHORIZATION
+            if (url.username or url.password) and "authorization" in request.headers
+            else None
+        )
         exchange = Exchange(request)
         started = time.perf_counter_ns()
         stage = "awaiting headers"
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self.client.send(request, stream=True)
+                if auth is None:
+                    response = await self.client.send(request, stream=True)
+                else:
+                    response = await self.client.send(request, stream=True, auth=auth)
                 stage = "reading body"
                 try:
                     exchange.body = await response.aread()
