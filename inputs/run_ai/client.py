@@ -5,8 +5,11 @@ and time formats. What differs is how it copes: the token is refreshed once for 
 requests (and shortly before it expires), a 401 refreshes it and repeats the request once,
 transport errors, 429 and 5xx are retried with jittered exponential backoff that honours
 ``Retry-After``, pages advance by the raw page length, metric requests run concurrently (bounded),
-and non-finite values are dropped with a warning. Errors name the request path, the status, the
-resource and a short body; the app secret and the bearer token never appear in them.
+non-finite values are dropped with a warning, and a window's scrape (:class:`WindowScrape`) keeps
+what it fetched so that a retry asks only for the failed requests and a resource becomes an event
+only when all its metrics arrived. Requests go through the shared client
+(``pipeline.http.client``). Errors name the request path, the status, the resource and a short
+body; the app secret, bearer tokens and URL credentials never appear in them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -441,41 +444,51 @@ class RunAIClient:
             values[measurement["type"]] = value
         return values
 
-    async def scrape(
-        self,
-        resource_type: str,
-        window: Window,
-        metric_types: Sequence[str],
-        page_size: int,
-    ) -> list[dict[str, Any]]:
-        """Every eligible resource with its metric values for the window: the message bodies, in
-        listing order. A failed chunk is logged and skipped; a resource without any value is left
-        out (as upstream). Listing failures raise."""
-        if resource_type == "pod":
-            resources = await self.list_pods(page_size)
-        else:
-            resources = await self.list_workloads(page_size)
-        chunks = metric_chunks(metric_types)
-        merged: list[dict[str, float]] = [{} for _ in resources]
-        jobs = [(i, chunk) for i in range(len(resources)) for chunk in chunks]
-        jobs.reverse()  # popped from the end: listing order
+    async def fetch(self, scrape: WindowScrape, page_size: int) -> None:
+        """One round of a window's scrape: list the resources (first round only; a listing failure
+        raises), then make every metric request still pending, concurrently. A request that fails
+        stays pending for the next round; a resource Run:ai no longer knows (404) leaves the window
+        with a warning."""
+        if scrape.resources is None:
+            if scrape.resource_type == "pod":
+                scrape.start(await self.list_pods(page_size))
+            else:
+                scrape.start(await self.list_workloads(page_size))
+        resources = scrape.resources
+        assert resources is not None
+        chunks = scrape.chunks
+        jobs = list(reversed(scrape.pending))  # popped from the end: listing order
+        failed: list[tuple[int, int]] = []
+        scrape.failures = []
+        window = scrape.window
 
         async def worker(shard: int) -> None:
             while jobs:
-                index, chunk = jobs.pop()
-                resource = resources[index]
+                index, chunk_index = jobs.pop()
+                if index in scrape.gone:
+                    continue
+                resource, chunk = resources[index], chunks[chunk_index]
                 try:
-                    merged[index].update(
-                        await self.chunk_values(resource_type, resource, window, chunk, shard)
+                    scrape.values[index].update(
+                        await self.chunk_values(scrape.resource_type, resource, window, chunk, shard)
                     )
                 except RunAIError as err:
                     self.metrics.counter("run_ai_scrape_errors").incr()
+                    if err.status == 404:
+                        scrape.gone.add(index)
+                        self.logger.warn(
+                            f"Leaving Run:ai {scrape.resource_type} {resource.id} out of window {window}: "
+                            f"it no longer exists ({err})"
+                        )
+                        continue
+                    failed.append((index, chunk_index))
+                    scrape.failures.append(str(err))
                     self.logger.error(
                         f"Failed to get Run:ai metrics: {err}",
                         start=rfc3339_seconds(window.start),
                         end=rfc3339_seconds(window.end),
                         workload_id=resource.workload_id,
-                        pod_id=resource.id if resource_type == "pod" else "",
+                        pod_id=resource.id if scrape.resource_type == "pod" else "",
                         metric_types=",".join(chunk),
                     )
 
@@ -485,11 +498,65 @@ class RunAIClient:
         finally:
             for task in workers:
                 task.cancel()
-        build = pod_body if resource_type == "pod" else workload_body
-        timestamp = rfc3339_nano(window.end)
+        scrape.pending = sorted(job for job in failed if job[0] not in scrape.gone)
+
+    async def scrape(
+        self,
+        resource_type: str,
+        window: Window,
+        metric_types: Sequence[str],
+        page_size: int,
+    ) -> list[dict[str, Any]]:
+        """One round of a window's scrape: the message bodies of the resources whose metric
+        requests all succeeded, in listing order (see :meth:`fetch`)."""
+        scrape = WindowScrape(resource_type, window, metric_types)
+        await self.fetch(scrape, page_size)
+        return scrape.bodies()
+
+
+@dataclass
+class WindowScrape:
+    """What one window's scrape has fetched so far, across rounds: the listing (made once, so a
+    retry asks about the same resources), each resource's values, and the metric requests still
+    to make (every one at first, the failed ones after a round).
+
+    A resource is complete when none of its requests is pending; only complete resources become
+    events, so an event never carries some of its metrics and not others.
+    """
+
+    resource_type: str
+    window: Window
+    metric_types: Sequence[str]
+    resources: list[Resource] | None = None
+    values: list[dict[str, float]] = field(default_factory=list)
+    pending: list[tuple[int, int]] = field(default_factory=list)  # (resource index, chunk index)
+    gone: set[int] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)  # the errors of the last round
+
+    def __post_init__(self) -> None:
+        self.chunks = metric_chunks(self.metric_types)
+
+    def start(self, resources: list[Resource]) -> None:
+        self.resources = resources
+        self.values = [{} for _ in resources]
+        self.pending = [(i, c) for i in range(len(resources)) for c in range(len(self.chunks))]
+
+    def incomplete(self) -> list[Resource]:
+        """The resources with a metric request still pending."""
+        assert self.resources is not None
+        return [self.resources[i] for i in sorted({index for index, _ in self.pending})]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """Message bodies of the complete resources, in listing order. A complete resource without
+        any value (Run:ai had none) is left out, as upstream."""
+        if self.resources is None:
+            return []
+        build = pod_body if self.resource_type == "pod" else workload_body
+        timestamp = rfc3339_nano(self.window.end)
+        held = {index for index, _ in self.pending}
         bodies = []
-        for resource, values in zip(resources, merged, strict=True):
-            if not values:
+        for index, (resource, values) in enumerate(zip(self.resources, self.values, strict=True)):
+            if index in held or index in self.gone or not values:
                 continue
             metrics = {"timestamp": timestamp, "values": {k: values[k] for k in sorted(values)}}
             bodies.append(build(resource.raw, metrics))

@@ -10,7 +10,7 @@ import pytest
 from run_ai_helpers import a_past_window
 
 from benthic.simulators.run_ai import metric_value
-from inputs.run_ai.client import WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError
+from inputs.run_ai.client import WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError, WindowScrape
 from inputs.run_ai.schedule import rfc3339_seconds
 
 
@@ -159,22 +159,30 @@ def test_missing_samples_become_zero_and_non_finite_values_are_dropped_with_a_wa
     asyncio.run(scenario())
 
 
-def test_a_failed_chunk_is_skipped_and_a_workload_with_no_values_is_left_out(runai):
+def test_a_workload_with_a_failed_metric_request_is_held_back_not_sent_partially(runai):
     async def scenario():
         async with runai(
-            sim={"workloads": 3}, connect=False, max_concurrency=1, http={"retry_count": 0}
+            sim={"workloads": 5}, connect=False, max_concurrency=1, http={"retry_count": 0}
         ) as h:
             eligible = [w["id"] for w in h.sim.fleet.eligible_workloads()]
-            assert len(eligible) >= 2
+            assert len(eligible) >= 3
             # requests go one at a time in listing order: both chunks of the first workload fail,
             # then the 9-type chunk of the second one
             h.sim.fail_next("workload_metrics", 400, 400, 400)
-            bodies = await h.client.scrape("workload", a_past_window(), WORKLOAD_METRICS, 500)
-            ids = [b["id"] for b in bodies]
-            assert eligible[0] not in ids and eligible[1] in ids
-            assert len(next(b for b in bodies if b["id"] == eligible[1])["metrics"]["values"]) == 3
+            scrape = WindowScrape("workload", a_past_window(), WORKLOAD_METRICS)
+            await h.client.fetch(scrape, 500)
+            assert [b["id"] for b in scrape.bodies()] == eligible[2:]
+            assert [r.id for r in scrape.incomplete()] == eligible[:2]
+            assert scrape.pending == [(0, 0), (0, 1), (1, 0)]
             assert f"workload {eligible[0]}): status 400" in h.log_text
             assert "level=error" in h.log_text
+            # the next round asks only for what is missing, and completes both
+            before = len(h.sim.records_for("workload_metrics"))
+            await h.client.fetch(scrape, 500)
+            assert len(h.sim.records_for("workload_metrics")) - before == 3
+            bodies = scrape.bodies()
+            assert [b["id"] for b in bodies] == eligible
+            assert all(len(b["metrics"]["values"]) == 12 for b in bodies)
 
     asyncio.run(scenario())
 
