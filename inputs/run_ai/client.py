@@ -28,7 +28,7 @@ from urllib.parse import quote_plus
 import httpx
 import orjson
 
-from inputs.run_ai.resources import pod_body, workload_body
+from inputs.run_ai.resources import decode_problem, pod_body, resource_ids, running_pods, workload_body
 from inputs.run_ai.schedule import Window, rfc3339_nano, rfc3339_seconds
 from pipeline.errors import NoResponseError
 from pipeline.http.client import (
@@ -103,6 +103,9 @@ WORKLOAD_FILTER = ",".join(f"phase!={phase}" for phase in EXCLUDED_WORKLOAD_PHAS
 MAX_METRIC_TYPES_PER_REQUEST = 9
 # A token is renewed this long before it expires (at most a tenth of its lifetime).
 TOKEN_RENEW_MARGIN = 30.0
+# A listing that has not ended after this many pages is abandoned with an error (at 500 per page,
+# a million resources; Run:ai tenants list far fewer).
+MAX_LIST_PAGES = 2000
 # Connections per httpx client (see RunAIClient.__init__).
 POOL_SHARD_SIZE = 8
 
@@ -354,49 +357,73 @@ class RunAIClient:
 
     async def list_workloads(self, page_size: int) -> list[Resource]:
         """Workloads in an eligible phase with running pods, every page followed."""
-        found: list[Resource] = []
-        offset = 0
-        while True:
-            params = {"limit": str(page_size), "offset": str(offset), "filterBy": WORKLOAD_FILTER}
-            page = await self.get_json(WORKLOADS_PATH, params, f"workloads page at offset {offset}")
-            items = page.get("workloads") if isinstance(page, dict) else None
-            items = items if isinstance(items, list) else []
-            for item in items:
-                if not isinstance(item, dict):
-                    continue
-                running = item.get("runningPods")
-                if isinstance(running, (int, float)) and not isinstance(running, bool) and running > 0:
-                    wid = str(item.get("id", ""))
-                    found.append(Resource(item, wid, wid))
-            # advance by what the page held, not what was kept, so pages never overlap
-            offset += len(items)
-            if not _has_next(page) or not items:
-                break
+        params = {"limit": str(page_size), "filterBy": WORKLOAD_FILTER}
+        found = [
+            resource
+            for resource in await self._list_all(WORKLOADS_PATH, params, "workload")
+            if running_pods(resource.raw) > 0
+        ]
         self.metrics.gauge("run_ai_resource_count", type="workload").set(len(found))
         return found
 
     async def list_pods(self, page_size: int) -> list[Resource]:
         """Pods that have not completed, every page followed."""
-        found: list[Resource] = []
-        offset = 0
-        while True:
-            params = {
-                "limit": str(page_size),
-                "offset": str(offset),
-                "verbosity": "full",
-                "completed": "false",
-            }
-            page = await self.get_json(PODS_PATH, params, f"pods page at offset {offset}")
-            items = page.get("pods") if isinstance(page, dict) else None
-            items = items if isinstance(items, list) else []
-            for item in items:
-                if isinstance(item, dict):
-                    found.append(Resource(item, str(item.get("id", "")), str(item.get("workloadId", ""))))
-            offset += len(items)
-            if not _has_next(page) or not items:
-                break
+        params = {"limit": str(page_size), "verbosity": "full", "completed": "false"}
+        found = await self._list_all(PODS_PATH, params, "pod")
         self.metrics.gauge("run_ai_resource_count", type="pod").set(len(found))
         return found
+
+    async def _list_all(self, path: str, params: dict[str, str], resource_type: str) -> list[Resource]:
+        """Every page of a listing, in order. Pages advance by the raw page length (so they never
+        overlap) while ``next`` is non-zero, with two bounds: a page that lists only resources
+        already seen, and :data:`MAX_LIST_PAGES` pages, end the listing with an error. A resource
+        Go's decoder would refuse, or one without an id, is left out with a warning."""
+        key = "pods" if resource_type == "pod" else "workloads"
+        found: list[Resource] = []
+        seen: set[str] = set()
+        offset = 0
+        for page_number in range(1, MAX_LIST_PAGES + 1):
+            about = f"{resource_type}s page at offset {offset}"
+            page = await self.get_json(path, {**params, "offset": str(offset)}, about)
+            items = page.get(key) if isinstance(page, dict) else None
+            items = items if isinstance(items, list) else []
+            new = 0
+            for item in items:
+                problem = decode_problem(item, resource_type)
+                raw_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(raw_id, str) and raw_id:
+                    if raw_id in seen:
+                        continue
+                    seen.add(raw_id)
+                new += 1  # an item without an id cannot repeat one; it is rejected below
+                if problem:
+                    self._reject(resource_type, raw_id, problem, about)
+                    continue
+                assert isinstance(item, dict)
+                resource_id, workload_id = resource_ids(item, resource_type)
+                found.append(Resource(item, resource_id, workload_id))
+            offset += len(items)
+            if not _has_next(page) or not items:
+                return found
+            if new == 0:
+                raise RunAIError(
+                    f"GET {path} ({about}): the listing does not advance: the page repeats only "
+                    f"{resource_type}s already listed while next is {page.get('next')!r}; giving up on it"
+                )
+            if page_number == MAX_LIST_PAGES:
+                break
+        raise RunAIError(
+            f"GET {path}: the listing did not end after {MAX_LIST_PAGES} pages ({offset} {resource_type}s; "
+            f"next is still non-zero); giving up on it"
+        )
+
+    def _reject(self, resource_type: str, raw_id: Any, problem: str, about: str) -> None:
+        self.metrics.counter("run_ai_resources_rejected", type=resource_type).incr()
+        name = f"{resource_type} {raw_id}" if isinstance(raw_id, str) and raw_id else f"a {resource_type}"
+        self.logger.warn(
+            f"Leaving {name} out of the Run:ai listing ({about}): {self._scrub(problem)}",
+            resource_type=resource_type,
+        )
 
     # -- metrics ----------------------------------------------------------------------------------
 

@@ -8,7 +8,12 @@ import asyncio
 import signal
 import sys
 
-from benthic.simulators.run_ai.server import DEFAULT_APP_ID, DEFAULT_APP_SECRET, RunAISimulator
+from benthic.simulators.run_ai.server import (
+    DEFAULT_APP_ID,
+    DEFAULT_APP_SECRET,
+    PAGING_FAULTS,
+    RunAISimulator,
+)
 
 # -- command line ----------------------------------------------------------------------------------------
 
@@ -36,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token-failure-rate", type=float, default=0.0, help="share of token requests answered 503"
     )
+    parser.add_argument(
+        "--paging-fault",
+        choices=PAGING_FAULTS,
+        default=None,
+        help="stuck: listings ignore the offset and never end; endless: listings never run out of pages",
+    )
     return parser
 
 
@@ -59,6 +70,7 @@ def main(argv: list[str]) -> int:
         token_failure_rate=args.token_failure_rate,
         retry_after=args.retry_after,
         keep_records=False,
+        paging_fault=args.paging_fault,
     )
 
     async def serve() -> None:

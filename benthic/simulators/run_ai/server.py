@@ -5,8 +5,10 @@ It serves the part of the Run:ai REST API the ``run_ai`` input uses: ``POST /api
 ``limit``/``offset``/``next`` pagination and ``filterBy``, and both metrics endpoints (metric types
 validated, at most 9 per request). Every other request needs a valid, unexpired bearer token.
 
-Faults are injected by rate (5xx, 429 with ``Retry-After``, latency, token failures) or scripted
-one by one with ``fail_next``.
+Faults are injected by rate (5xx, 429 with ``Retry-After``, latency, token failures), scripted
+one by one with ``fail_next``, or set on the listing with ``paging_fault`` (``stuck``: the offset
+is ignored and ``next`` never ends; ``endless``: new never-running resources follow the real
+ones on every page). Tests corrupt a resource's fields by editing ``fleet`` directly.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ DEFAULT_APP_ID = "simulated-app"
 DEFAULT_APP_SECRET = "simulated-secret"
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
+PAGING_FAULTS = ("stuck", "endless")
 
 # Run:ai's workload metric types (the 12 the collector defaults to, plus the NIM ones).
 VALID_WORKLOAD_METRICS = frozenset(WORKLOAD_METRICS) | {
@@ -115,7 +118,10 @@ class RunAISimulator:
         retry_after: float = 1.0,
         keep_records: bool = True,
         ssl: Any = None,
+        paging_fault: str | None = None,
     ) -> None:
+        if paging_fault is not None and paging_fault not in PAGING_FAULTS:
+            raise ValueError(f"paging_fault must be one of {', '.join(PAGING_FAULTS)}")
         self.fleet = generate_fleet(workloads, pods_per_workload, seed)
         self.app_id = app_id
         self.app_secret = app_secret
@@ -124,6 +130,9 @@ class RunAISimulator:
         self.keep_records = keep_records
         self.records: list[RequestRecord] = []
         self.requests: Counter[str] = Counter()
+        # listing fault: "stuck" (the offset is ignored: the first page, with a non-zero next,
+        # forever) or "endless" (never-running filler after the real items, pages never end)
+        self.paging_fault: str | None = paging_fault
         # value overrides for tests: (resource id, metric type) -> value string, or None for no samples
         self.overrides: dict[tuple[str, str], str | None] = {}
         self._rng = random.Random(seed ^ 0x5EED)
@@ -313,9 +322,16 @@ class RunAISimulator:
             raise _APIError(400, "offset must not be negative")
         for term in _filter_terms(request.query_value("filterBy")):
             items = [item for item in items if _matches(item, term)]
+        if self.paging_fault == "stuck":
+            offset = 0  # the API ignores the offset and always answers the first page
         page = items[offset : offset + limit]
+        if self.paging_fault == "endless" and len(page) < limit:
+            # filler that never runs, after the real items, so that pages never run out
+            page = page + [
+                _filler(key, i) for i in range(max(offset, len(items)), offset + limit - len(page))
+            ]
         body: dict[str, Any] = {key: [shape(item) for item in page], "totalCount": len(items)}
-        if offset + len(page) < len(items):
+        if offset + len(page) < len(items) or self.paging_fault in PAGING_FAULTS:
             body["next"] = offset + len(page)
         return Response.json(orjson.dumps(body))
 
@@ -399,6 +415,13 @@ class _APIError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def _filler(key: str, index: int) -> dict[str, Any]:
+    """A resource of the ``endless`` paging fault: new on every page, never running."""
+    if key == "pods":
+        return {"id": f"filler-pod-{index}", "workloadId": f"filler-{index}", "k8sPhase": "Succeeded"}
+    return {"id": f"filler-{index}", "name": f"filler-{index}", "phase": "Running", "runningPods": 0}
 
 
 def _problem(status: int, message: str) -> Response:

@@ -10,7 +10,7 @@ import pytest
 from run_ai_helpers import a_past_window
 
 from benthic.simulators.run_ai import metric_value
-from inputs.run_ai.client import WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError, WindowScrape
+from inputs.run_ai.client import MAX_LIST_PAGES, WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError, WindowScrape
 from inputs.run_ai.schedule import rfc3339_seconds
 
 
@@ -304,5 +304,63 @@ def test_simulator_rejects_more_than_nine_metric_types_and_unknown_ones(runai):
                     {**params, "metricType": "GPU_SM_ACTIVITY_PER_GPU"},
                     "t",
                 )
+
+    asyncio.run(scenario())
+
+
+def test_a_listing_whose_next_never_ends_on_the_same_page_stops_with_a_clear_error(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 8, "paging_fault": "stuck"}, connect=False) as h:
+            with pytest.raises(RunAIError) as caught:
+                await h.client.list_workloads(3)
+            assert "GET /api/v1/workloads (workloads page at offset 3): the listing does not advance" in str(
+                caught.value
+            )
+            assert len(h.sim.records_for("list_workloads")) == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_listing_that_never_runs_out_of_pages_stops_after_the_page_limit(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 2, "paging_fault": "endless"}, connect=False) as h:
+            with pytest.raises(RunAIError) as caught:
+                await h.client.list_workloads(5)
+            assert f"the listing did not end after {MAX_LIST_PAGES} pages" in str(caught.value)
+            assert len(h.sim.records_for("list_workloads")) == MAX_LIST_PAGES
+
+    asyncio.run(scenario())
+
+
+def test_workloads_without_an_id_or_with_a_field_of_the_wrong_type_are_rejected_with_a_warning(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 12}, connect=False) as h:
+            eligible = h.sim.fleet.eligible_workloads()
+            assert len(eligible) >= 5
+            no_id, string_pods, fraction, bad_time, good = eligible[:5]
+            no_id.pop("id")
+            string_pods["runningPods"] = "3"
+            fraction["requestedPods"] = {"count": 2.5}
+            bad_time["createdAt"] = "yesterday"
+            bodies = await h.client.scrape("workload", a_past_window(), WORKLOAD_METRICS, 500)
+            ids = [b["id"] for b in bodies]
+            assert good["id"] in ids
+            assert not {string_pods["id"], fraction["id"], bad_time["id"], ""} & set(ids)
+            assert len(ids) == len(eligible) - 4
+            log = h.log_text
+            assert "Leaving a workload out of the Run:ai listing" in log and "the workload has no id" in log
+            assert (
+                f"Leaving workload {string_pods['id']} out of the Run:ai listing (workloads page at offset 0): "
+                "json: cannot unmarshal string into Go struct field Workload.runningPods of type int"
+            ) in log
+            assert (
+                "cannot unmarshal number 2.5 into Go struct field Workload.requestedPods.count of type int"
+                in log
+            )
+            assert 'Workload.createdAt: parsing time \\"yesterday\\"' in log
+            assert (
+                h.metrics.value("run_ai_resources_rejected", label="", path="root.input", type="workload")
+                == 4
+            )
 
     asyncio.run(scenario())
