@@ -364,3 +364,23 @@ def test_workloads_without_an_id_or_with_a_field_of_the_wrong_type_are_rejected_
             )
 
     asyncio.run(scenario())
+
+
+def test_a_pod_without_an_id_or_with_a_bad_container_list_is_rejected_and_the_rest_scraped(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 6}, connect=False) as h:
+            pods = h.sim.fleet.active_pods()
+            assert len(pods) >= 3
+            pods[0].pop("id")
+            pods[1]["containers"] = "not a list"
+            metrics = ["CPU_USAGE_CORES"]
+            bodies = await h.client.scrape("pod", a_past_window(), metrics, 100)
+            assert [b["id"] for b in bodies] == [p["id"] for p in pods[2:]]
+            assert "the pod has no id" in h.log_text
+            assert (
+                "json: cannot unmarshal string into Go struct field Pod.containers of type []struct"
+                in h.log_text
+            )
+            assert h.metrics.value("run_ai_resources_rejected", label="", path="root.input", type="pod") == 2
+
+    asyncio.run(scenario())
