@@ -29,7 +29,7 @@ from pipeline.message import Message
 from pipeline.metadata import HTTP_TOKEN, MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import AckFn, register_input
 from pipeline.spec import ComponentSpec, boolean, duration, interp, obj, string, string_list
-from processors.sync_response import RESULT_STORE
+from pipeline.sync_response import RESULT_STORE
 
 SPEC = ComponentSpec(
     "http_server",

@@ -4,9 +4,9 @@ until it delivers, and passing the engine's readiness and shutdown calls on to e
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
+from pipeline.backoff import Backoff
 from pipeline.message import Message
 
 
@@ -20,7 +20,7 @@ async def send_until_delivered(
     """Send ``batch`` to ``stage``, retrying failures forever with upstream's backoff (500ms
     growing by 1.5 to 3s, ±50% jitter) until it is delivered or ``stopping`` is set. Each attempt
     sends fresh copies, so the child's processors see the original messages every time."""
-    wait = 0.5
+    backoff = Backoff(0.5, 3.0, 1.5)
     while True:
         try:
             await stage.send([m.copy() for m in batch])
@@ -32,12 +32,11 @@ async def send_until_delivered(
                 raise ShuttingDown("context canceled") from err
             logger.warn(f"Failed to send message: {err}")
         try:
-            await asyncio.wait_for(stopping.wait(), wait * random.uniform(0.5, 1.5))
+            await asyncio.wait_for(stopping.wait(), backoff.next())
         except TimeoutError:
             pass
         if stopping.is_set():
             raise ShuttingDown("context canceled")
-        wait = min(wait * 1.5, 3.0)
 
 
 class ChildOutputs:

@@ -16,32 +16,48 @@ Behaviour follows Redpanda Connect's ``http_client`` output (``internal/httpclie
   ``<url>: HTTP request returned unexpected response code (400): 400 Bad Request, Error: <body>``
   and ``<url>: Post "<url>": <reason>``.
 
-Where we differ: ``dump_request_log_level`` redacts ``Authorization`` and other secret headers
-(upstream logs them as sent), and requests always use HTTP/1.1 (``disable_http2`` is therefore
-always honoured; HTTP/2 is never negotiated).
+- ``basic_auth`` (and any ``Authorization`` header) wins over user-info in the URL, as Go's
+  transport only turns user-info into credentials when no ``Authorization`` header is set.
+
+The sending itself (deadline, Go's error text, the throttle, multipart, dumps) is the shared
+client in ``pipeline.http.client``; this module is the output's spec and how a batch becomes
+requests. Where we differ: dumps, errors and log lines hide secrets (sensitive headers masked,
+URLs and bodies redacted; upstream logs them as sent), and requests always use HTTP/1.1
+(``disable_http2`` is therefore always honoured; HTTP/2 is never negotiated).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import ssl
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
 
+from pipeline.errors import NoResponseError
+from pipeline.http.client import (
+    Exchange,
+    HTTPClient,
+    RequestBuildError,
+    StatusRules,
+    Throttle,
+    build_request,
+    dump_record,
+    go_multipart,
+    go_transport_reason,
+    send_with_retries,
+)
 from pipeline.http.tls import tls_context, tls_problems
 from pipeline.message import Message
 from pipeline.metadata import MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import register_output
+from pipeline.redact import redact_text
 from pipeline.resources import Resources
 from pipeline.spec import (
-    SECRET_MASK,
     ComponentSpec,
     Field,
     any_field,
@@ -60,6 +76,7 @@ from pipeline.spec import (
     string_map,
     tls_fields,
 )
+from pipeline.sync_response import store_sync_response
 
 # -- spec -------------------------------------------------------------------------------------------
 
@@ -238,13 +255,13 @@ SPEC = ComponentSpec(
         ),
         int_list(
             "backoff_on",
-            "A list of status codes whereby the request should be considered to have failed and retries should be attempted, but the period between them should be increased gradually.",
+            "Status codes that count as a failure to retry with a wait that grows between attempts.",
             default=[429],
             advanced=True,
         ),
         int_list(
             "drop_on",
-            "A list of status codes whereby the request should be considered to have failed but retries should not be attempted.",
+            "Status codes that count as a failure to report at once, without retrying.",
             default=[],
             advanced=True,
         ),
@@ -294,135 +311,6 @@ SPEC = ComponentSpec(
     lint=_lint,
 )
 
-# -- errors -----------------------------------------------------------------------------------------
-
-
-class HTTPStatusError(Exception):
-    """The server answered with a status that is not a success."""
-
-    def __init__(self, url: str, code: int, status: str, body: bytes) -> None:
-        text = body.decode("utf-8", "replace").replace("\n", "")
-        super().__init__(
-            f"{url}: HTTP request returned unexpected response code ({code}): {status}, Error: {text}"
-        )
-        self.code = code
-        self.body = body
-
-
-class HTTPTransportError(Exception):
-    """The request did not get a response (refused, reset, timed out, TLS...)."""
-
-
-class RequestBuildError(Exception):
-    """The request could not be built (an interpolation failed)."""
-
-
-# -- the shared retry throttle -----------------------------------------------------------------------
-
-
-class Throttle:
-    """Upstream's retry throttle, shared by every concurrent write of one output.
-
-    A linear retry sleeps the current period; an exponential one (the last status was in
-    ``backoff_on``) first doubles it, capped, unless it is the first consecutive retry. Only a
-    successful request resets it, so a redelivered batch keeps waiting the grown period.
-    """
-
-    def __init__(self, base: float, maximum: float) -> None:
-        self.base = base
-        self.maximum = maximum
-        self.consecutive_retries = 0
-        self.period = base
-
-    async def retry(self) -> None:
-        self.consecutive_retries += 1
-        await asyncio.sleep(self.period)
-
-    async def exponential_retry(self) -> None:
-        if self.consecutive_retries > 0:
-            self.period = min(self.period * 2, self.maximum)
-        self.consecutive_retries += 1
-        await asyncio.sleep(self.period)
-
-    def reset(self) -> None:
-        self.consecutive_retries = 0
-        self.period = self.base
-
-
-# -- helpers ----------------------------------------------------------------------------------------
-
-
-# headers whose values never reach the request dump (upstream logs them; we redact)
-_SECRET_HEADER = re.compile(
-    r"authorization|cookie|token|secret|api[-_]?key|password|signature|credential", re.I
-)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, as Go's ``URL.Redacted``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:xxxxx@{parts.hostname or ''}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def go_multipart(parts: list[tuple[list[tuple[str, str]], bytes]]) -> tuple[bytes, str]:
-    """A body as Go's ``multipart.Writer`` writes it; returns (body, content type)."""
-    boundary = os.urandom(30).hex()
-    out = bytearray()
-    for i, (headers, body) in enumerate(parts):
-        out += (b"\r\n--" if i else b"--") + boundary.encode() + b"\r\n"
-        for key, value in sorted(headers):
-            out += f"{key}: {value}\r\n".encode()
-        out += b"\r\n" + body
-    out += b"\r\n--" + boundary.encode() + b"--\r\n"
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
-
-
-def _go_transport_reason(err: Exception, url: str) -> str:
-    """Go's wording for common transport failures (``drop_on`` patterns may match on it)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    text = str(err) or type(err).__name__
-    causes: list[BaseException] = []
-    cause: BaseException | None = err
-    while cause is not None and len(causes) < 10:
-        causes.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    lowered = " ".join(str(c) for c in causes).lower()
-    if isinstance(err, httpx.ConnectError):
-        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
-            return f"dial tcp {host}:{port}: connect: connection refused"
-        if (
-            "name or service not known" in lowered
-            or "nodename" in lowered
-            or "temporary failure in name" in lowered
-        ):
-            return f"dial tcp: lookup {host}: no such host"
-    if isinstance(err, (httpx.RemoteProtocolError, httpx.ReadError)) and (
-        "disconnected" in lowered or "reset" in lowered or not text
-    ):
-        return "EOF"
-    return text
-
-
-class _Attempt:
-    """One request and what came of it."""
-
-    __slots__ = ("response", "body", "error", "backoff", "drop")
-
-    def __init__(self) -> None:
-        self.response: httpx.Response | None = None
-        self.body = b""
-        self.error: Exception | None = None
-        self.backoff = False
-        self.drop = False
-
-
 # -- the output -------------------------------------------------------------------------------------
 
 
@@ -451,10 +339,13 @@ class HTTPClientOutput:
         ]
         self.timeout = conf["timeout"] or None
         self.retries = max(0, conf["retries"])
-        self.backoff_on = set(conf["backoff_on"])
-        self.drop_on = set(conf["drop_on"])
-        self.successful_on = set(conf["successful_on"])
         self.follow_redirects = conf["follow_redirects"]
+        self.rules = StatusRules(
+            backoff_on=set(conf["backoff_on"]),
+            drop_on=set(conf["drop_on"]),
+            successful_on=set(conf["successful_on"]),
+            redirects_succeed=not self.follow_redirects,
+        )
         self.throttle = Throttle(conf["retry_period"] or 0.0, conf["max_retry_backoff"] or 0.0)
         self.dump_level = {"FATAL": "ERROR"}.get(
             conf["dump_request_log_level"], conf["dump_request_log_level"]
@@ -472,7 +363,7 @@ class HTTPClientOutput:
         self._oauth2_token: str | None = None
         self._oauth2_expiry = 0.0
         self._oauth2_lock = asyncio.Lock()
-        self.client: httpx.AsyncClient | None = None
+        self.client: HTTPClient | None = None
         self._latency = res.metrics.timer("http_request_latency_ns")
         self._codes = {tier: res.metrics.counter(f"http_request_code_{tier}xx") for tier in range(1, 6)}
 
@@ -482,20 +373,14 @@ class HTTPClientOutput:
         if self.client is not None:
             return
         verify: ssl.SSLContext | bool = self.ssl_context if self.ssl_context is not None else True
-        client = httpx.AsyncClient(
+        self.client = HTTPClient(
             verify=verify,
+            timeout=self.timeout,
             follow_redirects=self.follow_redirects,
-            max_redirects=10,
-            timeout=None,  # the per-attempt deadline below covers the whole exchange, as Go's
             proxy=self.conf.get("proxy_url") or None,
-            limits=httpx.Limits(
-                max_connections=None, max_keepalive_connections=max(self.conf["max_in_flight"], 10)
-            ),
-            headers={"User-Agent": "Go-http-client/1.1", "Accept-Encoding": "gzip"},
+            max_keepalive_connections=max(self.conf["max_in_flight"], 10),
+            go_headers=True,
         )
-        for default in ("Accept", "Connection"):
-            client.headers.pop(default, None)
-        self.client = client
 
     async def close(self) -> None:
         if self.client is not None:
@@ -508,37 +393,27 @@ class HTTPClientOutput:
         if self.client is None:
             await self.connect()
         if len(batch) == 1 or self.conf["batch_as_multipart"] or self.multipart:
-            attempt = await self.send(batch)
+            exchange = await self.send(batch)
             if self.conf["propagate_response"]:
-                self._propagate(batch, attempt)
+                self._propagate(batch, exchange)
             return
         for msg in batch:
-            attempt = await self.send([msg])
+            exchange = await self.send([msg])
             if self.conf["propagate_response"]:
-                self._propagate([msg], attempt)
+                self._propagate([msg], exchange)
 
-    async def send(self, batch: list[Message]) -> _Attempt:
+    async def send(self, batch: list[Message]) -> Exchange:
         """Send one request for ``batch`` with retries; raise the last error."""
-        request = self._build_request(batch)
-        await self._wait_rate_limit()
-        attempt = await self._attempt(request)
-        retries = 0 if attempt.drop else self.retries
-        done = 0
-        while attempt.error is not None and done < retries:
-            request = self._build_request(batch)
-            if attempt.backoff:
-                await self.throttle.exponential_retry()
-            else:
-                await self.throttle.retry()
+        first_request: httpx.Request | None = self._build_request(batch)
+
+        async def attempt() -> Exchange:
+            nonlocal first_request
+            request = first_request if first_request is not None else self._build_request(batch)
+            first_request = None
             await self._wait_rate_limit()
-            attempt = await self._attempt(request)
-            if attempt.drop:
-                break
-            done += 1
-        if attempt.error is not None:
-            raise attempt.error
-        self.throttle.reset()
-        return attempt
+            return await self._attempt(request)
+
+        return await send_with_retries(attempt, self.rules, self.retries, self.throttle)
 
     async def _wait_rate_limit(self) -> None:
         if self.rate_limit is None:
@@ -549,70 +424,23 @@ class HTTPClientOutput:
                 return
             await asyncio.sleep(wait)
 
-    async def _attempt(self, request: httpx.Request) -> _Attempt:
+    async def _attempt(self, request: httpx.Request) -> Exchange:
         assert self.client is not None
-        attempt = _Attempt()
-        url = str(request.url)
         if self.oauth2 is not None:
             try:
                 await self._refresh_oauth2()
-            except HTTPTransportError as err:
-                attempt.error = err
-                return attempt
+            except NoResponseError as err:
+                return Exchange(request, error=err)
             request.headers["Authorization"] = f"Bearer {self._oauth2_token}"
-        started = time.perf_counter_ns()
-        stage = "awaiting headers"
-        try:
-            async with asyncio.timeout(self.timeout):
-                response = await self.client.send(request, stream=True)
-                stage = "reading body"
-                try:
-                    attempt.body = await response.aread()
-                finally:
-                    await response.aclose()
-            attempt.response = response
-        except TimeoutError:
-            reason = (
-                "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-                if stage == "awaiting headers"
-                else "context deadline exceeded (Client.Timeout or context cancellation while reading body)"
-            )
-            attempt.error = self._transport_error(request, reason)
-        except httpx.HTTPError as err:
-            attempt.error = self._transport_error(request, _go_transport_reason(err, url))
-        elapsed = time.perf_counter_ns() - started
-        self._latency.timing(elapsed)
-        if attempt.response is not None:
-            self._classify(attempt, url)
+        exchange = await self.client.send(request)
+        self._latency.timing(exchange.elapsed_ns)
+        if exchange.response is not None:
+            tier = self._codes.get(exchange.response.status_code // 100)
+            if tier is not None:
+                tier.incr()
         if self.dump_level:
-            self._dump(request, attempt, elapsed)
-        return attempt
-
-    def _transport_error(self, request: httpx.Request, reason: str) -> HTTPTransportError:
-        url = redact_url(str(request.url))
-        verb = request.method[:1].upper() + request.method[1:].lower()
-        return HTTPTransportError(f'{url}: {verb} "{url}": {reason}')
-
-    def _classify(self, attempt: _Attempt, url: str) -> None:
-        response = attempt.response
-        assert response is not None
-        code = response.status_code
-        tier = self._codes.get(code // 100)
-        if tier is not None:
-            tier.incr()
-        if code in self.drop_on:
-            attempt.drop = True
-        elif code in self.backoff_on:
-            attempt.backoff = True
-        elif code in self.successful_on:
-            return
-        elif not self.follow_redirects and 300 <= code <= 399:
-            return
-        elif 200 <= code <= 299:
-            return
-        reason = response.reason_phrase or ""
-        status = f"{code} {reason}" if reason else str(code)
-        attempt.error = HTTPStatusError(redact_url(url), code, status, attempt.body)
+            self.res.logger.log(self.dump_level, "http request log", access_log=dump_record(exchange))
+        return exchange
 
     # -- building requests -------------------------------------------------------------------------
 
@@ -620,7 +448,7 @@ class HTTPClientOutput:
         try:
             return str(interpolation.render(batch[index], batch, index))
         except Exception as err:
-            raise RequestBuildError(f"{what} interpolation error: {err}") from None
+            raise RequestBuildError(redact_text(f"{what} interpolation error: {err}")) from None
 
     def _build_request(self, batch: list[Message]) -> httpx.Request:
         first = batch[0]
@@ -674,6 +502,7 @@ class HTTPClientOutput:
             if not any(k == "Content-Type" for k, _ in headers):
                 headers.append(("Content-Type", "application/octet-stream"))
         if self.conf["basic_auth"]["enabled"]:
+            # as Go's SetBasicAuth: replaces an Authorization header, and wins over URL user-info
             auth = self.conf["basic_auth"]
             token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
             headers = [(k, v) for k, v in headers if k != "Authorization"] + [
@@ -687,11 +516,7 @@ class HTTPClientOutput:
         if "accept-encoding" not in names:
             headers.append(("Accept-Encoding", "gzip"))
         headers = [(k, v.strip(" \t")) for k, v in headers]
-        try:
-            request = httpx.Request(self.verb, url, headers=headers, content=body)
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as err:
-            raise RequestBuildError(f"failed to create request: {err}") from None
-        return request
+        return build_request(self.verb, url, headers, body)
 
     # -- oauth2 (client credentials) ---------------------------------------------------------------
 
@@ -709,24 +534,24 @@ class HTTPClientOutput:
                 form[key] = value if isinstance(value, list) else [value]
             assert self.client is not None
             try:
-                response = await self.client.post(
+                response = await self.client.client.post(
                     conf["token_url"],
                     data=form,
                     auth=(conf["client_key"], conf["client_secret"]),
                     timeout=self.timeout,
                 )
             except httpx.HTTPError as err:
-                raise HTTPTransportError(
-                    f"oauth2: cannot fetch token: {_go_transport_reason(err, conf['token_url'])}"
+                raise NoResponseError(
+                    f"oauth2: cannot fetch token: {go_transport_reason(err, conf['token_url'])}"
                 ) from None
             if response.status_code < 200 or response.status_code > 299:
-                raise HTTPTransportError(
+                raise NoResponseError(
                     f"oauth2: cannot fetch token: {response.status_code} {response.reason_phrase}"
                 )
             try:
                 token = orjson.loads(response.content)
             except orjson.JSONDecodeError:
-                raise HTTPTransportError("oauth2: cannot parse token response") from None
+                raise NoResponseError("oauth2: cannot parse token response") from None
             self._oauth2_token = str(token.get("access_token") or "")
             expires_in = float(token.get("expires_in") or 3600)
             # refresh slightly before expiry, as golang.org/x/oauth2 does (10s delta)
@@ -734,9 +559,9 @@ class HTTPClientOutput:
 
     # -- propagate_response ------------------------------------------------------------------------
 
-    def _propagate(self, batch: list[Message], attempt: _Attempt) -> None:
+    def _propagate(self, batch: list[Message], exchange: Exchange) -> None:
         """Hand the response back towards the input (``sync_response``) through message context."""
-        response = attempt.response
+        response = exchange.response
         if response is None:
             return
         metadata: dict[str, Any] = {"http_status_code": response.status_code}
@@ -744,65 +569,18 @@ class HTTPClientOutput:
             for key, value in response.headers.items():
                 if self.extract_headers.matches(key.lower()):
                     metadata[key.lower()] = value
-        reply = Message(attempt.body, metadata)
+        reply = Message(exchange.body, metadata)
         for msg in batch:
             ctx = msg.context
             if ctx is None:
                 continue
-            store = ctx.get("sync_response")
-            if store is not None and hasattr(store, "add"):
-                store.add([reply.copy()])
-            else:
+            # one response per request: stored once, against the first message with a context
+            reply.context = ctx
+            if not store_sync_response([reply]):
                 ctx.setdefault("responses", []).append(reply.copy())
-            break  # one response per request: stored once, against the first message's context
-
-    # -- dump_request_log_level --------------------------------------------------------------------
-
-    def _dump(self, request: httpx.Request, attempt: _Attempt, elapsed: int) -> None:
-        record: dict[str, Any] = {
-            "elapsed_ns": elapsed,
-            "request": {
-                "url": redact_url(str(request.url)),
-                "method": request.method,
-                "header": _header_map(request.headers.multi_items()),
-                "body": _loggable_body(request.content),
-            },
-        }
-        if attempt.response is not None:
-            record["response"] = {
-                "status_code": attempt.response.status_code,
-                "content_length": len(attempt.body),
-                "header": _header_map(attempt.response.headers.multi_items()),
-                "body": _loggable_body(attempt.body),
-            }
-        if attempt.error is not None and attempt.response is None:
-            record["error"] = str(attempt.error)
-        self.res.logger.log(self.dump_level, "http request log", access_log=record)
-
-
-def _header_map(items: list[tuple[str, str]]) -> dict[str, str]:
-    joined: dict[str, list[str]] = {}
-    for key, value in items:
-        name = canonical_header(key)
-        joined.setdefault(name, []).append(SECRET_MASK if _SECRET_HEADER.search(name) else value)
-    return {k: " ".join(v) for k, v in joined.items()}
-
-
-def _loggable_body(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body.decode("utf-8", "replace")
+            break
 
 
 register_output(SPEC, HTTPClientOutput)
 
-__all__ = [
-    "SPEC",
-    "HTTPClientOutput",
-    "HTTPStatusError",
-    "HTTPTransportError",
-    "Throttle",
-    "canonical_header",
-    "go_multipart",
-]
+__all__ = ["SPEC", "HTTPClientOutput"]

@@ -7,6 +7,9 @@ encoded like Go's ``json.Encoder`` (sorted keys, HTML characters escaped, a trai
 A status below 400 is success; otherwise the error is ``[<title>] <detail>`` for an RFC 7807
 problem, else the status text. There are no retries in the output: a failed batch is nacked and
 the engine (or buffer) sends the same bytes again.
+
+Requests go through the shared client (``pipeline.http.client``); where we differ from upstream,
+errors and debug lines never carry the token or URL credentials (bodies and URLs are redacted).
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from pipeline.errors import NoResponseError
+from pipeline.http.client import HTTPClient, body_excerpt, build_request
 from pipeline.message import Message
 from pipeline.plugin import register_output
+from pipeline.redact import redact_text
 from pipeline.spec import ComponentSpec, batching_field, bloblang, max_in_flight_field, string
 
 SPEC = ComponentSpec(
@@ -90,12 +96,12 @@ class OpenMeterOutput:
         if conf.get("token") is not None:
             # Go trims trailing whitespace on the wire: an empty token is sent as "Bearer"
             self.headers["Authorization"] = f"Bearer {conf['token']}".rstrip()
-        self.client: httpx.AsyncClient | None = None
+        self.client: HTTPClient | None = None
 
     async def connect(self) -> None:
         if self.client is None:
             # as upstream's default client: no timeout, redirects followed
-            self.client = httpx.AsyncClient(timeout=None, follow_redirects=True)
+            self.client = HTTPClient(timeout=None, follow_redirects=True)
 
     async def write_batch(self, batch: list[Message]) -> None:
         if not batch:
@@ -104,17 +110,19 @@ class OpenMeterOutput:
         assert self.client is not None
         self.res.logger.debug(f"received message batch [size={len(batch)}]")
         body = encode_events(batch)
-        try:
-            response = await self.client.post(self.url, content=body, headers=self.headers)
-        except httpx.HTTPError as err:
-            raise ConnectionError(f'Post "{self.url}": {err}') from None
+        exchange = await self.client.send(build_request("POST", self.url, self.headers, body))
+        response = exchange.response
+        if response is None:
+            error = exchange.error
+            raise NoResponseError(error.url_error if isinstance(error, NoResponseError) else str(error))
         if response.status_code >= 400:
-            raise RuntimeError(problem_text(response))
+            self.res.logger.debug(f"OpenMeter answered {response.status_code}: {body_excerpt(exchange.body)}")
+            raise RuntimeError(redact_text(problem_text(response)))
 
     async def close(self) -> None:
         if self.client is not None:
-            await self.client.aclose()
-            self.client = None
+            client, self.client = self.client, None
+            await client.aclose()
 
 
 register_output(SPEC, lambda conf, res: OpenMeterOutput(conf, res))

@@ -1,6 +1,6 @@
 """The ``sync_response`` output: store each batch as the answer to the request it came from.
 
-Only ``http_server`` inputs have somewhere to store it (see the ``sync_response`` processor); for
+Only ``http_server`` inputs have somewhere to store it (the result store of ``pipeline.sync_response``); for
 any other input the batch is accepted and forgotten. It never fails.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec
-from processors.sync_response import store_sync_response
+from pipeline.sync_response import store_sync_response
 
 SPEC = ComponentSpec(
     "sync_response",

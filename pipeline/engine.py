@@ -10,34 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from typing import Any
 
+from pipeline.backoff import Backoff
 from pipeline.batching import Batcher, BatchPolicy
 from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, Input, Output, Processor
 from pipeline.resources import Resources
-
-
-class Backoff:
-    """Exponential backoff with ±50% jitter: upstream's reconnect and read-retry loops."""
-
-    def __init__(self, initial: float = 0.1, maximum: float = 1.0, multiplier: float = 1.5) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self.multiplier = multiplier
-        self.current = initial
-
-    def next(self) -> float:
-        wait = self.current
-        self.current = min(self.current * self.multiplier, self.maximum)
-        return wait * random.uniform(0.5, 1.5)
-
-    def reset(self) -> None:
-        self.current = self.initial
-
 
 # -- processors -------------------------------------------------------------------------------------
 

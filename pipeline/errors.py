@@ -35,3 +35,31 @@ class ConfigError(Exception):
 
 class ComponentError(Exception):
     """A component failed to construct; carries its config path."""
+
+
+class UnexpectedResponseError(Exception):
+    """An HTTP server answered with a status that is not a success (``pipeline.http.client``).
+
+    The message reads as upstream's, since ``drop_on.error_patterns`` match on it:
+    ``<url>: HTTP request returned unexpected response code (<code>): <status>, Error: <body>``
+    (URL and body redacted). Raised from ``write_batch``, it fails the batch and the engine
+    retries it with the same messages; ``code`` lets wrapping outputs decide otherwise.
+    """
+
+    def __init__(self, url: str, code: int, status: str, body_text: str) -> None:
+        super().__init__(
+            f"{url}: HTTP request returned unexpected response code ({code}): {status}, Error: {body_text}"
+        )
+        self.code = code
+        self.body_text = body_text
+
+
+class NoResponseError(Exception):
+    """An HTTP request got no response (refused, reset, timed out, TLS failure): the message is
+    Go's ``<url>: Post "<url>": <reason>`` with the URL redacted; ``url_error`` is the part after
+    the first ``<url>: `` (Go's ``url.Error``). Raised from ``write_batch``, it fails the batch and
+    the engine retries it with the same messages."""
+
+    def __init__(self, message: str, url_error: str = "") -> None:
+        super().__init__(message)
+        self.url_error = url_error or message

@@ -10,11 +10,14 @@ these by rule, not by a list of fields, so a new component is covered without do
   (:func:`is_sensitive_name`);
 - a URL keeps its scheme, host, path and harmless parameters; its password and sensitive
   parameter values are masked (:func:`redact_url`);
-- free text has every URL in it redacted the same way (:func:`redact_text`).
+- free text has every URL in it redacted the same way, and the credentials a response body or an
+  error can echo outside a URL (bearer tokens, JWTs, sensitive JSON members and ``name=value``
+  pairs) masked (:func:`redact_text`).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -70,11 +73,57 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+# Credentials that free text (a response body echoing a request, an error) can carry outside a URL:
+# a bearer token or basic credentials, a JWT, a sensitive JSON member or ``name=value`` pair.
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/-]+=*)", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JSON_MEMBER = re.compile(r'"([^"\\]{1,64})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+_NAME_VALUE = re.compile(r"\b([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&\s\"'<>]+)")
+
+
+def _mask_auth_scheme(match: re.Match[str]) -> str:
+    scheme, space, credential = match.groups()
+    if scheme.lower() == "basic" and not _is_basic_credential(credential):
+        return match.group(0)  # the words "basic authentication", not a credential
+    return f"{scheme}{space}{SECRET_MASK}"
+
+
+def _is_basic_credential(text: str) -> bool:
+    """True when ``text`` is base64 of ``user:password``, as a ``Basic`` header carries."""
+    try:
+        return b":" in base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        return False
+
+
+def _mask_member(match: re.Match[str]) -> str:
+    name, colon, value = match.groups()
+    if not value or not is_sensitive_name(name) or value in (SECRET_MASK, URL_MASK):
+        return match.group(0)
+    return f'"{name}"{colon}"{SECRET_MASK}"'
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    name, value = match.groups()
+    if not is_sensitive_name(name) or value in (SECRET_MASK, URL_MASK):
+        return match.group(0)
+    return f"{name}={SECRET_MASK}"
+
+
 def redact_text(text: str) -> str:
-    """Free text (an error, a log line, a response body) with every URL in it redacted."""
-    if "://" not in text:
-        return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    """Free text (an error, a log line, a response body) with every URL in it redacted, and the
+    credentials text can carry outside a URL masked: ``Bearer``/``Basic`` credentials, JWTs,
+    JSON members and ``name=value`` pairs whose name looks like a credential."""
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    if '"' in text:
+        text = _JSON_MEMBER.sub(_mask_member, text)
+    if "=" in text:
+        text = _NAME_VALUE.sub(_mask_pair, text)
+    text = _AUTH_SCHEME.sub(_mask_auth_scheme, text)
+    if "eyJ" in text:
+        text = _JWT.sub(SECRET_MASK, text)
+    return text
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:

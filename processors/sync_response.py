@@ -1,7 +1,7 @@
 """The ``sync_response`` processor: keep the batch as it is now as the answer to its request.
 
-An ``http_server`` input attaches a *result store* to every message of a request; this processor
-(and the ``sync_response`` output) append a copy of the batch to it. The input answers the request
+An ``http_server`` input attaches a *result store* (``pipeline.sync_response``) to every message of
+a request; this processor (and the ``sync_response`` output) append a copy of the batch to it. The input answers the request
 from what was stored once the transaction is acknowledged. Without a store (another input) it does
 nothing.
 """
@@ -13,9 +13,7 @@ from typing import Any
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec
-
-# the key of the result store in ``Message.context``
-RESULT_STORE = "sync_response"
+from pipeline.sync_response import store_sync_response
 
 SPEC = ComponentSpec(
     "sync_response",
@@ -26,27 +24,6 @@ SPEC = ComponentSpec(
         "messages stored by this processor, once the message is processed and acknowledged."
     ),
 )
-
-
-def store_sync_response(batch: list[Message], logger: Any = None) -> bool:
-    """Append a deep copy of ``batch`` (content and metadata, no context) as one entry to the
-    result store of its first message; False when there is none."""
-    if not batch:
-        return False
-    context = batch[0].context
-    store = context.get(RESULT_STORE) if context else None
-    if store is None:
-        if logger is not None:
-            logger.debug(
-                "Failed to store message as a sync response: result store not found within batch context"
-            )
-        return False
-    entry = []
-    for msg in batch:
-        kept = Message(msg.content, dict(msg.metadata))
-        entry.append(kept)
-    store.append(entry)
-    return True
 
 
 class SyncResponse:

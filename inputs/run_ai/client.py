@@ -5,8 +5,11 @@ and time formats. What differs is how it copes: the token is refreshed once for 
 requests (and shortly before it expires), a 401 refreshes it and repeats the request once,
 transport errors, 429 and 5xx are retried with jittered exponential backoff that honours
 ``Retry-After``, pages advance by the raw page length, metric requests run concurrently (bounded),
-and non-finite values are dropped with a warning. Errors name the request path, the status, the
-resource and a short body; the app secret and the bearer token never appear in them.
+non-finite values are dropped with a warning, and a window's scrape (:class:`WindowScrape`) keeps
+what it fetched so that a retry asks only for the failed requests and a resource becomes an event
+only when all its metrics arrived. Requests go through the shared client
+(``pipeline.http.client``). Errors name the request path, the status, the resource and a short
+body; the app secret, bearer tokens and URL credentials never appear in them.
 """
 
 from __future__ import annotations
@@ -14,23 +17,29 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
-import random
 import re
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
 import orjson
 
-from inputs.run_ai.resources import pod_body, workload_body
+from inputs.run_ai.resources import decode_problem, pod_body, resource_ids, running_pods, workload_body
 from inputs.run_ai.schedule import Window, rfc3339_nano, rfc3339_seconds
+from pipeline.errors import NoResponseError
+from pipeline.http.client import (
+    HTTPClient,
+    body_excerpt,
+    build_request,
+    jittered_backoff,
+    retry_after_seconds,
+)
 from pipeline.observability import Logger
+from pipeline.redact import redact_text
 from pipeline.resources import ComponentMetrics
 
 TOKEN_PATH = "/api/v1/token"
@@ -94,12 +103,11 @@ WORKLOAD_FILTER = ",".join(f"phase!={phase}" for phase in EXCLUDED_WORKLOAD_PHAS
 MAX_METRIC_TYPES_PER_REQUEST = 9
 # A token is renewed this long before it expires (at most a tenth of its lifetime).
 TOKEN_RENEW_MARGIN = 30.0
-# Retry-After values longer than this are cut short.
-MAX_RETRY_AFTER = 300.0
-_BODY_EXCERPT = 200
+# A listing that has not ended after this many pages is abandoned with an error (at 500 per page,
+# a million resources; Run:ai tenants list far fewer).
+MAX_LIST_PAGES = 2000
 # Connections per httpx client (see RunAIClient.__init__).
 POOL_SHARD_SIZE = 8
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 _PATH_LABELS = (
     (
@@ -146,32 +154,6 @@ def encode_query(params: dict[str, str]) -> str:
     """Go's ``url.Values.Encode``: keys sorted, values query-escaped (``!``, ``=``, ``,`` and ``:``
     become %21, %3D, %2C and %3A)."""
     return "&".join(f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k, v in sorted(params.items()))
-
-
-def backoff_wait(attempt: int, base: float, cap: float) -> float:
-    """resty's jittered exponential backoff for the ``attempt``-th retry (0-based)."""
-    centre = min(cap, base * (2**attempt)) / 2
-    return max(base, centre + random.random() * centre)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` header (seconds or an HTTP date) as seconds to wait."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if math.isnan(seconds):
-        return None
-    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def token_expiry(token: str) -> float | None:
@@ -221,11 +203,12 @@ class RunAIClient:
         shards = -(-self.max_concurrency // POOL_SHARD_SIZE)
         per_shard = min(self.max_concurrency, POOL_SHARD_SIZE) + 1
         self._clients = [
-            httpx.AsyncClient(
-                timeout=http.timeout,
+            HTTPClient(
                 verify=verify,
-                limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
+                timeout=http.timeout,
                 follow_redirects=False,
+                max_connections=per_shard,
+                max_keepalive_connections=per_shard,
             )
             for _ in range(shards)
         ]
@@ -331,13 +314,13 @@ class RunAIClient:
         while True:
             started = time.perf_counter_ns()
             wait: float | None = None
-            try:
-                client = self._clients[shard % len(self._clients)]
-                response = await client.request(method, url, headers=headers, content=content)
-            except httpx.HTTPError as err:
-                failure = (
-                    f"{method} {path} ({about}): {type(err).__name__}: {self._scrub(str(err)) or 'no detail'}"
-                )
+            client = self._clients[shard % len(self._clients)]
+            exchange = await client.send(build_request(method, url, headers, content))
+            response = exchange.response
+            if response is None:
+                error = exchange.error
+                detail = error.url_error if isinstance(error, NoResponseError) else str(error)
+                failure = f"{method} {path} ({about}): {self._scrub(detail)}"
                 if attempt >= self.http.retry_count:
                     raise RunAIError(failure, retryable=True) from None
             else:
@@ -353,72 +336,94 @@ class RunAIClient:
                 )
                 wait = retry_after_seconds(response.headers.get("retry-after"))
             if wait is None:
-                wait = backoff_wait(attempt, self.http.retry_wait_time, self.http.retry_max_wait_time)
+                wait = jittered_backoff(attempt, self.http.retry_wait_time, self.http.retry_max_wait_time)
             self.logger.debug(f"Retrying Run:ai request in {wait:.3f}s: {failure}")
             await asyncio.sleep(wait)
             attempt += 1
 
     def _excerpt(self, response: httpx.Response) -> str:
-        text = response.content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
-        if len(response.content) > _BODY_EXCERPT:
-            text += "..."
-        return self._scrub(text) or "(empty body)"
+        return self._scrub(body_excerpt(response.content))
 
     def _scrub(self, text: str) -> str:
-        """Text from a response or an exception, with the secret and any token masked (a body may
-        echo an older token than the cached one)."""
+        """Text from a response or an exception, with the app secret and the cached token masked,
+        and whatever ``pipeline.redact`` recognises (any JWT, as a body may echo an older token than
+        the cached one; URL credentials; sensitive JSON members) masked too."""
         for secret in (self._app_secret, self._token):
             if secret:
                 text = text.replace(secret, "***")
-        return _JWT.sub("***", text)
+        return redact_text(text)
 
     # -- listing ----------------------------------------------------------------------------------
 
     async def list_workloads(self, page_size: int) -> list[Resource]:
         """Workloads in an eligible phase with running pods, every page followed."""
-        found: list[Resource] = []
-        offset = 0
-        while True:
-            params = {"limit": str(page_size), "offset": str(offset), "filterBy": WORKLOAD_FILTER}
-            page = await self.get_json(WORKLOADS_PATH, params, f"workloads page at offset {offset}")
-            items = page.get("workloads") if isinstance(page, dict) else None
-            items = items if isinstance(items, list) else []
-            for item in items:
-                if not isinstance(item, dict):
-                    continue
-                running = item.get("runningPods")
-                if isinstance(running, (int, float)) and not isinstance(running, bool) and running > 0:
-                    wid = str(item.get("id", ""))
-                    found.append(Resource(item, wid, wid))
-            # advance by what the page held, not what was kept, so pages never overlap
-            offset += len(items)
-            if not _has_next(page) or not items:
-                break
+        params = {"limit": str(page_size), "filterBy": WORKLOAD_FILTER}
+        found = [
+            resource
+            for resource in await self._list_all(WORKLOADS_PATH, params, "workload")
+            if running_pods(resource.raw) > 0
+        ]
         self.metrics.gauge("run_ai_resource_count", type="workload").set(len(found))
         return found
 
     async def list_pods(self, page_size: int) -> list[Resource]:
         """Pods that have not completed, every page followed."""
-        found: list[Resource] = []
-        offset = 0
-        while True:
-            params = {
-                "limit": str(page_size),
-                "offset": str(offset),
-                "verbosity": "full",
-                "completed": "false",
-            }
-            page = await self.get_json(PODS_PATH, params, f"pods page at offset {offset}")
-            items = page.get("pods") if isinstance(page, dict) else None
-            items = items if isinstance(items, list) else []
-            for item in items:
-                if isinstance(item, dict):
-                    found.append(Resource(item, str(item.get("id", "")), str(item.get("workloadId", ""))))
-            offset += len(items)
-            if not _has_next(page) or not items:
-                break
+        params = {"limit": str(page_size), "verbosity": "full", "completed": "false"}
+        found = await self._list_all(PODS_PATH, params, "pod")
         self.metrics.gauge("run_ai_resource_count", type="pod").set(len(found))
         return found
+
+    async def _list_all(self, path: str, params: dict[str, str], resource_type: str) -> list[Resource]:
+        """Every page of a listing, in order. Pages advance by the raw page length (so they never
+        overlap) while ``next`` is non-zero, with two bounds: a page that lists only resources
+        already seen, and :data:`MAX_LIST_PAGES` pages, end the listing with an error. A resource
+        Go's decoder would refuse, or one without an id, is left out with a warning."""
+        key = "pods" if resource_type == "pod" else "workloads"
+        found: list[Resource] = []
+        seen: set[str] = set()
+        offset = 0
+        for page_number in range(1, MAX_LIST_PAGES + 1):
+            about = f"{resource_type}s page at offset {offset}"
+            page = await self.get_json(path, {**params, "offset": str(offset)}, about)
+            items = page.get(key) if isinstance(page, dict) else None
+            items = items if isinstance(items, list) else []
+            new = 0
+            for item in items:
+                problem = decode_problem(item, resource_type)
+                raw_id = item.get("id") if isinstance(item, dict) else None
+                if isinstance(raw_id, str) and raw_id:
+                    if raw_id in seen:
+                        continue
+                    seen.add(raw_id)
+                new += 1  # an item without an id cannot repeat one; it is rejected below
+                if problem:
+                    self._reject(resource_type, raw_id, problem, about)
+                    continue
+                assert isinstance(item, dict)
+                resource_id, workload_id = resource_ids(item, resource_type)
+                found.append(Resource(item, resource_id, workload_id))
+            offset += len(items)
+            if not _has_next(page) or not items:
+                return found
+            if new == 0:
+                raise RunAIError(
+                    f"GET {path} ({about}): the listing does not advance: the page repeats only "
+                    f"{resource_type}s already listed while next is {page.get('next')!r}; giving up on it"
+                )
+            if page_number == MAX_LIST_PAGES:
+                break
+        raise RunAIError(
+            f"GET {path}: the listing did not end after {MAX_LIST_PAGES} pages ({offset} {resource_type}s; "
+            f"next is still non-zero); giving up on it"
+        )
+
+    def _reject(self, resource_type: str, raw_id: Any, problem: str, about: str) -> None:
+        self.metrics.counter("run_ai_resources_rejected", type=resource_type).incr()
+        name = f"{resource_type} {raw_id}" if isinstance(raw_id, str) and raw_id else f"a {resource_type}"
+        self.logger.warn(
+            f"Leaving {name} out of the Run:ai listing ({about}): {self._scrub(problem)}",
+            resource_type=resource_type,
+        )
 
     # -- metrics ----------------------------------------------------------------------------------
 
@@ -466,41 +471,51 @@ class RunAIClient:
             values[measurement["type"]] = value
         return values
 
-    async def scrape(
-        self,
-        resource_type: str,
-        window: Window,
-        metric_types: Sequence[str],
-        page_size: int,
-    ) -> list[dict[str, Any]]:
-        """Every eligible resource with its metric values for the window: the message bodies, in
-        listing order. A failed chunk is logged and skipped; a resource without any value is left
-        out (as upstream). Listing failures raise."""
-        if resource_type == "pod":
-            resources = await self.list_pods(page_size)
-        else:
-            resources = await self.list_workloads(page_size)
-        chunks = metric_chunks(metric_types)
-        merged: list[dict[str, float]] = [{} for _ in resources]
-        jobs = [(i, chunk) for i in range(len(resources)) for chunk in chunks]
-        jobs.reverse()  # popped from the end: listing order
+    async def fetch(self, scrape: WindowScrape, page_size: int) -> None:
+        """One round of a window's scrape: list the resources (first round only; a listing failure
+        raises), then make every metric request still pending, concurrently. A request that fails
+        stays pending for the next round; a resource Run:ai no longer knows (404) leaves the window
+        with a warning."""
+        if scrape.resources is None:
+            if scrape.resource_type == "pod":
+                scrape.start(await self.list_pods(page_size))
+            else:
+                scrape.start(await self.list_workloads(page_size))
+        resources = scrape.resources
+        assert resources is not None
+        chunks = scrape.chunks
+        jobs = list(reversed(scrape.pending))  # popped from the end: listing order
+        failed: list[tuple[int, int]] = []
+        scrape.failures = []
+        window = scrape.window
 
         async def worker(shard: int) -> None:
             while jobs:
-                index, chunk = jobs.pop()
-                resource = resources[index]
+                index, chunk_index = jobs.pop()
+                if index in scrape.gone:
+                    continue
+                resource, chunk = resources[index], chunks[chunk_index]
                 try:
-                    merged[index].update(
-                        await self.chunk_values(resource_type, resource, window, chunk, shard)
+                    scrape.values[index].update(
+                        await self.chunk_values(scrape.resource_type, resource, window, chunk, shard)
                     )
                 except RunAIError as err:
                     self.metrics.counter("run_ai_scrape_errors").incr()
+                    if err.status == 404:
+                        scrape.gone.add(index)
+                        self.logger.warn(
+                            f"Leaving Run:ai {scrape.resource_type} {resource.id} out of window {window}: "
+                            f"it no longer exists ({err})"
+                        )
+                        continue
+                    failed.append((index, chunk_index))
+                    scrape.failures.append(str(err))
                     self.logger.error(
                         f"Failed to get Run:ai metrics: {err}",
                         start=rfc3339_seconds(window.start),
                         end=rfc3339_seconds(window.end),
                         workload_id=resource.workload_id,
-                        pod_id=resource.id if resource_type == "pod" else "",
+                        pod_id=resource.id if scrape.resource_type == "pod" else "",
                         metric_types=",".join(chunk),
                     )
 
@@ -510,11 +525,65 @@ class RunAIClient:
         finally:
             for task in workers:
                 task.cancel()
-        build = pod_body if resource_type == "pod" else workload_body
-        timestamp = rfc3339_nano(window.end)
+        scrape.pending = sorted(job for job in failed if job[0] not in scrape.gone)
+
+    async def scrape(
+        self,
+        resource_type: str,
+        window: Window,
+        metric_types: Sequence[str],
+        page_size: int,
+    ) -> list[dict[str, Any]]:
+        """One round of a window's scrape: the message bodies of the resources whose metric
+        requests all succeeded, in listing order (see :meth:`fetch`)."""
+        scrape = WindowScrape(resource_type, window, metric_types)
+        await self.fetch(scrape, page_size)
+        return scrape.bodies()
+
+
+@dataclass
+class WindowScrape:
+    """What one window's scrape has fetched so far, across rounds: the listing (made once, so a
+    retry asks about the same resources), each resource's values, and the metric requests still
+    to make (every one at first, the failed ones after a round).
+
+    A resource is complete when none of its requests is pending; only complete resources become
+    events, so an event never carries some of its metrics and not others.
+    """
+
+    resource_type: str
+    window: Window
+    metric_types: Sequence[str]
+    resources: list[Resource] | None = None
+    values: list[dict[str, float]] = field(default_factory=list)
+    pending: list[tuple[int, int]] = field(default_factory=list)  # (resource index, chunk index)
+    gone: set[int] = field(default_factory=set)
+    failures: list[str] = field(default_factory=list)  # the errors of the last round
+
+    def __post_init__(self) -> None:
+        self.chunks = metric_chunks(self.metric_types)
+
+    def start(self, resources: list[Resource]) -> None:
+        self.resources = resources
+        self.values = [{} for _ in resources]
+        self.pending = [(i, c) for i in range(len(resources)) for c in range(len(self.chunks))]
+
+    def incomplete(self) -> list[Resource]:
+        """The resources with a metric request still pending."""
+        assert self.resources is not None
+        return [self.resources[i] for i in sorted({index for index, _ in self.pending})]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """Message bodies of the complete resources, in listing order. A complete resource without
+        any value (Run:ai had none) is left out, as upstream."""
+        if self.resources is None:
+            return []
+        build = pod_body if self.resource_type == "pod" else workload_body
+        timestamp = rfc3339_nano(self.window.end)
+        held = {index for index, _ in self.pending}
         bodies = []
-        for resource, values in zip(resources, merged, strict=True):
-            if not values:
+        for index, (resource, values) in enumerate(zip(self.resources, self.values, strict=True)):
+            if index in held or index in self.gone or not values:
                 continue
             metrics = {"timestamp": timestamp, "values": {k: values[k] for k in sorted(values)}}
             bodies.append(build(resource.raw, metrics))

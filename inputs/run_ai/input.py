@@ -21,6 +21,7 @@ from inputs.run_ai.client import (
     WORKLOAD_ONLY_METRICS,
     HTTPSettings,
     RunAIClient,
+    WindowScrape,
 )
 from inputs.run_ai.resources import encode_body
 from inputs.run_ai.schedule import (
@@ -276,6 +277,10 @@ class RunAIInput:
         self._closed = False
         self._scrape_duration = res.metrics.timer("run_ai_scrape_duration_ns")
         self._scrape_errors = res.metrics.counter("run_ai_scrape_errors")
+        # resources whose event for a window waits for a retry of its failed metric requests
+        self._held_back = res.metrics.counter("run_ai_events_held_back")
+        # resources left out of a window that fell past the horizon before they were complete
+        self._abandoned = res.metrics.counter("run_ai_events_abandoned")
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -354,38 +359,74 @@ class RunAIInput:
             cursor = tick
 
     async def _scrape_until_done(self, window: Window) -> ScrapedWindow | None:
-        """Scrape a window, retrying a failed scrape until the window falls past the horizon."""
+        """Scrape a window in rounds until every listed resource has all its metrics: a failed
+        listing is retried whole, a failed metric request alone (what was fetched is kept). Gives
+        up when the window falls past the horizon: the complete resources are delivered then, and
+        the incomplete ones are reported as abandoned."""
+        scrape = WindowScrape(self.resource_type, window, self.metric_types)
         failures = 0
+        started = time.perf_counter_ns()
         while True:
             if self._too_old(window):
-                self.log.error(
-                    f"Skipping Run:ai window {window}: older than backfill_horizon "
-                    f"{format_duration_ns(round(self.horizon.total_seconds() * 1e9))}"
-                )
-                return None
-            started = time.perf_counter_ns()
+                return self._give_up(scrape)
             try:
-                bodies = await self.client.scrape(
-                    self.resource_type, window, self.metric_types, self.page_size
-                )
+                await self.client.fetch(scrape, self.page_size)
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 failures += 1
                 self._scrape_errors.incr()
-                wait = min(30.0, max(1.0, self.interval_ns / 1e9 / 2), 0.5 * 2**failures) * (
-                    0.5 + random.random() / 2
-                )
+                wait = self._retry_wait(failures)
                 self.log.error(
                     f"Error scraping Run:ai metrics for window {window}: {err}; retrying in {wait:.1f}s"
                 )
                 await asyncio.sleep(wait)
                 continue
+            incomplete = scrape.incomplete()
+            if incomplete:
+                failures += 1
+                self._held_back.incr(len(incomplete))
+                wait = self._retry_wait(failures)
+                assert scrape.resources is not None
+                self.log.warn(
+                    f"Holding back {len(incomplete)} of {len(scrape.resources)} Run:ai {self.resource_type}s "
+                    f"of window {window} until all their metrics are fetched: {len(scrape.pending)} metric "
+                    f"requests failed (first: {scrape.failures[0] if scrape.failures else 'unknown'}); "
+                    f"retrying them in {wait:.1f}s",
+                    held_back=",".join(r.id for r in incomplete[:10]),
+                )
+                await asyncio.sleep(wait)
+                continue
             self._scrape_duration.timing(time.perf_counter_ns() - started)
+            bodies = scrape.bodies()
             self.log.debug(f"Scraped {len(bodies)} Run:ai {self.resource_type}s for window {window}")
             return ScrapedWindow(
                 window, [encode_body(b) for b in bodies], window.metadata(self.resource_type)
             )
+
+    def _give_up(self, scrape: WindowScrape) -> ScrapedWindow | None:
+        horizon = format_duration_ns(round(self.horizon.total_seconds() * 1e9))
+        window = scrape.window
+        bodies = scrape.bodies()
+        if scrape.resources is None or not bodies:
+            self.log.error(f"Skipping Run:ai window {window}: older than backfill_horizon {horizon}")
+            if scrape.resources is not None:
+                self._abandoned.incr(len(scrape.incomplete()))
+            return None
+        incomplete = scrape.incomplete()
+        self._abandoned.incr(len(incomplete))
+        self.log.error(
+            f"Giving up on {len(incomplete)} Run:ai {self.resource_type}s of window {window}: their "
+            f"metrics could not all be fetched before it became older than backfill_horizon {horizon}; "
+            f"delivering the {len(bodies)} complete ones",
+            abandoned=",".join(r.id for r in incomplete[:10]),
+        )
+        return ScrapedWindow(window, [encode_body(b) for b in bodies], window.metadata(self.resource_type))
+
+    def _retry_wait(self, failures: int) -> float:
+        return min(30.0, max(1.0, self.interval_ns / 1e9 / 2), 0.5 * 2**failures) * (
+            0.5 + random.random() / 2
+        )
 
     def _too_old(self, window: Window) -> bool:
         return window.tick < datetime.now(UTC) - self.horizon

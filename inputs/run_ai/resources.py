@@ -4,8 +4,12 @@ plugin re-serialises it.
 OpenMeter decodes Run:ai's JSON into typed Go structs and encodes those again, so a message holds
 a fixed subset of fields, under OpenMeter's key casing, with Go zero values for missing fields
 (``""``, ``0``, ``false``) and ``null`` only where the struct has a pointer. Go's decoder matches
-keys case-insensitively; so does ``_Fields.get``. Unlike Go, a value of an unexpected JSON type is
-coerced (or zeroed) instead of failing the whole listing.
+keys case-insensitively; so does ``_Fields.get``.
+
+A value of the wrong JSON type (a string ``runningPods``, a fraction where Go has an ``int``, a
+timestamp that is not RFC 3339) makes Go's decoder fail the whole listing. Here
+:func:`decode_problem` finds it first, with Go's wording, and the client rejects that one resource
+with a warning; the others are listed. ``null`` is accepted anywhere, as Go leaves the zero value.
 """
 
 from __future__ import annotations
@@ -105,6 +109,146 @@ def _go_time(value: Any) -> str:
         fraction = ""
     zone = "Z" if zone in ("Z", "z", "+00:00", "-00:00") else zone  # Go prints a zero offset as Z
     return f"{whole.replace('t', 'T')}{fraction}{zone}"
+
+
+# -- the types of OpenMeter's structs, as Go's decoder checks them ------------------------------------
+
+_Schema = dict[str, Any]  # field -> "string" | "int" | "float" | "bool" | "time" | _Schema | [_Schema]
+
+_LIMIT_REQUEST_FLOAT: _Schema = {"limit": "float", "request": "float"}
+_LIMIT_REQUEST_STRING: _Schema = {"limit": "string", "request": "string"}
+_REQUESTED: _Schema = {
+    "gpuRequestType": "string",
+    "gpu": _LIMIT_REQUEST_FLOAT,
+    "gpuMemory": _LIMIT_REQUEST_STRING,
+    "cpu": _LIMIT_REQUEST_FLOAT,
+    "cpuMemory": _LIMIT_REQUEST_STRING,
+}
+_ALLOCATED: _Schema = {"gpu": "float", "gpuMemory": "string", "cpu": "float", "cpuMemory": "string"}
+WORKLOAD_SCHEMA: _Schema = {
+    **dict.fromkeys(("tenantId", "runningPods", "idleGpus"), "int"),
+    **dict.fromkeys(
+        (
+            "type",
+            "namespace",
+            "name",
+            "id",
+            "priorityClassName",
+            "submittedBy",
+            "clusterId",
+            "projectName",
+            "projectId",
+            "departmentName",
+            "departmentId",
+            "phase",
+        ),
+        "string",
+    ),
+    "workloadRequestedResources": _REQUESTED,
+    "allocatedResources": _ALLOCATED,
+    "preemptible": "bool",
+    "requestedPods": {"count": "int"},
+    "idleAllocatedGpus": "float",
+    "createdAt": "time",
+}
+POD_SCHEMA: _Schema = {
+    **dict.fromkeys(
+        (
+            "name",
+            "id",
+            "priorityClassName",
+            "workloadId",
+            "clusterId",
+            "projectId",
+            "nodeName",
+            "currentNodePool",
+            "requestedNodePool",
+            "k8sPhase",
+            "projectName",
+            "workloadName",
+        ),
+        "string",
+    ),
+    **dict.fromkeys(("createdAt", "completedAt", "k8sPhaseUpdatedAt", "updatedAt"), "time"),
+    "containers": [{"name": "string", "image": "string", "startedAt": "time"}],
+    "requestedResources": _REQUESTED,
+    "allocatedResources": _ALLOCATED,
+    "tenantId": "int",
+}
+_GO_TYPES = {"string": "string", "int": "int", "float": "float64", "bool": "bool", "time": "time.Time"}
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _type_problem(value: Any, expected: Any, where: str) -> str | None:
+    """Go's unmarshal error for ``value`` in a field of type ``expected``, or None."""
+    if value is None:
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(value, dict):
+            return f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type struct"
+        fields = _Fields(value)
+        for name, kind in expected.items():
+            problem = _type_problem(fields.get(name), kind, f"{where}.{name}")
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, list):
+        if not isinstance(value, list):
+            return f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type []struct"
+        for item in value:
+            problem = _type_problem(item, expected[0], where)
+            if problem:
+                return problem
+        return None
+    kind = _json_kind(value)
+    go_type = _GO_TYPES[expected]
+    wrong = f"json: cannot unmarshal {kind} into Go struct field {where} of type {go_type}"
+    if expected in ("string", "time"):
+        if kind != "string":
+            return wrong
+        if expected == "time" and _RFC3339.match(value) is None:
+            return f'{where}: parsing time "{value[:40]}" as RFC 3339: not a timestamp'
+    elif expected == "bool":
+        return None if kind == "bool" else wrong
+    elif kind != "number":
+        return wrong
+    elif expected == "int" and (isinstance(value, float) or not _INT64[0] <= value <= _INT64[1]):
+        return f"json: cannot unmarshal number {value} into Go struct field {where} of type int"
+    return None
+
+
+def decode_problem(raw: Any, resource_type: str) -> str | None:
+    """Why Go's decoder would refuse this listed workload or pod (a field of the wrong type), or
+    why we do (it has no ``id``); None when it is fine."""
+    struct = "Pod" if resource_type == "pod" else "Workload"
+    if not isinstance(raw, dict):
+        return f"json: cannot unmarshal {_json_kind(raw)} into Go value of type {struct}"
+    problem = _type_problem(raw, POD_SCHEMA if resource_type == "pod" else WORKLOAD_SCHEMA, struct)
+    if problem:
+        return problem
+    if not _Fields(raw).string("id"):
+        return f"the {resource_type} has no id"
+    return None
+
+
+def resource_ids(raw: dict[str, Any], resource_type: str) -> tuple[str, str]:
+    """(the resource's id, its workload's id) of a listed resource that passed :func:`decode_problem`."""
+    f = _Fields(raw)
+    return f.string("id"), f.string("workloadId" if resource_type == "pod" else "id")
+
+
+def running_pods(raw: dict[str, Any]) -> int:
+    return _Fields(raw).int("runningPods")
 
 
 def _requested_resources(f: _Fields) -> dict[str, Any]:

@@ -14,12 +14,14 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from outputs.http_client import Throttle, canonical_header  # noqa: E402
 from pipeline.builder import Manager  # noqa: E402
 from pipeline.errors import ConfigError  # noqa: E402
+from pipeline.http.client import Throttle  # noqa: E402
 from pipeline.message import Message  # noqa: E402
+from pipeline.metadata import canonical_header  # noqa: E402
 from pipeline.observability import Logger, LogSink, Metrics  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
+from tests.inputs.test_http_server import serve  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 
@@ -366,3 +368,71 @@ def test_tls_renegotiation_is_refused_at_its_line(tmp_path: Path) -> None:
     result = run_cli("lint", str(config))
     assert result.returncode == 1
     assert f"{config}(6," in result.stderr and "TLS renegotiation is not supported" in result.stderr
+
+
+def test_propagate_response_answers_the_http_server_request_with_the_sinks_reply(sink: RecordingSink) -> None:
+    sink.fail_next(1, status=200, body=b"answer from the sink")
+
+    async def scenario(http: Any, url: str) -> None:
+        response = await http.post(url, content=b"question")
+        assert response.status_code == 200
+        assert response.content == b"answer from the sink"
+
+    serve({}, output=client(sink.url, propagate_response=True))(scenario)
+    assert [r.body for r in sink.requests] == [b"question"]
+
+
+def with_user_info(url: str, user: str = "alice", password: str = "url-password-7") -> str:
+    return url.replace("http://", f"http://{user}:{password}@", 1)
+
+
+def test_user_info_in_the_url_is_sent_as_basic_auth(sink: RecordingSink) -> None:
+    h = Harness()
+    assert h.send(client(with_user_info(sink.url)), [msg("x")]) == [None]
+    assert sink.requests[0].header("authorization") == "Basic YWxpY2U6dXJsLXBhc3N3b3JkLTc="
+
+
+def test_basic_auth_wins_over_user_info_in_the_url_as_go_sends_it(sink: RecordingSink) -> None:
+    h = Harness()
+    conf = client(with_user_info(sink.url), basic_auth={"enabled": True, "username": "u", "password": "p"})
+    assert h.send(conf, [msg("x")]) == [None]
+    assert sink.requests[0].header("authorization") == "Basic dTpw"
+
+
+def test_an_authorization_header_wins_over_user_info_in_the_url(sink: RecordingSink) -> None:
+    h = Harness()
+    conf = client(with_user_info(sink.url), headers={"Authorization": "Bearer configured"})
+    assert h.send(conf, [msg("x")]) == [None]
+    assert sink.requests[0].header("authorization") == "Bearer configured"
+
+
+def test_errors_logs_and_dumps_never_show_url_credentials_or_secrets_echoed_in_bodies(
+    sink: RecordingSink,
+) -> None:
+    h = Harness(level="TRACE")
+    url = with_user_info(sink.url) + "?api_key=query-secret-3&page=1"
+    echo = b'{"error":"rejected","token":"echoed-token-9","seen":"Bearer header-secret-5"}'
+    sink.fail_next(2, status=500, body=echo)
+    conf = client(
+        url,
+        retries=1,
+        headers={"X-Api-Key": "header-secret-5", "Authorization": "Bearer header-secret-5"},
+        dump_request_log_level="DEBUG",
+    )
+    [err] = h.send(conf, [msg('{"password":"body-secret-1"}')])
+    seen = str(err) + h.logs.getvalue()
+    assert "unexpected response code (500)" in str(err)
+    assert "http request log" in seen and "Failed to send message to http_client" in seen
+    for secret in ("url-password-7", "query-secret-3", "echoed-token-9", "header-secret-5", "body-secret-1"):
+        assert secret not in seen
+    assert "alice:xxxxx@" in str(err)  # what was asked stays readable
+    assert len(sink.requests) == 2
+
+
+def test_a_refused_connection_error_hides_url_credentials() -> None:
+    h = Harness()
+    url = with_user_info(f"http://127.0.0.1:{free_port()}/events") + "?token=query-secret-3"
+    [err] = h.send(client(url, retries=0), [msg("x")])
+    assert "connection refused" in str(err)
+    assert "url-password-7" not in str(err) and "query-secret-3" not in str(err)
+    assert "url-password-7" not in h.logs.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import orjson
@@ -11,6 +12,8 @@ import pytest
 from pipeline.builder import Manager
 from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.message import Message
+from pipeline.observability import Logger, LogSink, Metrics
+from tests.ports import free_port
 
 
 class Ingest:
@@ -223,3 +226,33 @@ def test_inproc_passes_the_transaction_and_its_ack_to_the_reader() -> None:
         return batch[0].content, waited
 
     assert asyncio.run(go()) == (b"hello", True)
+
+
+def test_openmeter_errors_and_debug_logs_never_show_the_token_or_url_credentials() -> None:
+    ingest = Ingest(
+        401,
+        {"title": "Unauthorized", "status": 401, "detail": "token Bearer om-token-4 is not valid"},
+    )
+    logs = io.StringIO()
+    logger = Logger(LogSink(level="TRACE", stream=logs, add_timestamp=False))
+    manager = Manager(logger=logger, metrics=Metrics(logger=logger))
+    failures: list[str] = []
+
+    async def scenario(ingest: Ingest) -> None:
+        for url in (
+            ingest.url.replace("http://", "http://me:url-secret-2@"),
+            f"http://me:url-secret-2@127.0.0.1:{free_port()}",
+        ):
+            stage = manager.build_output({"openmeter": {"url": url, "token": "om-token-4"}}, "root.output")
+            await stage.connect()
+            with pytest.raises(Exception) as caught:
+                await stage.send([Message(b'{"id":"1"}')])
+            failures.append(str(caught.value))
+            await stage.close()
+
+    with_ingest(ingest, scenario)
+    assert failures[0] == "[Unauthorized] token Bearer !!!SECRET_SCRUBBED!!! is not valid"
+    assert "connection refused" in failures[1] and "me:xxxxx@" in failures[1]
+    seen = "".join(failures) + logs.getvalue()
+    assert "OpenMeter answered 401" in seen
+    assert "om-token-4" not in seen and "url-secret-2" not in seen

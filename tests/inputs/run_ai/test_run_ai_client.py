@@ -10,7 +10,7 @@ import pytest
 from run_ai_helpers import a_past_window
 
 from benthic.simulators.run_ai import metric_value
-from inputs.run_ai.client import WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError
+from inputs.run_ai.client import MAX_LIST_PAGES, WORKLOAD_FILTER, WORKLOAD_METRICS, RunAIError, WindowScrape
 from inputs.run_ai.schedule import rfc3339_seconds
 
 
@@ -159,22 +159,30 @@ def test_missing_samples_become_zero_and_non_finite_values_are_dropped_with_a_wa
     asyncio.run(scenario())
 
 
-def test_a_failed_chunk_is_skipped_and_a_workload_with_no_values_is_left_out(runai):
+def test_a_workload_with_a_failed_metric_request_is_held_back_not_sent_partially(runai):
     async def scenario():
         async with runai(
-            sim={"workloads": 3}, connect=False, max_concurrency=1, http={"retry_count": 0}
+            sim={"workloads": 5}, connect=False, max_concurrency=1, http={"retry_count": 0}
         ) as h:
             eligible = [w["id"] for w in h.sim.fleet.eligible_workloads()]
-            assert len(eligible) >= 2
+            assert len(eligible) >= 3
             # requests go one at a time in listing order: both chunks of the first workload fail,
             # then the 9-type chunk of the second one
             h.sim.fail_next("workload_metrics", 400, 400, 400)
-            bodies = await h.client.scrape("workload", a_past_window(), WORKLOAD_METRICS, 500)
-            ids = [b["id"] for b in bodies]
-            assert eligible[0] not in ids and eligible[1] in ids
-            assert len(next(b for b in bodies if b["id"] == eligible[1])["metrics"]["values"]) == 3
+            scrape = WindowScrape("workload", a_past_window(), WORKLOAD_METRICS)
+            await h.client.fetch(scrape, 500)
+            assert [b["id"] for b in scrape.bodies()] == eligible[2:]
+            assert [r.id for r in scrape.incomplete()] == eligible[:2]
+            assert scrape.pending == [(0, 0), (0, 1), (1, 0)]
             assert f"workload {eligible[0]}): status 400" in h.log_text
             assert "level=error" in h.log_text
+            # the next round asks only for what is missing, and completes both
+            before = len(h.sim.records_for("workload_metrics"))
+            await h.client.fetch(scrape, 500)
+            assert len(h.sim.records_for("workload_metrics")) - before == 3
+            bodies = scrape.bodies()
+            assert [b["id"] for b in bodies] == eligible
+            assert all(len(b["metrics"]["values"]) == 12 for b in bodies)
 
     asyncio.run(scenario())
 
@@ -217,7 +225,7 @@ def test_an_unreachable_run_ai_is_reported_with_the_path(runai):
             with pytest.raises(RunAIError) as caught:
                 await h.client.list_workloads(500)
             assert "POST /api/v1/token" in str(caught.value)
-            assert "ConnectError" in str(caught.value)
+            assert "dial tcp 127.0.0.1:1: connect: connection refused" in str(caught.value)
 
     asyncio.run(scenario())
 
@@ -296,5 +304,83 @@ def test_simulator_rejects_more_than_nine_metric_types_and_unknown_ones(runai):
                     {**params, "metricType": "GPU_SM_ACTIVITY_PER_GPU"},
                     "t",
                 )
+
+    asyncio.run(scenario())
+
+
+def test_a_listing_whose_next_never_ends_on_the_same_page_stops_with_a_clear_error(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 8, "paging_fault": "stuck"}, connect=False) as h:
+            with pytest.raises(RunAIError) as caught:
+                await h.client.list_workloads(3)
+            assert "GET /api/v1/workloads (workloads page at offset 3): the listing does not advance" in str(
+                caught.value
+            )
+            assert len(h.sim.records_for("list_workloads")) == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_listing_that_never_runs_out_of_pages_stops_after_the_page_limit(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 2, "paging_fault": "endless"}, connect=False) as h:
+            with pytest.raises(RunAIError) as caught:
+                await h.client.list_workloads(5)
+            assert f"the listing did not end after {MAX_LIST_PAGES} pages" in str(caught.value)
+            assert len(h.sim.records_for("list_workloads")) == MAX_LIST_PAGES
+
+    asyncio.run(scenario())
+
+
+def test_workloads_without_an_id_or_with_a_field_of_the_wrong_type_are_rejected_with_a_warning(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 12}, connect=False) as h:
+            eligible = h.sim.fleet.eligible_workloads()
+            assert len(eligible) >= 5
+            no_id, string_pods, fraction, bad_time, good = eligible[:5]
+            no_id.pop("id")
+            string_pods["runningPods"] = "3"
+            fraction["requestedPods"] = {"count": 2.5}
+            bad_time["createdAt"] = "yesterday"
+            bodies = await h.client.scrape("workload", a_past_window(), WORKLOAD_METRICS, 500)
+            ids = [b["id"] for b in bodies]
+            assert good["id"] in ids
+            assert not {string_pods["id"], fraction["id"], bad_time["id"], ""} & set(ids)
+            assert len(ids) == len(eligible) - 4
+            log = h.log_text
+            assert "Leaving a workload out of the Run:ai listing" in log and "the workload has no id" in log
+            assert (
+                f"Leaving workload {string_pods['id']} out of the Run:ai listing (workloads page at offset 0): "
+                "json: cannot unmarshal string into Go struct field Workload.runningPods of type int"
+            ) in log
+            assert (
+                "cannot unmarshal number 2.5 into Go struct field Workload.requestedPods.count of type int"
+                in log
+            )
+            assert 'Workload.createdAt: parsing time \\"yesterday\\"' in log
+            assert (
+                h.metrics.value("run_ai_resources_rejected", label="", path="root.input", type="workload")
+                == 4
+            )
+
+    asyncio.run(scenario())
+
+
+def test_a_pod_without_an_id_or_with_a_bad_container_list_is_rejected_and_the_rest_scraped(runai):
+    async def scenario():
+        async with runai(sim={"workloads": 6}, connect=False) as h:
+            pods = h.sim.fleet.active_pods()
+            assert len(pods) >= 3
+            pods[0].pop("id")
+            pods[1]["containers"] = "not a list"
+            metrics = ["CPU_USAGE_CORES"]
+            bodies = await h.client.scrape("pod", a_past_window(), metrics, 100)
+            assert [b["id"] for b in bodies] == [p["id"] for p in pods[2:]]
+            assert "the pod has no id" in h.log_text
+            assert (
+                "json: cannot unmarshal string into Go struct field Pod.containers of type []struct"
+                in h.log_text
+            )
+            assert h.metrics.value("run_ai_resources_rejected", label="", path="root.input", type="pod") == 2
 
     asyncio.run(scenario())

@@ -189,3 +189,25 @@ def test_backfill_after_a_restart_goes_back_no_further_than_the_horizon(runai, t
         assert parse_rfc3339(saved) == parse_rfc3339(batch[0].metadata["metrics_time"])
 
     asyncio.run(scenario())
+
+
+def test_with_a_flaky_api_every_event_carries_all_its_metrics_and_held_back_ones_are_retried(runai):
+    async def scenario():
+        sim = {"workloads": 20, "error_rate": 0.3, "seed": 7}
+        async with runai(sim=sim, http={"retry_count": 0}, backfill_horizon="10m") as h:
+            batch, ack = await h.read(timeout=60)
+            await ack(None)
+            end = parse_rfc3339(batch[0].metadata["metrics_time"])
+            bodies = [orjson.loads(m.content) for m in batch]
+            assert [b["id"] for b in bodies] == [w["id"] for w in h.sim.fleet.eligible_workloads()]
+            for body in bodies:
+                values = body["metrics"]["values"]
+                assert len(values) == 12, f"{body['id']} arrived with only {sorted(values)}"
+                for metric, value in values.items():
+                    assert value == metric_value(h.sim.fleet.workload(body["id"]), metric, end)
+            held_back = h.metrics.value("run_ai_events_held_back", label="", path="root.input")
+            assert held_back and held_back > 0
+            assert "Holding back" in h.log_text and "until all their metrics are fetched" in h.log_text
+            assert {r.status for r in h.sim.records_for("workload_metrics")} & {500, 503}
+
+    asyncio.run(scenario())

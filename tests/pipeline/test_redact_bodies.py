@@ -1,0 +1,39 @@
+"""redact_text hides the credentials a response body or an error can echo, outside URLs too."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.redact import SECRET_MASK, redact_text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"token":"t-1","ok":"x"}', f'{{"token":"{SECRET_MASK}","ok":"x"}}'),
+        ('{"client_secret" : "c-2"}', f'{{"client_secret" : "{SECRET_MASK}"}}'),
+        ("Authorization: Bearer abc.def-ghi", f"Authorization: Bearer {SECRET_MASK}"),
+        ("Basic dXNlcjpwYXNz", f"Basic {SECRET_MASK}"),
+        (
+            "client_secret=s3&grant_type=client_credentials",
+            f"client_secret={SECRET_MASK}&grant_type=client_credentials",
+        ),
+        ("old token eyJhbGciOi.eyJzdWIi.c2ln rejected", f"old token {SECRET_MASK} rejected"),
+        ("GET http://u:pw@h/x?api_key=k1&a=b failed", "GET http://u:xxxxx@h/x?api_key=xxxxx&a=b failed"),
+    ],
+)
+def test_echoed_credentials_are_masked(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "use Basic authentication",
+        "failed to refresh token: POST /api/v1/token: status 500",
+        '{"title":"Bad Request","status":400}',
+        "page=2&limit=50",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact_text(text) == text
