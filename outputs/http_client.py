@@ -110,31 +110,31 @@ def _lint(conf: dict[str, Any]) -> list[str]:
 SPEC = ComponentSpec(
     "http_client",
     "output",
-    summary="Sends messages to an HTTP server.",
+    summary="Delivers messages as HTTP requests.",
     description=(
-        "When the number of retries expires the output rejects the message, and what happens next is "
-        "decided by the input (or a wrapping output such as drop_on). The URL and header values may be "
+        "Once `retries` further attempts have failed, the output rejects the message, and the input (or "
+        "a wrapping output such as drop_on) decides what happens to it next. The URL and header values may be "
         "interpolated, evaluated against the first message of each batch."
     ),
     categories=("Network",),
     fields=[
-        interp("url", "The URL to connect to.", examples=("http://localhost:4195/post",)),
-        string("verb", "A verb to connect with.", default="POST"),
+        interp("url", "Where requests are sent; interpolated.", examples=("http://localhost:4195/post",)),
+        string("verb", "HTTP method of each request.", default="POST"),
         string_map(
             "headers",
-            "A map of headers to add to the request. A Host header sets the request host.",
+            "Headers set on every request, values interpolated; a `Host` entry overrides the request's host.",
             default={},
             interpolated=True,
         ),
         metadata_filter_field(
             "metadata",
-            "Specify optional matching rules to determine which metadata keys should be added to the HTTP request as headers.",
+            "Which message metadata keys are sent along as request headers.",
         ),
         enum(
             "dump_request_log_level",
             DUMP_LEVELS,
-            "EXPERIMENTAL: Optionally set a level at which the request and response payload of each request "
-            "made will be logged (secret headers are redacted).",
+            "EXPERIMENTAL: log every request and its response, bodies included, at this level (secret "
+            "headers are redacted); empty turns it off.",
             default="",
             advanced=True,
         ),
@@ -143,67 +143,63 @@ SPEC = ComponentSpec(
             [
                 boolean(
                     "enabled",
-                    "Whether to use OAuth version 1 in requests (not supported by benthic).",
+                    "Sign requests with OAuth 1 (not supported by benthic).",
                     default=False,
                 ),
-                string(
-                    "consumer_key", "A value used to identify the client to the service provider.", default=""
-                ),
+                string("consumer_key", "The client's identity at the service provider.", default=""),
                 string(
                     "consumer_secret",
-                    "A secret used to establish ownership of the consumer key.",
+                    "Secret that proves the client holds the consumer key.",
                     default="",
                     secret=True,
                 ),
                 string(
                     "access_token",
-                    "A value used to gain access to the protected resources on behalf of the user.",
+                    "Token granting access to the user's protected resources.",
                     default="",
                 ),
                 string(
                     "access_token_secret",
-                    "A secret provided in order to establish ownership of a given access token.",
+                    "Secret that proves the client holds the access token.",
                     default="",
                     secret=True,
                 ),
             ],
-            "Allows you to specify open authentication via OAuth version 1.",
+            "OAuth 1 request signing.",
             advanced=True,
         ),
         obj(
             "oauth2",
             [
-                boolean("enabled", "Whether to use OAuth version 2 in requests.", default=False),
-                string(
-                    "client_key", "A value used to identify the client to the token provider.", default=""
-                ),
+                boolean("enabled", "Authenticate requests with an OAuth 2 bearer token.", default=False),
+                string("client_key", "The client's identity at the token provider.", default=""),
                 string(
                     "client_secret",
-                    "A secret used to establish ownership of the client key.",
+                    "Secret that proves the client holds the client key.",
                     default="",
                     secret=True,
                 ),
-                string("token_url", "The URL of the token provider.", default=""),
-                string_list("scopes", "A list of optional requested permissions.", default=[]),
+                string("token_url", "Token endpoint of the provider.", default=""),
+                string_list("scopes", "Scopes asked for with the token.", default=[]),
                 Field(
                     "endpoint_params",
                     "any",
                     "map",
                     default={},
-                    description="A list of optional endpoint parameters, values should be arrays of strings.",
+                    description="Extra parameters sent to the token endpoint, each mapped to an array of strings.",
                 ),
             ],
-            "Allows you to specify open authentication via OAuth version 2 using the client credentials token flow.",
+            "OAuth 2 authentication using the client credentials grant.",
             advanced=True,
         ),
         obj(
             "basic_auth",
             [
-                boolean("enabled", "Whether to use basic authentication in requests.", default=False),
-                string("username", "A username to authenticate as.", default=""),
-                string("password", "A password to authenticate with.", default="", secret=True),
+                boolean("enabled", "Send HTTP basic authentication.", default=False),
+                string("username", "User name sent.", default=""),
+                string("password", "Password sent.", default="", secret=True),
             ],
-            "Allows you to specify basic authentication.",
+            "HTTP basic authentication.",
             advanced=True,
         ),
         obj(
@@ -211,45 +207,50 @@ SPEC = ComponentSpec(
             [
                 boolean(
                     "enabled",
-                    "Whether to use JWT authentication in requests (not supported by benthic).",
+                    "Sign requests with a JWT (not supported by benthic).",
                     default=False,
                 ),
                 string(
                     "private_key_file",
-                    "A file with the PEM encoded via PKCS1 or PKCS8 as private key.",
+                    "PEM file holding the PKCS1 or PKCS8 private key that signs the token.",
                     default="",
                 ),
                 string(
                     "signing_method",
-                    "A method used to sign the token such as RS256, RS384, RS512 or EdDSA.",
+                    "Signing algorithm, such as RS256, RS384, RS512 or EdDSA.",
                     default="",
                 ),
-                any_field("claims", "A value used to identify the claims that issued the JWT.", default={}),
-                any_field("headers", "Add optional key/value headers to the JWT.", default={}),
+                any_field("claims", "Claims placed in the token.", default={}),
+                any_field("headers", "Extra header fields placed in the token.", default={}),
             ],
-            "BETA: Allows you to specify JWT authentication.",
+            "BETA: JWT authentication.",
             advanced=True,
         ),
         tls_fields(),
         metadata_filter_field(
             "extract_headers",
-            "Specify which response headers should be added to resulting synchronous response messages as metadata.",
+            "Which response headers are copied into the metadata of the synchronous response's messages.",
         ),
-        string("rate_limit", "An optional rate limit to throttle requests by.", optional=True),
-        duration("timeout", "A static timeout to apply to requests.", default="5s"),
+        string("rate_limit", "Label of a rate limit resource that paces requests.", optional=True),
+        duration("timeout", "How long one request may take.", default="5s"),
         duration(
-            "retry_period", "The base period to wait between failed requests.", default="1s", advanced=True
+            "retry_period",
+            "Wait before a retry; waits after backoff_on statuses grow from it.",
+            default="1s",
+            advanced=True,
         ),
         duration(
             "max_retry_backoff",
-            "The maximum period to wait between failed requests.",
+            "Longest wait between retries.",
             default="300s",
             advanced=True,
         ),
-        integer("retries", "The maximum number of retry attempts to make.", default=3, advanced=True),
+        integer(
+            "retries", "Further attempts after a failed request before giving up.", default=3, advanced=True
+        ),
         boolean(
             "follow_redirects",
-            "Whether or not to transparently follow redirects.",
+            "Follow redirect responses automatically.",
             default=True,
             advanced=True,
         ),
@@ -267,26 +268,26 @@ SPEC = ComponentSpec(
         ),
         int_list(
             "successful_on",
-            "A list of status codes whereby the attempt should be considered successful.",
+            "Status codes that count as success besides 2xx (a code also in backoff_on or drop_on is treated as listed there).",
             default=[],
             advanced=True,
         ),
-        string("proxy_url", "An optional HTTP proxy URL.", optional=True, advanced=True),
+        string("proxy_url", "HTTP proxy to send requests through.", optional=True, advanced=True),
         boolean(
             "disable_http2",
-            "Whether or not to disable HTTP/2 (benthic always uses HTTP/1.1).",
+            "Turn HTTP/2 off (benthic always speaks HTTP/1.1).",
             default=False,
             advanced=True,
         ),
         boolean(
             "batch_as_multipart",
-            "Send message batches as a single request using RFC1341.",
+            "Send a whole batch as one multipart request (RFC 1341).",
             default=False,
             advanced=True,
         ),
         boolean(
             "propagate_response",
-            "Whether responses from the server should be propagated back to the input.",
+            "Hand the server's response back to the input as the synchronous response.",
             default=False,
             advanced=True,
         ),
@@ -295,15 +296,15 @@ SPEC = ComponentSpec(
         obj_list(
             "multipart",
             [
-                interp("content_type", "The content type of the individual message part.", default=""),
+                interp("content_type", "Content-Type of this part.", default=""),
                 interp(
                     "content_disposition",
-                    "The content disposition of the individual message part.",
+                    "Content-Disposition of this part.",
                     default="",
                 ),
-                interp("body", "The body of the individual message part.", default=""),
+                interp("body", "Content of this part.", default=""),
             ],
-            "EXPERIMENTAL: Create explicit multipart HTTP requests by specifying an array of parts to add to the request.",
+            "EXPERIMENTAL: build multipart requests from the parts listed here.",
             default=[],
             advanced=True,
         ),

@@ -30,7 +30,7 @@ from pipeline.spec import ComponentSpec, batching_field, bloblang, max_in_flight
 SPEC = ComponentSpec(
     "openmeter",
     "output",
-    summary="Sends events to the OpenMeter ingest API.",
+    summary="Posts events to OpenMeter's ingest endpoint.",
     description="Each batch is sent as one request whose body is a JSON array of the batch's CloudEvents.",
     fields=[
         string("url", "OpenMeter API URL.", examples=("https://openmeter.cloud", "http://127.0.0.1:8888")),
