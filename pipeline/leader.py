@@ -214,10 +214,10 @@ class Leadership:
         """Wait for a change of leadership (or of the renew state), or ``timeout`` seconds."""
         event = self._changed
         delay = timeout
-        if self._in_term and self._valid_until != math.inf:
+        until = self._valid_until - time.monotonic()
+        if self._in_term and 0 < until < math.inf:
             # the deadline passes without an event: wake up at it
-            until = self._valid_until - time.monotonic()
-            delay = max(0.0, until) + 0.001 if delay is None else min(delay, max(0.0, until) + 0.001)
+            delay = until + 0.001 if delay is None else min(delay, until + 0.001)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), delay)
 
@@ -340,6 +340,7 @@ class LeaseElector:
     async def _run(self) -> None:
         s = self.settings
         while not self._stopping:
+            self._wake.clear()  # a poke while this attempt is in flight asks for another one
             attempt = self.leadership._renew_sent() if self._holding else 0
             sent_at = time.monotonic()
             try:
@@ -355,7 +356,6 @@ class LeaseElector:
                 wait = min(s.retry_period, max(0.0, self.leadership._valid_until - time.monotonic()))
             else:
                 wait = s.retry_period * random.uniform(1.0, JITTER_FACTOR)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
             self._check_deadline(False)

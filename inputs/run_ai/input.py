@@ -344,6 +344,11 @@ class RunAIInput:
     async def _scrape_loop(self, cursor: datetime) -> None:
         """Scrape the windows of successive ticks, one at a time, in time order."""
         while not self._closed:
+            if not (self.leadership.leading and self.leadership.term == self._queue_term):
+                # a follower waits here, without calling Run:ai; a new leader resumes at once
+                term = await self.leadership.lead()
+                if term != self._queue_term:
+                    cursor = await self._resume(term)
             tick = self.schedule.next_after(cursor)
             oldest = datetime.now(UTC) - self.horizon
             if tick < oldest:
@@ -355,7 +360,7 @@ class RunAIInput:
                 cursor = oldest
                 continue
             await sleep_until(tick)
-            term = await self.leadership.lead()  # a follower waits here, without calling Run:ai
+            term = await self.leadership.lead()  # confirmed after the tick
             if term != self._queue_term:
                 cursor = await self._resume(term)
                 continue
