@@ -292,6 +292,7 @@ class LeaseElector:
         self._observed: tuple[Any, ...] | None = None
         self._observed_at = 0.0
         self._holding = False  # acquired in this process and not lost since
+        self._own_lease: Any = None  # the Lease as this leader last wrote it
         self._last_leader = ""
         self._request_timeout = max(1.0, min(settings.renew_deadline, 2 * settings.retry_period))
 
@@ -369,6 +370,15 @@ class LeaseElector:
         from kubernetes_asyncio.client.exceptions import ApiException  # benthic[kubernetes]
 
         s = self.settings
+        if self._holding and self._own_lease is not None:
+            # client-go's fast path: the leader renews the lease it last wrote without reading it
+            try:
+                return await self._replace(self._own_lease, True, attempt, sent_at)
+            except ApiException as err:
+                self._own_lease = None
+                if err.status != 409:
+                    raise
+                # written by someone else since: read it and decide below
         now = datetime.now(UTC)
         lease_seconds = max(1, math.ceil(s.lease_duration))
         try:
@@ -396,7 +406,7 @@ class LeaseElector:
                 ),
             )
             try:
-                await self._api.create_namespaced_lease(
+                created = await self._api.create_namespaced_lease(
                     s.namespace, body, _request_timeout=self._request_timeout
                 )
             except ApiException as err:
@@ -404,6 +414,7 @@ class LeaseElector:
                     return False
                 raise
             self._won(checkpoints, attempt, sent_at, transitions=0)
+            self._own_lease = created
             return True
         spec = lease.spec or V1LeaseSpec()
         holder = spec.holder_identity or ""
@@ -427,6 +438,20 @@ class LeaseElector:
             expires = self._observed_at + (spec.lease_duration_seconds or lease_seconds)
             if time.monotonic() < expires:
                 return False
+        try:
+            return await self._replace(lease, mine, attempt, sent_at)
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            raise
+
+    async def _replace(self, lease: Any, mine: bool, attempt: int, sent_at: float) -> bool:
+        """Write ourselves as the holder over ``lease`` (as last read or written)."""
+        from kubernetes_asyncio.client import V1Lease, V1LeaseSpec, V1ObjectMeta  # benthic[kubernetes]
+
+        s = self.settings
+        now = datetime.now(UTC)
+        spec = lease.spec or V1LeaseSpec()
         metadata = lease.metadata or V1ObjectMeta()
         annotations = dict(metadata.annotations or {})
         checkpoints = self.leadership._checkpoints if mine else _parse_checkpoints(annotations)
@@ -442,24 +467,20 @@ class LeaseElector:
             ),
             spec=V1LeaseSpec(
                 holder_identity=s.identity,
-                lease_duration_seconds=lease_seconds,
+                lease_duration_seconds=max(1, math.ceil(s.lease_duration)),
                 acquire_time=spec.acquire_time if mine else now,
                 renew_time=now,
                 lease_transitions=transitions if mine else transitions + 1,
             ),
         )
-        try:
-            await self._api.replace_namespaced_lease(
-                s.lock_name, s.namespace, body, _request_timeout=self._request_timeout
-            )
-        except ApiException as err:
-            if err.status == 409:
-                return False
-            raise
+        written = await self._api.replace_namespaced_lease(
+            s.lock_name, s.namespace, body, _request_timeout=self._request_timeout
+        )
         if mine:
             self.leadership._renewed(attempt, sent_at, s.renew_deadline)
         else:
             self._won(checkpoints, attempt, sent_at, transitions=transitions + 1)
+        self._own_lease = written
         return True
 
     def _won(self, checkpoints: dict[str, str], attempt: int, sent_at: float, transitions: int) -> None:
@@ -481,6 +502,7 @@ class LeaseElector:
         if not self._holding:
             return
         self._holding = False
+        self._own_lease = None
         self.leadership._end()
         self._status.set(0)
         self._transitions.incr()
