@@ -260,6 +260,10 @@ class Leadership:
 # -- the elector -------------------------------------------------------------------------------------
 
 
+class LeaderElectionError(Exception):
+    """The elector cannot start: no usable kubeconfig or service account."""
+
+
 def _parse_checkpoints(annotations: Mapping[str, str] | None) -> dict[str, str]:
     text = (annotations or {}).get(CHECKPOINTS_ANNOTATION)
     if not text:
@@ -301,15 +305,20 @@ class LeaseElector:
         from kubernetes_asyncio import client, config
 
         api_config = client.Configuration()
-        if os.environ.get("KUBECONFIG") or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-            # as kubectl: KUBECONFIG (or ~/.kube/config) outside a pod
-            await config.load_kube_config(
-                config_file=os.environ.get("KUBECONFIG") or None,
-                client_configuration=api_config,
-                persist_config=False,
+        kubeconfig = os.environ.get("KUBECONFIG")
+        try:
+            if kubeconfig or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                # as kubectl: KUBECONFIG (or ~/.kube/config) outside a pod
+                await config.load_kube_config(
+                    config_file=kubeconfig or None, client_configuration=api_config, persist_config=False
+                )
+            else:
+                config.load_incluster_config(client_configuration=api_config)
+        except Exception as err:
+            where = (
+                f"kubeconfig {kubeconfig}" if kubeconfig else "the pod's service account or ~/.kube/config"
             )
-        else:
-            config.load_incluster_config(client_configuration=api_config)
+            raise LeaderElectionError(f"cannot reach the Kubernetes API through {where}: {err}") from err
         self._api_client = client.ApiClient(configuration=api_config)
         self._api = client.CoordinationV1Api(self._api_client)
         s = self.settings

@@ -20,7 +20,7 @@ from pipeline.config import LoadedConfig, secret_values
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
-from pipeline.leader import ElectionSettings, Leadership, LeaseElector
+from pipeline.leader import ElectionSettings, LeaderElectionError, Leadership, LeaseElector
 from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
 from pipeline.spec import SECRET_MASK
 
@@ -334,7 +334,14 @@ async def run_config(
     leadership = Leadership(enabled=election is not None)
     elector = LeaseElector(election, leadership, logger, metrics) if election is not None else None
     if elector is not None:
-        await elector.start()
+        try:
+            await elector.start()
+        except LeaderElectionError as err:
+            logger.error(f"Service closing due to: {err}")
+            await publisher.close()
+            if server is not None:
+                await server.close()
+            return 1
     code = 0
     while True:
         manager = Manager(

@@ -33,7 +33,14 @@ from pipeline.config import ConfigReadError, LoadedConfig, read_config
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer, Request, Response
-from pipeline.leader import ElectionSettings, Leadership, LeaseElector, election_settings, kubernetes_missing
+from pipeline.leader import (
+    ElectionSettings,
+    LeaderElectionError,
+    Leadership,
+    LeaseElector,
+    election_settings,
+    kubernetes_missing,
+)
 from pipeline.observability import Logger
 
 STREAM_FIELDS = frozenset({"input", "buffer", "pipeline", "output", "tests"})
@@ -387,7 +394,13 @@ async def _run(
     leadership = Leadership(enabled=election is not None)
     elector = LeaseElector(election, leadership, logger, metrics) if election is not None else None
     if elector is not None:
-        await elector.start()
+        try:
+            await elector.start()
+        except LeaderElectionError as err:
+            logger.error(f"Service closing due to: {err}")
+            if server is not None:
+                await server.close()
+            return 1
     root_manager = Manager(
         logger=logger, metrics=metrics, http_server=server, strict=strict, leadership=leadership
     )

@@ -307,3 +307,10 @@ def test_run_without_the_kubernetes_extra_says_how_to_install_it(tmp_path):
     result = run_benthic("run", str(SEED_CONFIG), env=env)
     assert result.returncode == 1
     assert "pip install 'benthic[kubernetes]'" in result.stderr
+
+
+def test_run_with_an_unreadable_kubeconfig_exits_naming_it(tmp_path):
+    kubeconfig = tmp_path / "missing-kubeconfig"
+    result = run_benthic("run", str(SEED_CONFIG), env={**ELECTION_ENV, "KUBECONFIG": str(kubeconfig)})
+    assert result.returncode == 1
+    assert f"cannot reach the Kubernetes API through kubeconfig {kubeconfig}" in result.stdout + result.stderr
