@@ -258,6 +258,9 @@ def test_replicas_fail_over_on_kill_sigterm_and_api_outage_billing_each_window_o
     _until(lambda: spec().get("leaseTransitions", 0) > transitions, 30, "a leader acquiring after the outage")
     took_outage = time.monotonic() - back_at
     print(f"leader stepped down {stepped_down:.2f}s into the outage; a leader {took_outage:.2f}s after it")
+    for replica in replicas:
+        election = [line for line in replica.log.splitlines() if "lease" in line.lower() or "Leading" in line]
+        print(f"--- {replica.name}\n" + "\n".join(line[:200] for line in election[-6:]))
     for _ in range(3):
         wait_for_new_window(windows_delivered())
 
