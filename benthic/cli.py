@@ -19,6 +19,7 @@ import orjson
 import yaml
 
 from pipeline.config import ConfigReadError, LoadedConfig, load_env_file, read_config, scrub_secrets
+from pipeline.leader import election_settings, kubernetes_missing
 from pipeline.observability import BUILT, VERSION
 from pipeline.registry import KINDS, REGISTRY
 from pipeline.spec import component_schema, default_config
@@ -102,6 +103,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+    election, problems = election_settings(os.environ)
+    missing = kubernetes_missing() if election is not None else None
+    if problems or missing:
+        for problem in problems or [missing or ""]:
+            print(f"Leader election error: {problem}", file=sys.stderr)
+        return 1
     from pipeline.service import ConfigWatcher, run_config
 
     watcher = None
@@ -114,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         resource_paths = [p for pattern in args.resources for p in sorted(glob.glob(pattern))]
         watcher = ConfigWatcher([path, *resource_paths], reload, _startup_logger(), chilled=args.chilled)
-    return asyncio.run(run_config(loaded, log_level=args.log_level, watcher=watcher))
+    return asyncio.run(run_config(loaded, log_level=args.log_level, watcher=watcher, election=election))
 
 
 def _startup_logger() -> Any:
@@ -169,6 +176,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
         except ConfigReadError as err:
             print(err, file=sys.stderr)
             problems += 1
+    # the leader election settings come from the environment `benthic run` will see
+    _, election_problems = election_settings(os.environ)
+    for problem in election_problems:
+        print(f"environment: {problem}", file=sys.stderr)
+    problems += len(election_problems)
     return 1 if problems else 0
 
 
@@ -407,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
         "test", help="run the unit tests of configs (tests: sections, *_benthos_test.yaml)", add_help=False
     )
     sub.add_parser("streams", help="run several configs in one process", add_help=False)
-    sub.add_parser("simulate", help="run a simulator (run_ai)", add_help=False)
+    sub.add_parser("simulate", help="run a simulator (run_ai, kubernetes)", add_help=False)
     sub.add_parser(
         "demo", help="run the documented Run:ai config against the simulator and sink", add_help=False
     )
@@ -431,8 +443,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return streams_main(argv)  # it drops the word "streams" itself
     if argv and argv[0] == "simulate":
+        if len(argv) >= 2 and argv[1] == "kubernetes":
+            from benthic.simulators.kubernetes import main as lease_api_main
+
+            return lease_api_main(argv[2:])
         if len(argv) < 2 or argv[1] != "run_ai":
-            print("usage: benthic simulate run_ai [flags]", file=sys.stderr)
+            print("usage: benthic simulate run_ai|kubernetes [flags]", file=sys.stderr)
             return 1
         from benthic.simulators.run_ai import main as simulator_main
 

@@ -16,6 +16,7 @@ from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, h
 from pipeline.durations import parse_duration_ns
 from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
+from pipeline.leader import Leadership
 from pipeline.observability import Logger, LogSink, Metrics
 from pipeline.registry import REGISTRY
 from pipeline.resources import Resources
@@ -44,6 +45,7 @@ class Manager:
         stream_name: str = "",
         inproc: InprocHub | None = None,
         resources: dict[str, dict[str, Any]] | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         import sys
 
@@ -53,6 +55,8 @@ class Manager:
         self.strict = strict
         self.stream_name = stream_name
         self.inproc = inproc or InprocHub()
+        # whether scheduled inputs may run now (always, without leader election)
+        self.leadership = leadership or Leadership()
         # resource configs by kind and label, and the built instances
         self._resource_confs: dict[str, dict[str, tuple[Any, str]]] = resources or {
             k: {} for k in ("input", "processor", "output", "cache", "rate_limit")
@@ -72,6 +76,7 @@ class Manager:
             stream_name=stream_name,
             inproc=self.inproc,
             resources=self._resource_confs,
+            leadership=self.leadership,
         )
         child._built = self._built
         return child

@@ -100,6 +100,12 @@ class Resources:
         return self.manager.http_server
 
     @property
+    def leadership(self) -> Any:
+        """The process's ``pipeline.leader.Leadership``: a scheduled input awaits ``lead()``
+        before each scrape, so that only the elected replica scrapes."""
+        return self.manager.leadership
+
+    @property
     def inproc(self) -> Any:
         return self.manager.inproc
 

@@ -20,6 +20,7 @@ from pipeline.config import LoadedConfig, secret_values
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
+from pipeline.leader import ElectionSettings, LeaderElectionError, Leadership, LeaseElector
 from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
 from pipeline.spec import SECRET_MASK
 
@@ -296,10 +297,15 @@ class ConfigWatcher:
 
 
 async def run_config(
-    loaded: LoadedConfig, *, log_level: str | None = None, watcher: ConfigWatcher | None = None
+    loaded: LoadedConfig,
+    *,
+    log_level: str | None = None,
+    watcher: ConfigWatcher | None = None,
+    election: ElectionSettings | None = None,
 ) -> int:
     """Run one config until end of input or a signal (with a ``watcher``, restarting the stream
-    on each valid change of the config); returns the exit code."""
+    on each valid change of the config); returns the exit code. With ``election`` settings, the
+    scheduled inputs run only while this process holds the Lease, released after the stream stops."""
     data = loaded.data
     logger = make_logger(data, level_override=log_level, secrets=secret_values(data))
     for lint in loaded.lints:
@@ -325,9 +331,22 @@ async def run_config(
     if watcher is not None:
         watcher.logger = logger
     logger.info("Launching a benthic instance, use CTRL+C to close", path=loaded.path)
+    leadership = Leadership(enabled=election is not None)
+    elector = LeaseElector(election, leadership, logger, metrics) if election is not None else None
+    if elector is not None:
+        try:
+            await elector.start()
+        except LeaderElectionError as err:
+            logger.error(f"Service closing due to: {err}")
+            await publisher.close()
+            if server is not None:
+                await server.close()
+            return 1
     code = 0
     while True:
-        manager = Manager(logger=logger, metrics=metrics, http_server=server, strict=strict)
+        manager = Manager(
+            logger=logger, metrics=metrics, http_server=server, strict=strict, leadership=leadership
+        )
         try:
             stream = manager.build_stream(data)
         except ConfigError as err:
@@ -343,6 +362,9 @@ async def run_config(
         logger.info("Config updated, the stream was restarted with it", path=updated.path)
         data = updated.data
         strict = bool((data.get("error_handling") or {}).get("strict", False))
+    if elector is not None:
+        # after the stream delivered what it could: the checkpoints go out with the release
+        await elector.close()
     await publisher.close()
     if server is not None:
         await server.close()

@@ -33,6 +33,14 @@ from pipeline.config import ConfigReadError, LoadedConfig, read_config
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer, Request, Response
+from pipeline.leader import (
+    ElectionSettings,
+    LeaderElectionError,
+    Leadership,
+    LeaseElector,
+    election_settings,
+    kubernetes_missing,
+)
 from pipeline.observability import Logger
 
 STREAM_FIELDS = frozenset({"input", "buffer", "pipeline", "output", "tests"})
@@ -345,11 +353,21 @@ def main(argv: list[str]) -> int:
             )
             return 1
     prefix = str(args.prefix_stream_endpoints).lower() not in ("false", "0", "no")
-    return asyncio.run(_run(root, streams, args, prefix))
+    election, election_problems = election_settings(os.environ)
+    missing = kubernetes_missing() if election is not None else None
+    if election_problems or missing:
+        for problem in election_problems or [missing or ""]:
+            print(f"Leader election error: {problem}", file=sys.stderr)
+        return 1
+    return asyncio.run(_run(root, streams, args, prefix, election))
 
 
 async def _run(
-    root: LoadedConfig, loaded: dict[str, LoadedConfig], args: argparse.Namespace, prefix: bool
+    root: LoadedConfig,
+    loaded: dict[str, LoadedConfig],
+    args: argparse.Namespace,
+    prefix: bool,
+    election: ElectionSettings | None = None,
 ) -> int:
     from pipeline.builder import Manager
     from pipeline.config import secret_values
@@ -372,7 +390,20 @@ async def _run(
     server = await start_http(data, logger, metrics, serve_metrics, readiness, lambda: False)
     strict = bool((data.get("error_handling") or {}).get("strict", False))
     shutdown_timeout = parse_duration_ns(str(data.get("shutdown_timeout") or "20s")) / 1e9
-    root_manager = Manager(logger=logger, metrics=metrics, http_server=server, strict=strict)
+    # with leader election, the scheduled inputs of every stream run only on the leader
+    leadership = Leadership(enabled=election is not None)
+    elector = LeaseElector(election, leadership, logger, metrics) if election is not None else None
+    if elector is not None:
+        try:
+            await elector.start()
+        except LeaderElectionError as err:
+            logger.error(f"Service closing due to: {err}")
+            if server is not None:
+                await server.close()
+            return 1
+    root_manager = Manager(
+        logger=logger, metrics=metrics, http_server=server, strict=strict, leadership=leadership
+    )
     try:
         root_manager.add_resources(data)
     except ConfigError as err:
@@ -424,6 +455,8 @@ async def _run(
         logger.warn("Service failed to close cleanly within allocated time. Exiting forcefully")
         sys.stdout.flush()
         os._exit(1)
+    if elector is not None:
+        await elector.close()
     await publisher.close()
     if server is not None:
         await server.close()

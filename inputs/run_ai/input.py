@@ -29,6 +29,8 @@ from inputs.run_ai.schedule import (
     ScrapedWindow,
     Window,
     WindowQueue,
+    parse_rfc3339,
+    rfc3339_nano,
     rfc3339_seconds,
     schedule_problem,
     sleep_until,
@@ -275,6 +277,12 @@ class RunAIInput:
         self.queue = WindowQueue(conf[F_STATE_PATH] or None, on_state_error=lambda msg: self.log.error(msg))
         self._scraper: asyncio.Task[None] | None = None
         self._closed = False
+        # leader election: only the leader scrapes, and a new term resumes where the Lease's
+        # checkpoint (the end of the last delivered window) says
+        self.leadership = res.leadership
+        stream = res.manager.stream_name
+        self._checkpoint_key = f"{stream}/{res.path}" if stream else res.path
+        self._queue_term: int | None = None if self.leadership.enabled else self.leadership.term
         self._scrape_duration = res.metrics.timer("run_ai_scrape_duration_ns")
         self._scrape_errors = res.metrics.counter("run_ai_scrape_errors")
         # resources whose event for a window waits for a retry of its failed metric requests
@@ -307,15 +315,23 @@ class RunAIInput:
         self._scraper = asyncio.create_task(self._scrape_loop(cursor), name="run_ai scheduler")
 
     async def read_batch(self) -> tuple[list[Message], AckFn]:
-        scraped = await self.queue.get()
-        if scraped is None:
-            raise EndOfInputError()
+        while True:
+            scraped = await self.queue.get()
+            if scraped is None:
+                raise EndOfInputError()
+            if self.leadership.leading and self.leadership.term == self._queue_term:
+                break
+            # the lease was lost since the scrape: hold the window back (a new term starts over
+            # from the Lease's checkpoint, so another leader may be scraping it already)
+            await self.queue.ack(scraped, RuntimeError("not the leader"))
+            await self.leadership.wait_changed(timeout=1.0)
         if scraped.deliveries > 1:
             self.log.debug(f"Redelivering Run:ai window {scraped.window} (delivery {scraped.deliveries})")
         batch = [Message(body, dict(scraped.metadata)) for body in scraped.bodies]
 
         async def ack(err: BaseException | None) -> None:
             await self.queue.ack(scraped, err)
+            self._record_checkpoint()
 
         return batch, ack
 
@@ -333,6 +349,11 @@ class RunAIInput:
     async def _scrape_loop(self, cursor: datetime) -> None:
         """Scrape the windows of successive ticks, one at a time, in time order."""
         while not self._closed:
+            if not (self.leadership.leading and self.leadership.term == self._queue_term):
+                # a follower waits here, without calling Run:ai; a new leader resumes at once
+                term = await self.leadership.lead()
+                if term != self._queue_term:
+                    cursor = await self._resume(term)
             tick = self.schedule.next_after(cursor)
             oldest = datetime.now(UTC) - self.horizon
             if tick < oldest:
@@ -344,7 +365,13 @@ class RunAIInput:
                 cursor = oldest
                 continue
             await sleep_until(tick)
+            term = await self.leadership.lead()  # confirmed after the tick
+            if term != self._queue_term:
+                cursor = await self._resume(term)
+                continue
             await self.queue.wait_for_room(MAX_UNDELIVERED_WINDOWS)
+            if not self._leads(term):
+                continue
             window = Window(tick, self.interval_ns, self.offset_ns)
             try:
                 scraped = await self._scrape_until_done(window)
@@ -354,9 +381,44 @@ class RunAIInput:
                 self.log.error(f"Run:ai scrape of window {window} failed unexpectedly: {err!r}")
                 await asyncio.sleep(1.0)
                 continue
+            if not self._leads(term):
+                continue  # lost the lease during the scrape: the window is the next term's
             if scraped is not None:
                 await self.queue.put(scraped)
+                self._record_checkpoint()
             cursor = tick
+
+    def _leads(self, term: int) -> bool:
+        return self.leadership.leading and self.leadership.term == term
+
+    async def _resume(self, term: int) -> datetime:
+        """Start a term of leadership: forget windows of an earlier term and return the cursor
+        after the last delivered window (the Lease's checkpoint, else the state file), or now."""
+        now = datetime.now(UTC)
+        recorded = self.leadership.checkpoint(self._checkpoint_key)
+        last_end = None
+        if recorded:
+            with contextlib.suppress(ValueError):
+                last_end = parse_rfc3339(recorded)
+        if last_end is None:
+            try:
+                last_end = self.queue.load_state()
+            except (OSError, ValueError) as err:
+                self.log.error(f"Ignoring unreadable run_ai state file {self.queue.state_path}: {err}")
+        await self.queue.restart_at(last_end)
+        self._queue_term = term
+        if last_end is None:
+            self.log.info("Leading: scraping Run:ai from the next scheduled window")
+            return now
+        last_tick = last_end + timedelta(microseconds=self.offset_ns // 1000)
+        self.log.info(f"Leading: scraping Run:ai windows after {rfc3339_seconds(last_end)}")
+        return max(last_tick, now - self.horizon)
+
+    def _record_checkpoint(self) -> None:
+        """Keep the end of the last delivered window on the Lease (leaders only)."""
+        watermark = self.queue.watermark
+        if watermark is not None and self.leadership.enabled and self._leads(self._queue_term or 0):
+            self.leadership.record(self._checkpoint_key, rfc3339_nano(watermark))
 
     async def _scrape_until_done(self, window: Window) -> ScrapedWindow | None:
         """Scrape a window in rounds until every listed resource has all its metrics: a failed
@@ -367,6 +429,8 @@ class RunAIInput:
         failures = 0
         started = time.perf_counter_ns()
         while True:
+            if not self.leadership.leading:
+                return None
             if self._too_old(window):
                 return self._give_up(scrape)
             try:

@@ -294,6 +294,17 @@ class WindowQueue:
             self.watermark = newest
             self._save_state()
 
+    async def restart_at(self, watermark: datetime | None) -> None:
+        """Forget every window, ready or in delivery (a late ack of one is ignored), and go on
+        from ``watermark``: another leader may have delivered them, and the new term re-scrapes
+        what the checkpoint does not cover."""
+        async with self._changed:
+            self._ready.clear()
+            self._in_flight.clear()
+            self._settled_ends.clear()
+            self.watermark = watermark
+            self._changed.notify_all()
+
     async def close(self) -> None:
         async with self._changed:
             self._closed = True
