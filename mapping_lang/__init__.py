@@ -31,6 +31,7 @@ from typing import Any
 from mapping_lang import functions as _functions_pkg
 from mapping_lang import methods as _methods_pkg
 from mapping_lang.context import CallContext
+from mapping_lang.document import Document, MessageLike
 from mapping_lang.errors import EvalError, MappingError
 from mapping_lang.value import DELETED, NOTHING, format_json, parse_json, parse_json_pending
 
@@ -45,6 +46,8 @@ __all__ = [
     "CallContext",
     "DELETED",
     "NOTHING",
+    "Document",
+    "MessageLike",
 ]
 
 
@@ -75,23 +78,6 @@ class MappingResult:
     content: bytes | None
     metadata: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
-
-
-def _message_cls() -> Any:
-    from pipeline.message import Message
-
-    return Message
-
-
-_MESSAGE_CLS: Any = None
-
-
-def _pipeline_message() -> Any:
-    """``pipeline.message.Message`` (imported on first use: the pipeline imports this package)."""
-    global _MESSAGE_CLS
-    if _MESSAGE_CLS is None:
-        _MESSAGE_CLS = _message_cls()
-    return _MESSAGE_CLS
 
 
 class Mapping:
@@ -164,7 +150,7 @@ class Mapping:
         if not self._uses_this:
             return None
         m = ctx.message
-        if m is not None and type(m) is _pipeline_message() and not m.has_structured():
+        if m is not None and not m.has_structured():
             # parse without proving the numbers exact: the engine proves them on first need
             try:
                 doc, proven = parse_json_pending(m.content)
@@ -259,8 +245,7 @@ class Mapping:
     # --- bytes in, bytes out -----------------------------------------------------------------
 
     def apply(self, content: bytes, metadata: dict[str, Any] | None = None) -> MappingResult:
-        Message = _message_cls()
-        msg = Message(content, dict(metadata or {}))
+        msg = Document(content, dict(metadata or {}))
         out = self.map_message(msg)
         if out is None:
             return MappingResult(None, dict(msg.metadata), True)

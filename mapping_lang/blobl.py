@@ -7,6 +7,7 @@ import sys
 
 from mapping_lang import MappingError
 from mapping_lang import compile as compile_mapping
+from mapping_lang.document import Document
 from mapping_lang.value import NOTHING, format_json, to_text
 
 
@@ -33,13 +34,11 @@ def main(argv: list[str]) -> int:
     except MappingError as e:
         print(f"failed to parse mapping: {e}", file=sys.stderr)
         return 1
-    from pipeline.message import Message
-
     stream = open(args.input_file, "rb") if args.input_file else sys.stdin.buffer  # noqa: SIM115
     try:
         for line in stream:
             line = line.rstrip(b"\r\n")
-            msg = Message(line)
+            msg = Document(line)
             try:
                 value = mapping.query(msg)
             except MappingError as e:

@@ -3,7 +3,7 @@
 One ``CallContext`` is created per mapping execution (per message). Implementations registered
 with ``mapping_lang.library`` receive it as their first argument and may read:
 
-``ctx.message``       the input ``pipeline.message.Message`` (or None when evaluating without one).
+``ctx.message``       the input message (``document.MessageLike``; None when evaluating without one).
 ``ctx.batch``         the batch (list of messages) the message belongs to (``[message]`` by default).
 ``ctx.index``         the message's index in ``batch``.
 ``ctx.metadata_in``   the input message's metadata (read-only view; ``{}`` without a message).

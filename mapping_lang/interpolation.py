@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mapping_lang.document import Document
 from mapping_lang.errors import MappingError
 from mapping_lang.value import DELETED, NOTHING, to_text
 
@@ -83,10 +84,8 @@ class Interpolation:
         self._static = "".join(p for p in parts if isinstance(p, str)) if self.is_static else None
 
     def _values(self, msg: Any, batch: list[Any] | None, index: int) -> list[Any]:
-        from pipeline.message import Message
-
         if msg is None:
-            msg = Message(b"")
+            msg = Document(b"")
         out = []
         for p in self._parts:
             if isinstance(p, str):
