@@ -11,7 +11,7 @@ from mapping_lang import aes
 from mapping_lang.gofmt import go_quote, go_unquote, sprintf
 from mapping_lang.golayout import RFC3339_NANO, LayoutError, compile_layout, format_layout, parse_layout
 from mapping_lang.methods.encoding import crc32, xxh64
-from mapping_lang.re2 import compile_re2, compile_template, replace_all
+from mapping_lang.re2 import Re2Error, compile_re2, compile_template, find_all, replace_all
 from mapping_lang.strftime import compile_strftime, compile_strptime, strftime, strptime
 
 TS = datetime(2020, 8, 14, 11, 45, 26, tzinfo=UTC)
@@ -78,16 +78,38 @@ def test_strftime_and_strptime() -> None:
     assert nsec == 0
 
 
-def test_re2_translation_matches_go_semantics() -> None:
-    assert compile_re2(r"x$").search("x\n") is None  # Go's $ is end of text without (?m)
-    assert compile_re2(r"(?m)x$").search("x\ny")
-    assert compile_re2(r"\d+").findall("١٢3") == ["3"]  # \d is ASCII-only in RE2
-    assert compile_re2(r"[[:alpha:]]+").findall("ab1c") == ["ab", "c"]
-    assert compile_re2(r"(?<word>\w+)").match("hi").group("word") == "hi"
+def test_re2_engine_matches_go_semantics() -> None:
+    assert compile_re2(r"x$").search(b"x\n") is None  # Go's $ is end of text without (?m)
+    assert compile_re2(r"(?m)x$").search(b"x\ny")
+    assert [m.group() for m in find_all(compile_re2(r"\d+"), "١٢3".encode())] == [b"3"]  # ASCII \d
+    assert [m.group() for m in find_all(compile_re2(r"[[:alpha:]]+"), b"ab1c")] == [b"ab", b"c"]
+    assert compile_re2(r"(?<word>\w+)").match(b"hi").group(b"word") == b"hi"
     regex = compile_re2(r"(\w{2})\w+@")
-    assert replace_all(regex, "alice@example.com", compile_template("$1***@")) == "al***@example.com"
-    assert replace_all(compile_re2("(a)"), "ab", compile_template("$1x")) == "b"  # $1x is group "1x"
-    assert replace_all(compile_re2("(a)"), "ab", compile_template("${1}x$$")) == "ax$b"
+    assert replace_all(regex, b"alice@example.com", compile_template("$1***@")) == b"al***@example.com"
+    assert replace_all(compile_re2("(a)"), b"ab", compile_template("$1x")) == b"b"  # $1x is group "1x"
+    assert replace_all(compile_re2("(a)"), b"ab", compile_template("${1}x$$")) == b"ax$b"
+
+
+def test_re2_all_iteration_steps_over_whole_characters_and_skips_abutting_empty_matches() -> None:
+    # Go: regexp.MustCompile("a*").FindAllStringIndex("baaac", -1) == [[0 0] [1 4] [5 5]]
+    spans = [m.span() for m in find_all(compile_re2("a*"), b"baaac")]
+    assert spans == [(0, 0), (1, 4), (5, 5)]
+    # an empty match never splits a multi-byte character
+    spans = [m.span() for m in find_all(compile_re2("x*"), "é".encode())]
+    assert spans == [(0, 0), (2, 2)]
+
+
+def test_re2_rejects_what_go_rejects_in_go_words() -> None:
+    for pattern, message in [
+        ("a(", "error parsing regexp: missing closing ): `a(`"),
+        ("a**", "error parsing regexp: invalid nested repetition operator: `**`"),
+        ("\\C", "error parsing regexp: invalid escape sequence: `\\C`"),
+        ("(a", "error parsing regexp: missing closing ): `(a`"),
+    ]:
+        with pytest.raises(Re2Error) as err:
+            compile_re2(pattern)
+        assert str(err.value) == message
+    assert compile_re2("\\\\C").search(b"\\C")  # an escaped backslash then C is fine
 
 
 def test_hashes() -> None:
