@@ -1,7 +1,9 @@
 """Encoding, hashing, compression and encryption methods.
 
 Unsupported algorithms (snappy and zstd compression; sha3 is supported via hashlib) fail with a
-clear error rather than silently falling back; lz4 needs the optional ``lz4`` package.
+clear error rather than silently falling back; lz4 needs the optional ``lz4`` package. AES comes
+from the ``cryptography`` library with upstream's modes (ctr, gcm with Go's 12-byte nonce, ofb,
+cbc without padding) and error texts.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from mapping_lang import aes
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, method
-from mapping_lang.libutil import as_bytes
+from mapping_lang.libutil import as_bytes, string_or_bytes
+
+try:
+    from cryptography.hazmat.decrepit.ciphers.modes import OFB
+except ImportError:  # cryptography before 47 keeps OFB among the primitives
+    from cryptography.hazmat.primitives.ciphers.modes import OFB  # type: ignore[attr-defined,no-redef]
 
 CATEGORY = "Encoding and Encryption"
 
@@ -376,21 +386,47 @@ def decompress(ctx: Any, target: Any, algorithm: str) -> Any:
 # AES
 
 
+_AES_SCHEMES = ("ctr", "gcm", "ofb", "cbc")
+_GCM_NONCE_SIZE = 12  # Go's cipher.NewGCM takes only the standard nonce size
+
+
+def _aes_mode(scheme: str, iv: bytes) -> modes.Mode:
+    if scheme == "ctr":
+        return modes.CTR(iv)
+    if scheme == "ofb":
+        return OFB(iv)
+    return modes.CBC(iv)
+
+
 def _aes(encrypt: bool) -> Callable[..., Any]:
+    """``encrypt_aes``/``decrypt_aes`` on the ``cryptography`` library, checks in upstream's order:
+    the key size, the IV size (ctr, ofb, cbc), the scheme, then the target."""
+    direction = "encryption" if encrypt else "decryption"
+
     def impl(ctx: Any, target: Any, scheme: str, key: Any, iv: Any) -> Any:
-        data, k, v = as_bytes(target), as_bytes(key), as_bytes(iv)
-        try:
-            if scheme == "ctr":
-                return aes.ctr(k, v, data)
-            if scheme == "ofb":
-                return aes.ofb(k, v, data)
-            if scheme == "cbc":
-                return aes.cbc_encrypt(k, v, data) if encrypt else aes.cbc_decrypt(k, v, data)
-            if scheme == "gcm":
-                return aes.gcm_seal(k, v, data) if encrypt else aes.gcm_open(k, v, data)
-        except ValueError as e:
-            raise EvalError(str(e)) from None
-        raise EvalError(f"unrecognized {'encryption' if encrypt else 'decryption'} type: {scheme}")
+        k, v = as_bytes(key), as_bytes(iv)
+        if len(k) not in (16, 24, 32):
+            raise EvalError(f"crypto/aes: invalid key size {len(k)}")
+        if scheme in ("ctr", "ofb", "cbc") and len(v) != 16:
+            raise EvalError("the key must match the initialisation vector size")
+        if scheme not in _AES_SCHEMES:
+            raise EvalError(f"unrecognized {direction} type: {scheme}")
+        raw = string_or_bytes(target)
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        if scheme == "gcm":
+            if len(v) != _GCM_NONCE_SIZE:
+                raise EvalError("crypto/cipher: incorrect nonce length given to GCM")
+            if encrypt:
+                return AESGCM(k).encrypt(v, data, None)
+            try:
+                return AESGCM(k).decrypt(v, data, None)
+            except InvalidTag:
+                raise EvalError("gcm decrypting failed: cipher: message authentication failed") from None
+        if scheme == "cbc" and len(data) % 16:
+            raise EvalError(f"{'plaintext' if encrypt else 'ciphertext'} is not a multiple of the block size")
+        cipher: Cipher[Any] = Cipher(algorithms.AES(k), _aes_mode(scheme, v))
+        worker = cipher.encryptor() if encrypt else cipher.decryptor()
+        return worker.update(data) + worker.finalize()
 
     return impl
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mapping_lang import aes
+from mapping_lang import MappingError
+from mapping_lang import compile as compile_mapping
 from mapping_lang.gofmt import go_quote, go_unquote, sprintf
 from mapping_lang.golayout import RFC3339_NANO, LayoutError, compile_layout, format_layout, parse_layout
 from mapping_lang.methods.encoding import crc32, xxh64
@@ -120,15 +121,43 @@ def test_hashes() -> None:
     assert crc32(b"hello world", "Koopman") == 0xDF373D3C
 
 
-def test_aes_known_answers() -> None:
-    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
-    block = bytes.fromhex("00112233445566778899aabbccddeeff")
-    rk = aes.expand_key(key)
-    assert aes.encrypt_block(rk, block).hex() == "69c4e0d86a7b0430d8cdb78070b4c55a"
-    assert aes.decrypt_block(rk, aes.encrypt_block(rk, block)) == block
-    iv = bytes(range(16))
-    assert aes.cbc_decrypt(key, iv, aes.cbc_encrypt(key, iv, block * 2)) == block * 2
-    sealed = aes.gcm_seal(key, iv[:12], b"secret")
-    assert aes.gcm_open(key, iv[:12], sealed) == b"secret"
-    with pytest.raises(ValueError, match="authentication failed"):
-        aes.gcm_open(key, iv[:12], sealed[:-1] + bytes([sealed[-1] ^ 1]))
+def _aes(expression: str) -> bytes:
+    return compile_mapping(f"root = {expression}").apply(b"{}").content or b""
+
+
+def test_aes_matches_fips_197_and_go_modes() -> None:
+    key = '"000102030405060708090a0b0c0d0e0f".decode("hex")'
+    iv = '"000102030405060708090a0b0c0d0e0f".decode("hex")'
+    block = '"00112233445566778899aabbccddeeff".decode("hex")'
+    # one CBC block with a zero IV is the bare cipher: FIPS-197 appendix C.1
+    zero = '"00000000000000000000000000000000".decode("hex")'
+    assert (
+        _aes(f'{block}.encrypt_aes("cbc", {key}, {zero}).encode("hex")')
+        == b"69c4e0d86a7b0430d8cdb78070b4c55a"
+    )
+    for scheme in ("ctr", "ofb", "cbc"):
+        two = '"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff".decode("hex")'
+        sealed = f'{two}.encrypt_aes("{scheme}", {key}, {iv})'
+        assert (
+            _aes(f'{sealed}.decrypt_aes("{scheme}", {key}, {iv}).encode("hex")')
+            == b"00112233445566778899aabbccddeeff" * 2
+        )
+    nonce = '"0123456789ab"'
+    sealed = f'"secret".encrypt_aes("gcm", {key}, {nonce})'
+    assert _aes(f'{sealed}.decrypt_aes("gcm", {key}, {nonce}).string()') == b"secret"
+
+
+def test_aes_errors_use_upstream_words() -> None:
+    cases = {
+        '"x".encrypt_aes("ctr", "short", "0123456789abcdef")': "crypto/aes: invalid key size 5",
+        '"x".encrypt_aes("ofb", "0123456789abcdef", "short")': "the key must match the initialisation vector size",
+        '"x".encrypt_aes("ecb", "0123456789abcdef", "0123456789abcdef")': "unrecognized encryption type: ecb",
+        '"x".encrypt_aes("cbc", "0123456789abcdef", "0123456789abcdef")': "plaintext is not a multiple of the block size",
+        '"x".encrypt_aes("gcm", "0123456789abcdef", "short")': "crypto/cipher: incorrect nonce length given to GCM",
+        '"0123456789abcdef0".decrypt_aes("gcm", "0123456789abcdef", "0123456789ab")': (
+            "gcm decrypting failed: cipher: message authentication failed"
+        ),
+    }
+    for expression, message in cases.items():
+        with pytest.raises(MappingError, match=message):
+            _aes(expression)
