@@ -60,13 +60,8 @@ def _load_library() -> None:
 _load_library()
 
 from mapping_lang.codegen import fuse  # noqa: E402
-from mapping_lang.compiler import (  # noqa: E402
-    Compiler,
-    StatementError,
-    Unparsed,
-    _structured_or_unparsed,
-    clone,
-)
+from mapping_lang.compiled import StatementError, Unparsed, clone, structured_or_unparsed  # noqa: E402
+from mapping_lang.compiler import Compiler  # noqa: E402
 from mapping_lang.interpolation import Interpolation, compile_interpolation  # noqa: E402
 from mapping_lang.parser import Assign, _From, parse  # noqa: E402
 
@@ -164,7 +159,7 @@ class Mapping:
                     ctx.pending_raw = m.content
                 ctx.input_this = doc
                 return doc
-        this = _structured_or_unparsed(ctx)
+        this = structured_or_unparsed(ctx)
         if this.__class__ is not Unparsed:
             ctx.input_this = this
         return this
@@ -199,7 +194,7 @@ class Mapping:
         """Mutation semantics: ``root`` starts as (a copy of) the input document and ``this`` aliases
         it, also after ``root`` is replaced as a whole."""
         ctx = self._context(msg, batch, index, dict(msg.metadata))
-        this = initial = _structured_or_unparsed(ctx)
+        this = initial = structured_or_unparsed(ctx)
         if this.__class__ is not Unparsed:
             this = initial = clone(this)
             ctx.root = this

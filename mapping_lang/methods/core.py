@@ -10,6 +10,8 @@ import math
 import re
 from typing import Any
 
+from mapping_lang.compiled import StatementError, clone
+from mapping_lang.context import CallContext
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
@@ -511,8 +513,6 @@ def any_(ctx: Any, target: Any, test: Any) -> Any:
 
 
 def _copy(v: Any) -> Any:
-    from mapping_lang.compiler import clone
-
     return clone(v)
 
 
@@ -799,9 +799,6 @@ def _prepare_bloblang(mapping: str) -> tuple[Any, ...]:
     prepare=_prepare_bloblang,
 )
 def bloblang(ctx: Any, target: Any, mapping: Any) -> Any:
-    from mapping_lang.compiler import StatementError
-    from mapping_lang.context import CallContext
-
     if isinstance(mapping, str):
         mapping = _prepare_bloblang(mapping)[0]
     sub = CallContext(ctx.message, ctx.batch, ctx.index, {}, ctx.env, mapping.mapping_state, mapping._maps)
