@@ -68,7 +68,6 @@ class CallContext:
         "depth",
         "base_dir",
         "_structured",
-        "_structured_err",
         "in_map",
         "input_this",
         "pending",
@@ -101,7 +100,6 @@ class CallContext:
         self.depth = 0
         self.base_dir = base_dir
         self._structured: Any = NOTHING
-        self._structured_err: str | None = None
         self.in_map = False
         self.input_this: Any = NOTHING
         # the input document while it is not yet proven exact (see ``value.parse_json_pending``)

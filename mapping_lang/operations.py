@@ -7,6 +7,7 @@ otherwise, and the same "cannot add types" wording on a mismatch.
 
 from __future__ import annotations
 
+import difflib
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from mapping_lang.value import (
     normalise_number,
     to_float,
     to_int64,
+    to_text,
     type_name,
     values_equal,
     wrap_int64,
@@ -320,13 +322,9 @@ def truthy(v: Any, c: Compiled) -> bool:
 
 
 def closest_name(name: str, options: list[str]) -> str | None:
-    import difflib
-
     m = difflib.get_close_matches(name, options, n=1)
     return m[0] if m else None
 
 
 def show_value(v: Any) -> str:
-    from mapping_lang.value import to_text
-
     return to_text(v)

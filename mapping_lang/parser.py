@@ -290,7 +290,6 @@ class NewlineFilter:
 
     def __init__(self) -> None:
         self.drop_after: set[str] = set()
-        self.drop_before: set[str] = set()
         self.open_paren: set[str] = set()
         self.open_brace: set[str] = set()
         self.close: set[str] = set()
@@ -311,7 +310,6 @@ class NewlineFilter:
             "ADD_OP",
             "PRODUCT_OP",
         }
-        self.drop_before = self.close | names("else", ",")
         # `=` of a statement and a lambda's `->` need a space or tab on both sides upstream
         self.spaced = names("=", "->")
 
@@ -923,12 +921,3 @@ def _parse_tree(text: str) -> list[Any]:
         raise
     except LarkError as e:
         raise _convert_error(e, text) from None
-
-
-def parse_expression(source: str) -> Any:
-    """Parse a single query expression (interpolations, ``check`` fields)."""
-    prog = parse(source)
-    st = prog.statements
-    if len(st) == 1 and isinstance(st[0], Assign) and st[0].kind == "root" and st[0].path == []:
-        return st[0].value
-    raise _err("expected a query expression", 1, 1)

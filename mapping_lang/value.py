@@ -613,10 +613,6 @@ def _fix_specials(b: bytes) -> bytes:
     return b
 
 
-def _has_surrogates(v: Any) -> bool:
-    return False
-
-
 def format_json(value: Any, *, pretty: bool = False) -> bytes:
     """Go ``encoding/json`` output with HTML escaping off (sorted keys, Go number text)."""
     if pretty:

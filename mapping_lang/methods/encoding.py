@@ -341,7 +341,7 @@ _UNSUPPORTED = {"snappy", "zstd"}
 
 def _lz4() -> Any:
     try:
-        import lz4.frame
+        import lz4.frame  # optional dependency (the full extra)
     except ImportError:
         raise EvalError(
             "compression algorithm lz4 needs the lz4 package: pip install 'benthic[full]'"

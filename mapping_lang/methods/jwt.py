@@ -16,7 +16,7 @@ from typing import Any
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_text
-from mapping_lang.value import format_json_marshal, is_number, to_float
+from mapping_lang.value import format_json_marshal, is_number, parse_json, to_float
 
 CATEGORY = "JSON Web Tokens"
 _HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
@@ -327,8 +327,6 @@ def _parse_jwt(kind: str, bits: str) -> None:
                 raise EvalError(f"failed to parse JWT string: key is of invalid type for {alg}")
         if not ok:
             raise EvalError("failed to parse JWT string: token signature is invalid: signature is invalid")
-        from mapping_lang.value import parse_json
-
         try:
             claims = parse_json(_b64url_decode(parts[1]))
         except ValueError:

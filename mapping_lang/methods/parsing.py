@@ -7,12 +7,14 @@ import io
 import math
 import re
 import struct
+import xml.etree.ElementTree as ET  # noqa: N817
 from typing import Any
 from urllib.parse import quote
 
 import yaml
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gofmt import UnquoteError, go_unquote
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, as_text
 from mapping_lang.methods.strings import escape_html_text, url_unescape
@@ -215,8 +217,6 @@ _LOGFMT_PAIR = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
 
 @method("parse_logfmt", category=CATEGORY, description="Parses logfmt text into an object.")
 def parse_logfmt(ctx: Any, target: Any) -> Any:
-    from mapping_lang.gofmt import UnquoteError, go_unquote
-
     text = as_text(target)
     out: dict[str, Any] = {}
     pos = 0
@@ -284,8 +284,6 @@ def _element_value(elem: Any, cast: bool) -> Any:
         params=[Param("cast", "bool", False, "Whether to cast numeric and boolean text.")],
         description="Parses XML into an object; attributes are prefixed with - and text is #text.")  # fmt: skip
 def parse_xml(ctx: Any, target: Any, cast: bool = False) -> Any:
-    import xml.etree.ElementTree as ET  # noqa: N817
-
     try:
         root = ET.fromstring(as_bytes(target))  # noqa: S314 - entity expansion is bounded by expat
     except ET.ParseError as e:

@@ -518,7 +518,7 @@ def _secret(target: Any) -> bytes:
         description="Checks whether a string matches a bcrypt hash (needs the optional bcrypt package).")  # fmt: skip
 def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
     try:
-        import bcrypt
+        import bcrypt  # optional dependency (the full extra)
     except ImportError:
         raise EvalError("compare_bcrypt needs the bcrypt package: pip install 'benthic[full]'") from None
     try:
@@ -531,7 +531,7 @@ def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
         description="Checks whether a string matches an argon2 hash (needs the optional argon2-cffi package).")  # fmt: skip
 def compare_argon2(ctx: Any, target: Any, hashed_secret: str) -> Any:
     try:
-        from argon2 import PasswordHasher
+        from argon2 import PasswordHasher  # optional dependency (the full extra)
         from argon2.exceptions import InvalidHashError, VerificationError
     except ImportError:
         raise EvalError("compare_argon2 needs the argon2-cffi package: pip install 'benthic[full]'") from None
