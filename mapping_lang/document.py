@@ -8,7 +8,7 @@ mapping runs on its own (``Mapping.apply``, ``benthic blobl``, interpolation wit
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mapping_lang.value import format_json, parse_json
 
@@ -34,7 +34,7 @@ class MessageLike(Protocol):
 
     def set_structured(self, value: Any) -> None: ...
 
-    def copy(self, metadata: dict[str, Any] | None = None) -> MessageLike: ...
+    def copy(self, metadata: dict[str, Any] | None = None) -> Self: ...
 
 
 class Document:

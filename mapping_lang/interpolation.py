@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mapping_lang.document import Document
+from mapping_lang.document import Document, MessageLike
 from mapping_lang.errors import MappingError
 from mapping_lang.mapping import compile_query
 from mapping_lang.value import DELETED, NOTHING, to_text
@@ -82,7 +82,7 @@ class Interpolation:
         self.is_static = all(isinstance(p, str) for p in parts)
         self._static = "".join(p for p in parts if isinstance(p, str)) if self.is_static else None
 
-    def _values(self, msg: Any, batch: list[Any] | None, index: int) -> list[Any]:
+    def _values(self, msg: MessageLike | None, batch: list[Any] | None, index: int) -> list[Any]:
         if msg is None:
             msg = Document(b"")
         out = []
@@ -94,7 +94,7 @@ class Interpolation:
             out.append(v)
         return out
 
-    def render(self, msg: Any = None, batch: list[Any] | None = None, index: int = 0) -> str:
+    def render(self, msg: MessageLike | None = None, batch: list[Any] | None = None, index: int = 0) -> str:
         if self._static is not None:
             return self._static
         pieces = []

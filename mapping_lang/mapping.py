@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mapping_lang.codegen import fuse
 from mapping_lang.compiled import StatementError, Unparsed, clone, structured_or_unparsed
 from mapping_lang.compiler import Compiler
 from mapping_lang.context import CallContext
-from mapping_lang.document import Document
+from mapping_lang.document import Document, MessageLike
 from mapping_lang.errors import EvalError, MappingError
 from mapping_lang.parser import _From, parse
 from mapping_lang.value import DELETED, NOTHING, parse_json_pending, type_name
+
+
+M = TypeVar("M", bound=MessageLike)
 
 
 @dataclass
@@ -65,7 +68,7 @@ class Mapping:
     # --- execution core --------------------------------------------------------------------
 
     def _context(
-        self, msg: Any, batch: list[Any] | None, index: int, meta_out: dict[str, Any]
+        self, msg: MessageLike | None, batch: list[Any] | None, index: int, meta_out: dict[str, Any]
     ) -> CallContext:
         ctx = CallContext(
             msg,
@@ -114,7 +117,7 @@ class Mapping:
 
     # --- message-level entry points ----------------------------------------------------------
 
-    def map_message(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> Any:
+    def map_message(self, msg: M, batch: list[M] | None = None, index: int = 0) -> M | None:
         """Mapping-processor semantics: a new message, or None when the mapping deleted it."""
         meta_out = dict(msg.metadata)
         ctx = CallContext(
@@ -138,7 +141,7 @@ class Mapping:
             _set_payload(new, root)
         return new
 
-    def mutate_message(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> Any:
+    def mutate_message(self, msg: M, batch: list[M] | None = None, index: int = 0) -> M | None:
         """Mutation semantics: ``root`` starts as (a copy of) the input document and ``this`` aliases
         it, also after ``root`` is replaced as a whole."""
         ctx = self._context(msg, batch, index, dict(msg.metadata))
@@ -169,13 +172,13 @@ class Mapping:
             _set_payload(new, root)
         return new
 
-    def query(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> Any:
+    def query(self, msg: MessageLike | None, batch: list[Any] | None = None, index: int = 0) -> Any:
         """The value the mapping assigns to ``root`` (NOTHING if none, DELETED if deleted)."""
         ctx = self._context(msg, batch, index, dict(msg.metadata) if msg is not None else {})
         self._run(ctx, self._this(ctx))
         return ctx.root
 
-    def check(self, msg: Any, batch: list[Any] | None = None, index: int = 0) -> bool:
+    def check(self, msg: MessageLike | None, batch: list[Any] | None = None, index: int = 0) -> bool:
         v = self.query(msg, batch, index)
         if v is DELETED:
             raise MappingError("query mapping resulted in deleted message, expected a boolean value")
@@ -193,7 +196,7 @@ class Mapping:
         return MappingResult(out.content, out.metadata, False)
 
 
-def _set_payload(msg: Any, root: Any) -> None:
+def _set_payload(msg: MessageLike, root: Any) -> None:
     if root is NOTHING:
         return
     t = type(root)
