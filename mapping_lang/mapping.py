@@ -21,7 +21,6 @@ from mapping_lang.errors import EvalError, MappingError
 from mapping_lang.parser import _From, parse
 from mapping_lang.value import DELETED, NOTHING, parse_json_pending, type_name
 
-
 M = TypeVar("M", bound=MessageLike)
 
 
