@@ -1,4 +1,9 @@
-"""``benthic blobl``: run a mapping over each line of stdin (or an input file)."""
+"""``benthic blobl``: run a mapping over each line of stdin (or an input file).
+
+Where we differ: upstream prints ``null`` for a result JSON cannot carry (a NaN or an infinity,
+anywhere in the value); we print ``failed to execute map: json: unsupported value: NaN`` on
+stderr, as for any other failed line, and go on with the next line.
+"""
 
 from __future__ import annotations
 
@@ -44,21 +49,28 @@ def main(argv: list[str]) -> int:
             except MappingError as e:
                 print(f"failed to execute map: {e}", file=sys.stderr)
                 continue
-            if value is NOTHING:
-                out = line
-            elif type(value) is str:
-                out = value.encode("utf-8", "surrogatepass")
-            elif type(value) is bytes:
-                out = value
-            elif args.pretty:
-                out = format_json(value, pretty=True)
-            elif args.raw:
-                out = to_text(value).encode()
-            else:
-                out = format_json(value)
+            try:
+                out = _output(line, value, pretty=args.pretty, raw=args.raw)
+            except ValueError as e:  # a value JSON cannot carry (NaN, Inf)
+                print(f"failed to execute map: {e}", file=sys.stderr)
+                continue
             sys.stdout.buffer.write(out + b"\n")
             sys.stdout.buffer.flush()
     finally:
         if args.input_file:
             stream.close()
     return 0
+
+
+def _output(line: bytes, value: object, *, pretty: bool, raw: bool) -> bytes:
+    if value is NOTHING:
+        return line
+    if type(value) is str:
+        return value.encode("utf-8", "surrogatepass")
+    if type(value) is bytes:
+        return value
+    if pretty:
+        return format_json(value, pretty=True)
+    if raw:
+        return to_text(value).encode()
+    return format_json(value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import hashlib
 import hmac
 import struct
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, string_or_bytes
+from mapping_lang.limits import MAX_VALUE_BYTES, value_too_large
 
 try:
     from cryptography.hazmat.decrepit.ciphers.modes import OFB
@@ -313,15 +313,34 @@ def _zlib(data: bytes, level: int) -> bytes:
     return b"\x78\x9c" + _raw_deflate(data, level) + struct.pack(">I", zlib.adler32(data))
 
 
-def _inflate(data: bytes, wbits: int, name: str) -> bytes:
+def _inflate(data: bytes, wbits: int, name: str, *, members: bool = False) -> bytes:
+    """Inflate ``data`` (with ``members``, every concatenated gzip member, as Go's reader does),
+    stopping as soon as the output passes ``MAX_VALUE_BYTES``."""
+    out = bytearray()
+    rest = data
     try:
-        d = zlib.decompressobj(wbits)
-        out = d.decompress(data)
-        if not d.eof:
-            raise EvalError("unexpected EOF")
-        return out
+        while True:
+            d = zlib.decompressobj(wbits)
+            out += d.decompress(rest, MAX_VALUE_BYTES + 1 - len(out))
+            if len(out) > MAX_VALUE_BYTES:
+                raise EvalError(value_too_large(name, len(out)))
+            if not d.eof:
+                raise EvalError("unexpected EOF")
+            rest = d.unused_data
+            if not (members and rest):
+                return bytes(out)
     except zlib.error as e:
         raise EvalError(f"{name}: invalid data: {e}") from None
+
+
+def _lz4_decompress(data: bytes) -> bytes:
+    d = _lz4().LZ4FrameDecompressor()
+    out = d.decompress(data, max_length=MAX_VALUE_BYTES + 1)
+    if len(out) > MAX_VALUE_BYTES:
+        raise EvalError(value_too_large("lz4", len(out)))
+    if not d.eof:
+        raise EvalError("lz4: unexpected EOF")
+    return bytes(out)
 
 
 _COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
@@ -331,8 +350,8 @@ _COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
     "flate": _raw_deflate,
 }
 _DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": lambda b: gzip.decompress(b) if b[:2] == b"\x1f\x8b" else _inflate(b, 31, "gzip"),
-    "pgzip": lambda b: gzip.decompress(b) if b[:2] == b"\x1f\x8b" else _inflate(b, 31, "gzip"),
+    "gzip": lambda b: _inflate(b, 31, "gzip", members=True),
+    "pgzip": lambda b: _inflate(b, 31, "gzip", members=True),
     "zlib": lambda b: _inflate(b, 15, "zlib"),
     "flate": lambda b: _inflate(b, -15, "flate"),
 }
@@ -350,7 +369,7 @@ def _lz4() -> Any:
 
 
 _COMPRESSORS["lz4"] = lambda data, level: _lz4().compress(data, compression_level=max(level, 0))
-_DECOMPRESSORS["lz4"] = lambda data: _lz4().decompress(data)
+_DECOMPRESSORS["lz4"] = _lz4_decompress
 
 
 def _check_algorithm(table: dict[str, Any], algorithm: str) -> None:
