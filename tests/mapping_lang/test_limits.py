@@ -5,6 +5,7 @@ with an error naming it."""
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 import zlib
@@ -76,3 +77,15 @@ def test_blobl_reports_a_non_finite_result_and_goes_on() -> None:
         "failed to execute map: json: unsupported value: +Inf",
     ]
     assert "Traceback" not in proc.stderr.decode()
+
+
+@pytest.mark.timeout(30)
+def test_parse_yaml_refuses_a_billion_laughs_as_yaml_v3_does() -> None:
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]")
+    document = json.dumps({"y": "\n".join(levels)}).encode()
+    with pytest.raises(MappingError, match="yaml: document contains excessive aliasing"):
+        _run("root = this.y.parse_yaml()", document)
+    # anchors used a few times are fine
+    assert _run('root = "a: &x [1,2]\\nb: *x".parse_yaml()') == b'{"a":[1,2],"b":[1,2]}'
