@@ -16,9 +16,11 @@ _UNSET: Any = object()
 
 
 class MessageLike(Protocol):
-    """What the engine uses of a message: bytes, a cached JSON view and metadata."""
+    """What the engine uses of a message: bytes, a cached JSON view, metadata and the error
+    flag that ``error()`` and ``errored()`` read."""
 
     metadata: dict[str, Any]
+    error: str | None
 
     @property
     def content(self) -> bytes: ...
@@ -40,12 +42,13 @@ class MessageLike(Protocol):
 class Document:
     """Bytes with a lazily parsed JSON view and a metadata map (``MessageLike``)."""
 
-    __slots__ = ("_content", "_structured", "metadata")
+    __slots__ = ("_content", "_structured", "metadata", "error")
 
     def __init__(self, content: bytes = b"", metadata: dict[str, Any] | None = None) -> None:
         self._content: bytes | None = content
         self._structured: Any = _UNSET
         self.metadata: dict[str, Any] = {} if metadata is None else metadata
+        self.error: str | None = None
 
     @property
     def content(self) -> bytes:
@@ -79,4 +82,5 @@ class Document:
         new._content = self._content
         new._structured = self._structured
         new.metadata = dict(self.metadata) if metadata is None else metadata
+        new.error = self.error
         return new
