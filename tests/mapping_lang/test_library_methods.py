@@ -160,3 +160,27 @@ def test_es256_signatures_verify() -> None:
         mapping_lang.compile(f'root = content().string().parse_jwt_es256("""{public}""")').map_message(
             Message(tampered)
         )
+
+
+def test_rs256_signatures_are_pkcs1_v15_and_verify() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
+    )
+    token = _run(f'root = this.sign_jwt_rs256("""{private}""")', '{"sub":"u1"}')
+    head, body, sig = token.encode().split(b".")
+    key.public_key().verify(
+        base64.urlsafe_b64decode(sig + b"=" * (-len(sig) % 4)),
+        head + b"." + body,
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
+    assert _run(f'root = content().string().parse_jwt_rs256("""{public}""")', token) == '{"sub":"u1"}'
