@@ -18,19 +18,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, string_or_bytes
 from mapping_lang.limits import MAX_VALUE_BYTES, value_too_large
-
-try:
-    from cryptography.hazmat.decrepit.ciphers.modes import OFB
-except ImportError:  # cryptography before 47 keeps OFB among the primitives
-    from cryptography.hazmat.primitives.ciphers.modes import OFB  # type: ignore[attr-defined,no-redef]
 
 CATEGORY = "Encoding and Encryption"
 
@@ -409,14 +400,6 @@ _AES_SCHEMES = ("ctr", "gcm", "ofb", "cbc")
 _GCM_NONCE_SIZE = 12  # Go's cipher.NewGCM takes only the standard nonce size
 
 
-def _aes_mode(scheme: str, iv: bytes) -> modes.Mode:
-    if scheme == "ctr":
-        return modes.CTR(iv)
-    if scheme == "ofb":
-        return OFB(iv)
-    return modes.CBC(iv)
-
-
 def _aes(encrypt: bool) -> Callable[..., Any]:
     """``encrypt_aes``/``decrypt_aes`` on the ``cryptography`` library, checks in upstream's order:
     the key size, the IV size (ctr, ofb, cbc), the scheme, then the target."""
@@ -432,20 +415,21 @@ def _aes(encrypt: bool) -> Callable[..., Any]:
             raise EvalError(f"unrecognized {direction} type: {scheme}")
         raw = string_or_bytes(target)
         data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        # measured start-up cost: importing cryptography takes 50-120 ms, paid on first use only
+        from mapping_lang import aes
+
         if scheme == "gcm":
             if len(v) != _GCM_NONCE_SIZE:
                 raise EvalError("crypto/cipher: incorrect nonce length given to GCM")
             if encrypt:
-                return AESGCM(k).encrypt(v, data, None)
-            try:
-                return AESGCM(k).decrypt(v, data, None)
-            except InvalidTag:
-                raise EvalError("gcm decrypting failed: cipher: message authentication failed") from None
+                return aes.gcm_seal(k, v, data)
+            opened = aes.gcm_open(k, v, data)
+            if opened is None:
+                raise EvalError("gcm decrypting failed: cipher: message authentication failed")
+            return opened
         if scheme == "cbc" and len(data) % 16:
             raise EvalError(f"{'plaintext' if encrypt else 'ciphertext'} is not a multiple of the block size")
-        cipher: Cipher[Any] = Cipher(algorithms.AES(k), _aes_mode(scheme, v))
-        worker = cipher.encryptor() if encrypt else cipher.decryptor()
-        return worker.update(data) + worker.finalize()
+        return aes.stream(scheme, encrypt, k, v, data)
 
     return impl
 

@@ -1,7 +1,6 @@
 """JSON Web Token methods: ``parse_jwt_*`` verify a token and return its claims, ``sign_jwt_*``
-sign a claims object. HMAC uses the stdlib; RSA (PKCS #1 v1.5) and ECDSA (P-256/384/521, signatures
-as r||s the way JWS writes them) come from the ``cryptography`` library, as do the PEM keys
-(SubjectPublicKeyInfo, PKCS #1, SEC 1, PKCS #8, and certificates for public keys)."""
+sign a claims object. HMAC uses the stdlib; RSA and ECDSA signatures and PEM keys come from
+``mapping_lang.signatures`` (the ``cryptography`` library)."""
 
 from __future__ import annotations
 
@@ -10,14 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from functools import lru_cache
 from typing import Any
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.library import Param, method
@@ -41,75 +33,6 @@ def _b64url(data: bytes) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # DER / PEM
-
-
-_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-_HASH_ALGS: dict[str, type[hashes.HashAlgorithm]] = {
-    "256": hashes.SHA256,
-    "384": hashes.SHA384,
-    "512": hashes.SHA512,
-}
-_ES_KEY_SIZE = {"256": 32, "384": 48, "512": 66}  # bytes of r and of s, as golang-jwt's ES*
-
-
-def _check_key(key: Any, kind: str) -> Any:
-    if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
-        return key
-    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
-        if key.curve.name not in _CURVE_NAMES:
-            raise EvalError("failed to parse key: unsupported elliptic curve")
-        return key
-    raise EvalError(f"failed to parse key: unsupported {kind} key type")
-
-
-@lru_cache(maxsize=64)
-def load_public_key(pem: str) -> Any:
-    """An RSA or EC public key from PEM (SubjectPublicKeyInfo, PKCS #1 or a certificate)."""
-    data = pem.encode()
-    try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            key: Any = x509.load_pem_x509_certificate(data).public_key()
-        else:
-            key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise EvalError("failed to parse key: invalid PEM") from None
-    return _check_key(key, "public")
-
-
-@lru_cache(maxsize=64)
-def load_private_key(pem: str) -> Any:
-    """An RSA or EC private key from PEM (PKCS #1, SEC 1 or PKCS #8, unencrypted)."""
-    try:
-        key = serialization.load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise EvalError("failed to parse key: invalid PEM") from None
-    return _check_key(key, "private")
-
-
-def _verify(kind: str, bits: str, key: Any, signed: bytes, sig: bytes) -> bool:
-    algorithm = _HASH_ALGS[bits]()
-    try:
-        if kind == "RS":
-            key.verify(sig, signed, padding.PKCS1v15(), algorithm)
-        else:
-            size = _ES_KEY_SIZE[bits]
-            if len(sig) != 2 * size:
-                return False
-            r, s = int.from_bytes(sig[:size], "big"), int.from_bytes(sig[size:], "big")
-            key.verify(encode_dss_signature(r, s), signed, ec.ECDSA(algorithm))
-    except InvalidSignature:
-        return False
-    return True
-
-
-def _sign(kind: str, bits: str, key: Any, data: bytes) -> bytes:
-    algorithm = _HASH_ALGS[bits]()
-    if kind == "RS":
-        signature: bytes = key.sign(data, padding.PKCS1v15(), algorithm)
-        return signature
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algorithm)))
-    size = (key.curve.key_size + 7) // 8
-    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,10 +74,13 @@ def _parse_jwt(kind: str, bits: str) -> None:
         if kind == "HS":
             ok = hmac.compare_digest(hmac.new(signing_secret.encode(), signed, digest_fn).digest(), sig)
         else:
-            key = load_public_key(signing_secret)
-            if not isinstance(key, rsa.RSAPublicKey if kind == "RS" else ec.EllipticCurvePublicKey):
+            # measured start-up cost: importing cryptography takes 50-120 ms, paid on first use only
+            from mapping_lang import signatures
+
+            key = signatures.load_public_key(signing_secret)
+            if not signatures.is_key_for(key, kind):
                 raise EvalError(f"failed to parse JWT string: key is of invalid type for {alg}")
-            ok = _verify(kind, bits, key, signed, sig)
+            ok = signatures.verify(kind, bits, key, signed, sig)
         if not ok:
             raise EvalError("failed to parse JWT string: token signature is invalid: signature is invalid")
         try:
@@ -193,10 +119,13 @@ def _sign_jwt(kind: str, bits: str) -> None:
         if kind == "HS":
             sig = hmac.new(signing_secret.encode(), data, digest_fn).digest()
         else:
-            key = load_private_key(signing_secret)
-            if not isinstance(key, rsa.RSAPrivateKey if kind == "RS" else ec.EllipticCurvePrivateKey):
+            # measured start-up cost: importing cryptography takes 50-120 ms, paid on first use only
+            from mapping_lang import signatures
+
+            key = signatures.load_private_key(signing_secret)
+            if not signatures.is_key_for(key, kind):
                 raise EvalError(f"failed to sign JWT: key is of invalid type for {alg}")
-            sig = _sign(kind, bits, key, data)
+            sig = signatures.sign(kind, bits, key, data)
         return f"{signing_input}.{_b64url(sig)}"
 
     method(f"sign_jwt_{kind.lower()}{bits}", category=CATEGORY,
