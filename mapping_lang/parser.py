@@ -728,15 +728,25 @@ def _if_stmt(node: _RawIf, in_map: bool) -> IfStmt:
     )
 
 
-_lark = Lark(
-    _GRAMMAR,
-    parser="lalr",
-    lexer="contextual",
-    postlex=_postlex,
-    propagate_positions=True,
-    maybe_placeholders=False,
-)
-_postlex.configure(_lark.terminals)
+_lark: Lark | None = None
+
+
+def _parser() -> Lark:
+    """The LALR parser, built on the first parse: building it takes about a quarter of a second,
+    which a process that never compiles a mapping should not pay at start-up."""
+    global _lark
+    if _lark is None:
+        built = Lark(
+            _GRAMMAR,
+            parser="lalr",
+            lexer="contextual",
+            postlex=_postlex,
+            propagate_positions=True,
+            maybe_placeholders=False,
+        )
+        _postlex.configure(built.terminals)
+        _lark = built
+    return _lark
 
 
 # ---------------------------------------------------------------------------------------------
@@ -907,7 +917,7 @@ def _parse_tree(text: str) -> list[Any]:
     try:
         with _parse_lock:
             _postlex.text = text
-            tree = _lark.parse(text)
+            tree = _parser().parse(text)
         return ToAst().transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, MappingError):
