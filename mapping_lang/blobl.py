@@ -1,4 +1,9 @@
-"""``benthic blobl``: run a mapping over each line of stdin (or an input file)."""
+"""``benthic blobl``: run a mapping over each line of stdin (or an input file).
+
+Where we differ: upstream prints ``null`` for a result JSON cannot carry (a NaN or an infinity,
+anywhere in the value); we print ``failed to execute map: json: unsupported value: NaN`` on
+stderr, as for any other failed line, and go on with the next line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import sys
 
 from mapping_lang import MappingError
 from mapping_lang import compile as compile_mapping
+from mapping_lang.document import Document
 from mapping_lang.value import NOTHING, format_json, to_text
 
 
@@ -33,33 +39,38 @@ def main(argv: list[str]) -> int:
     except MappingError as e:
         print(f"failed to parse mapping: {e}", file=sys.stderr)
         return 1
-    from pipeline.message import Message
-
     stream = open(args.input_file, "rb") if args.input_file else sys.stdin.buffer  # noqa: SIM115
     try:
         for line in stream:
             line = line.rstrip(b"\r\n")
-            msg = Message(line)
+            msg = Document(line)
             try:
                 value = mapping.query(msg)
             except MappingError as e:
                 print(f"failed to execute map: {e}", file=sys.stderr)
                 continue
-            if value is NOTHING:
-                out = line
-            elif type(value) is str:
-                out = value.encode("utf-8", "surrogatepass")
-            elif type(value) is bytes:
-                out = value
-            elif args.pretty:
-                out = format_json(value, pretty=True)
-            elif args.raw:
-                out = to_text(value).encode()
-            else:
-                out = format_json(value)
+            try:
+                out = _output(line, value, pretty=args.pretty, raw=args.raw)
+            except ValueError as e:  # a value JSON cannot carry (NaN, Inf)
+                print(f"failed to execute map: {e}", file=sys.stderr)
+                continue
             sys.stdout.buffer.write(out + b"\n")
             sys.stdout.buffer.flush()
     finally:
         if args.input_file:
             stream.close()
     return 0
+
+
+def _output(line: bytes, value: object, *, pretty: bool, raw: bool) -> bytes:
+    if value is NOTHING:
+        return line
+    if type(value) is str:
+        return value.encode("utf-8", "surrogatepass")
+    if type(value) is bytes:
+        return value
+    if pretty:
+        return format_json(value, pretty=True)
+    if raw:
+        return to_text(value).encode()
+    return format_json(value)

@@ -18,9 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mapping_lang.compiled import MISSING, NOT_CONST, Compiled, StatementError, clone
 from mapping_lang.context import CallContext
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.functions.core import _meta_text
 from mapping_lang.methods.core import number as _number_method
+from mapping_lang.operations import get_seg, pending_read
 from mapping_lang.value import DELETED, NOTHING, values_equal, wrap_int64
 
 Fn = Callable[[CallContext, Any], Any]
@@ -30,25 +33,16 @@ _PY_OPS = {"+": "+", "-": "-", "*": "*"}
 
 class _Writer:
     def __init__(self) -> None:
-        from mapping_lang.compiler import (
-            _MISSING,
-            StatementError,
-            _get_seg,
-            _pending_read,
-            clone,
-        )
-        from mapping_lang.functions.core import _meta_text
-
         self.env: dict[str, Any] = {
             "EvalError": EvalError,
             "TypeMismatch": TypeMismatch,
             "StatementError": StatementError,
             "DELETED": DELETED,
             "NOTHING": NOTHING,
-            "_MISSING": _MISSING,
+            "MISSING": MISSING,
             "clone": clone,
-            "get_seg": _get_seg,
-            "pending_read": _pending_read,
+            "get_seg": get_seg,
+            "pending_read": pending_read,
             "values_equal": values_equal,
             "wrap_int64": wrap_int64,
             "meta_text": _meta_text,
@@ -82,13 +76,11 @@ class _Writer:
 
     def expr(self, c: Any, ind: int) -> str:
         """Write code computing ``c.fn(ctx, this)``; returns the name that holds the value."""
-        from mapping_lang.compiler import _NC
-
         const = c.const
-        if const is not _NC and type(const) not in (dict, list):
+        if const is not NOT_CONST and type(const) not in (dict, list):
             return self.bind(const, "c")
         g = c.gen
-        if g is None or const is not _NC:
+        if g is None or const is not NOT_CONST:
             return self.call(c.fn, ind)
         return getattr(self, "g_" + g[0])(c, g, ind)
 
@@ -121,8 +113,8 @@ class _Writer:
 
     def g_var(self, c: Any, g: tuple[Any, ...], ind: int) -> str:
         t = self.tmp()
-        self.emit(ind, f"{t} = vars_.get({g[1]!r}, _MISSING)")
-        self.emit(ind, f"if {t} is _MISSING:")
+        self.emit(ind, f"{t} = vars_.get({g[1]!r}, MISSING)")
+        self.emit(ind, f"if {t} is MISSING:")
         self.emit(ind + 1, f"raise EvalError({self.bind(g[2], 'm')})")
         return t
 
@@ -201,23 +193,21 @@ class _Writer:
         a = self.expr(g[1], ind + 1)
         self.emit(ind + 1, f"{t} = {a}")
         self.emit(ind, "except EvalError:")
-        self.emit(ind + 1, f"{t} = _MISSING")
-        self.emit(ind, f"if {t} is _MISSING or {t} is None or {t} is DELETED or {t} is NOTHING:")
+        self.emit(ind + 1, f"{t} = MISSING")
+        self.emit(ind, f"if {t} is MISSING or {t} is None or {t} is DELETED or {t} is NOTHING:")
         b = self.expr(g[2], ind + 1)
         self.emit(ind + 1, f"{t} = {b}")
         return t
 
     def g_arith(self, c: Any, g: tuple[Any, ...], ind: int) -> str:
-        """What ``compiler._fast_arith`` does, inline."""
-        from mapping_lang.compiler import _NC
-
+        """What ``operations.fast_arith`` does, inline."""
         _, op, left, right, impl = g
         rconst = right.const
         impl_name = self.bind(impl, "i")
         a = self.expr(left, ind)
         t = self.tmp()
         if op == "/":
-            if rconst is not _NC:
+            if rconst is not NOT_CONST:
                 cf = self.bind(float(rconst), "c")
                 self.emit(ind, f"if type({a}) is float or type({a}) is int:")
                 self.emit(ind + 1, f"{t} = float({a}) / {cf}")
@@ -235,7 +225,7 @@ class _Writer:
             self.emit(ind + 1, f"{t} = {impl_name}({a}, {b})")
             return t
         pyop = _PY_OPS[op]
-        if rconst is not _NC:
+        if rconst is not NOT_CONST:
             b = self.bind(rconst, "c")
             if op == "+" and type(rconst) is str:
                 self.emit(ind, f"if type({a}) is str:")
@@ -264,15 +254,13 @@ class _Writer:
         return t
 
     def g_obj(self, c: Any, g: tuple[Any, ...], ind: int) -> str:
-        """What ``compiler._object_builder`` generates, with the values written inline."""
-        from mapping_lang.compiler import _NC
-
+        """What ``object_builder`` generates, with the values written inline."""
         out = self.tmp()
         self.emit(ind, f"{out} = {{}}")
         for kc, vc in g[1]:
             key = kc.const
             const = vc.const
-            if const is not _NC:
+            if const is not NOT_CONST:
                 if const is DELETED or const is NOTHING:
                     continue
                 if type(const) in (dict, list):
@@ -284,7 +272,7 @@ class _Writer:
             e = self.tmp()
             gen = vc.gen
             if gen is not None and gen[0] == "this" and len(gen[1]) == 1:
-                # as `_object_builder`: the dict read outside the value's error prefix
+                # as `object_builder`: the dict read outside the value's error prefix
                 v = self.tmp()
                 f = self.bind(vc.fn, "f")
                 self.emit(ind, "if type(this) is dict:")
@@ -364,3 +352,83 @@ def fuse(
     body: Fn = w.env["body"]
     body.__doc__ = source  # what ran, for debugging
     return body
+
+
+# ---------------------------------------------------------------------------------------------
+# object literals with constant keys: one straight-line function per literal
+
+_OBJ_CALL = """
+    try:
+        v = {f}(ctx, this)
+    except EvalError as e:
+        raise EvalError({msg} + e.message) from None"""
+_OBJ_THIS = """
+    if is_dict:
+        v = this.get({field})
+        if pending is not None and type(v) is not str:
+            v = pending_read(ctx, this, v, {f})
+    else:
+        try:
+            v = {f}(ctx, this)
+        except EvalError as e:
+            raise EvalError({msg} + e.message) from None"""
+_OBJ_VAR = """
+    v = vars_get({name}, MISSING)
+    if v is MISSING:
+        raise EvalError({msg} + {undefined})"""
+_OBJ_STORE = """
+    if v is not DELETED and v is not NOTHING:
+        out[{key}] = v"""
+_OBJ_STORE_COPY = """
+    if v is not DELETED and v is not NOTHING:
+        if type(v) is dict or type(v) is list:
+            v = clone(v)
+        out[{key}] = v"""
+
+
+def object_builder(pairs: list[tuple[Compiled, Compiled]]) -> Fn:
+    """Generate ``obj(ctx, this)`` for an object literal whose keys are all constant strings.
+
+    Constant values are stored directly, ``this.field`` and ``$var`` reads are inlined and other
+    values are called; errors keep the ``failed to resolve 'key' value:`` prefix."""
+    env: dict[str, Any] = {
+        "EvalError": EvalError,
+        "DELETED": DELETED,
+        "NOTHING": NOTHING,
+        "clone": clone,
+        "MISSING": MISSING,
+        "pending_read": pending_read,
+    }
+    lines = ["def obj(ctx, this):", "    out = {}"]
+    if any(vc.shape and vc.shape[0] == "this" for _, vc in pairs):
+        lines.append("    is_dict = type(this) is dict")
+        lines.append("    pending = ctx.pending")
+    if any(vc.shape and vc.shape[0] == "var" for _, vc in pairs):
+        lines.append("    vars_get = ctx.vars.get")
+    for i, (kc, vc) in enumerate(pairs):
+        key = kc.const
+        msg = repr(f"failed to resolve '{key}' value: ")
+        const = vc.const
+        if const is not NOT_CONST:
+            if const is DELETED or const is NOTHING:
+                continue
+            env[f"c{i}"] = const
+            if type(const) in (dict, list):
+                lines.append(f"    out[{key!r}] = clone(c{i})")
+            else:
+                lines.append(f"    out[{key!r}] = c{i}")
+            continue
+        env[f"f{i}"] = vc.fn
+        shape = vc.shape
+        if shape is not None and shape[0] == "this":
+            lines.append(_OBJ_THIS.format(f=f"f{i}", msg=msg, field=repr(shape[1])))
+        elif shape is not None and shape[0] == "var":
+            undefined = repr(f"variable '{shape[1]}' undefined")
+            lines.append(_OBJ_VAR.format(name=repr(shape[1]), msg=msg, undefined=undefined))
+        else:
+            lines.append(_OBJ_CALL.format(f=f"f{i}", msg=msg))
+        lines.append((_OBJ_STORE if vc.fresh else _OBJ_STORE_COPY).format(key=repr(key)))
+    lines.append("    return out")
+    exec("\n".join(lines), env)  # noqa: S102 - generated from constant keys (repr-quoted) only
+    fn: Fn = env["obj"]
+    return fn

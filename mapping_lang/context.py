@@ -3,7 +3,7 @@
 One ``CallContext`` is created per mapping execution (per message). Implementations registered
 with ``mapping_lang.library`` receive it as their first argument and may read:
 
-``ctx.message``       the input ``pipeline.message.Message`` (or None when evaluating without one).
+``ctx.message``       the input message (``document.MessageLike``; None when evaluating without one).
 ``ctx.batch``         the batch (list of messages) the message belongs to (``[message]`` by default).
 ``ctx.index``         the message's index in ``batch``.
 ``ctx.metadata_in``   the input message's metadata (read-only view; ``{}`` without a message).
@@ -68,7 +68,6 @@ class CallContext:
         "depth",
         "base_dir",
         "_structured",
-        "_structured_err",
         "in_map",
         "input_this",
         "pending",
@@ -101,7 +100,6 @@ class CallContext:
         self.depth = 0
         self.base_dir = base_dir
         self._structured: Any = NOTHING
-        self._structured_err: str | None = None
         self.in_map = False
         self.input_this: Any = NOTHING
         # the input document while it is not yet proven exact (see ``value.parse_json_pending``)

@@ -7,6 +7,8 @@ the compiler wraps it into upstream's messages (``failed assignment (line 1): ..
 
 from __future__ import annotations
 
+from mapping_lang.value import JsonNumber, to_text, type_name
+
 
 class MappingError(Exception):
     """A mapping failed to compile or to run. ``line``/``column`` are 1-based (None if unknown)."""
@@ -40,8 +42,6 @@ class TypeMismatch(EvalError):
     """
 
     def __init__(self, expected: list[str] | tuple[str, ...] | str, value: object) -> None:
-        from mapping_lang.value import type_name
-
         if isinstance(expected, str):
             expected = [expected]
         self.expected = list(expected)
@@ -50,8 +50,6 @@ class TypeMismatch(EvalError):
         super().__init__(f"expected {_join_or(self.expected)} value, got {type_name(value)}")
 
     def render(self, annotation: str | None) -> str:
-        from mapping_lang.value import JsonNumber, to_text, type_name
-
         v = self.value
         msg = f"expected {_join_or(self.expected)} value, got {type_name(v)}"
         if annotation:

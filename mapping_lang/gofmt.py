@@ -50,19 +50,36 @@ def compile_format(fmt: str) -> tuple[Piece, ...]:
             pieces.append("".join(text))
             text = []
         flags, width, prec, verb = m.groups()
-        w: int | str | None = width if width == "*" else (int(width) if width else None)
+        w: int | str | None = width if width == "*" else (_go_num(width) if width else None)
         p: int | str | None
         if prec is None:
             p = None
         elif prec == "*":
             p = "*"
         else:
-            p = int(prec) if prec else 0
+            p = _go_num(prec) if prec else 0
+        if w == _TOO_LARGE or p == _TOO_LARGE:  # Go's parsenum gives up and ends the format
+            text.append("%!(NOVERB)")
+            break
         pieces.append((flags, w, p, verb))
         pos = m.end()
     if text:
         pieces.append("".join(text))
     return tuple(pieces)
+
+
+_TOO_LARGE: Any = -1
+_MAX_WIDTH = 1_000_000  # Go's fmt: widths and precisions beyond a million are refused (tooLarge)
+
+
+def _go_num(digits: str) -> int:
+    """A width or precision as Go's ``parsenum`` reads it (``_TOO_LARGE`` once it passes 1e6)."""
+    num = 0
+    for d in digits:
+        if num > _MAX_WIDTH:
+            return _TOO_LARGE
+        num = num * 10 + ord(d) - 48
+    return num
 
 
 def go_type(v: Any) -> str:
@@ -250,7 +267,7 @@ def sprintf(fmt: str, args: list[Any] | tuple[Any, ...]) -> str:
             continue
         flags, width, prec, verb = piece
         if width == "*":
-            if argi < len(args) and type(args[argi]) is int:
+            if argi < len(args) and type(args[argi]) is int and abs(args[argi]) <= _MAX_WIDTH:
                 width = args[argi]
                 if width < 0:
                     flags += "-"
@@ -260,7 +277,7 @@ def sprintf(fmt: str, args: list[Any] | tuple[Any, ...]) -> str:
                 width = None
             argi += 1
         if prec == "*":
-            if argi < len(args) and type(args[argi]) is int and args[argi] >= 0:
+            if argi < len(args) and type(args[argi]) is int and 0 <= args[argi] <= _MAX_WIDTH:
                 prec = args[argi]
             else:
                 out.append("%!(BADPREC)")

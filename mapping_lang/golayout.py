@@ -16,7 +16,6 @@ import calendar
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
-RFC3339 = "2006-01-02T15:04:05Z07:00"
 RFC3339_NANO = "2006-01-02T15:04:05.999999999Z07:00"
 
 LONG_MONTHS = (

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mapping_lang.document import Document, MessageLike
 from mapping_lang.errors import MappingError
+from mapping_lang.mapping import compile_query
 from mapping_lang.value import DELETED, NOTHING, to_text
 
 
@@ -43,8 +45,6 @@ class Interpolation:
     """A compiled interpolated string."""
 
     def __init__(self, text: str) -> None:
-        from mapping_lang import compile_query
-
         self.text = text
         parts: list[Any] = []  # str or Mapping
         i = 0
@@ -82,11 +82,9 @@ class Interpolation:
         self.is_static = all(isinstance(p, str) for p in parts)
         self._static = "".join(p for p in parts if isinstance(p, str)) if self.is_static else None
 
-    def _values(self, msg: Any, batch: list[Any] | None, index: int) -> list[Any]:
-        from pipeline.message import Message
-
+    def _values(self, msg: MessageLike | None, batch: list[Any] | None, index: int) -> list[Any]:
         if msg is None:
-            msg = Message(b"")
+            msg = Document(b"")
         out = []
         for p in self._parts:
             if isinstance(p, str):
@@ -96,7 +94,7 @@ class Interpolation:
             out.append(v)
         return out
 
-    def render(self, msg: Any = None, batch: list[Any] | None = None, index: int = 0) -> str:
+    def render(self, msg: MessageLike | None = None, batch: list[Any] | None = None, index: int = 0) -> str:
         if self._static is not None:
             return self._static
         pieces = []
@@ -108,18 +106,6 @@ class Interpolation:
             else:
                 pieces.append(to_text(v))
         return "".join(pieces)
-
-    def render_bytes(self, msg: Any = None, batch: list[Any] | None = None, index: int = 0) -> bytes:
-        if self._static is not None:
-            return self._static.encode()
-        if len(self._parts) == 1:
-            v = self._values(msg, batch, index)[0]
-            if type(v) is bytes:
-                return v
-            if v is NOTHING or v is DELETED:
-                return b"null"
-            return to_text(v).encode("utf-8", "surrogatepass")
-        return self.render(msg, batch, index).encode("utf-8", "surrogatepass")
 
     def __repr__(self) -> str:
         return f"Interpolation({self.text!r})"

@@ -290,7 +290,6 @@ class NewlineFilter:
 
     def __init__(self) -> None:
         self.drop_after: set[str] = set()
-        self.drop_before: set[str] = set()
         self.open_paren: set[str] = set()
         self.open_brace: set[str] = set()
         self.close: set[str] = set()
@@ -311,7 +310,6 @@ class NewlineFilter:
             "ADD_OP",
             "PRODUCT_OP",
         }
-        self.drop_before = self.close | names("else", ",")
         # `=` of a statement and a lambda's `->` need a space or tab on both sides upstream
         self.spaced = names("=", "->")
 
@@ -730,15 +728,25 @@ def _if_stmt(node: _RawIf, in_map: bool) -> IfStmt:
     )
 
 
-_lark = Lark(
-    _GRAMMAR,
-    parser="lalr",
-    lexer="contextual",
-    postlex=_postlex,
-    propagate_positions=True,
-    maybe_placeholders=False,
-)
-_postlex.configure(_lark.terminals)
+_lark: Lark | None = None
+
+
+def _parser() -> Lark:
+    """The LALR parser, built on the first parse: building it takes about a quarter of a second,
+    which a process that never compiles a mapping should not pay at start-up."""
+    global _lark
+    if _lark is None:
+        built = Lark(
+            _GRAMMAR,
+            parser="lalr",
+            lexer="contextual",
+            postlex=_postlex,
+            propagate_positions=True,
+            maybe_placeholders=False,
+        )
+        _postlex.configure(built.terminals)
+        _lark = built
+    return _lark
 
 
 # ---------------------------------------------------------------------------------------------
@@ -909,7 +917,7 @@ def _parse_tree(text: str) -> list[Any]:
     try:
         with _parse_lock:
             _postlex.text = text
-            tree = _lark.parse(text)
+            tree = _parser().parse(text)
         return ToAst().transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, MappingError):
@@ -923,12 +931,3 @@ def _parse_tree(text: str) -> list[Any]:
         raise
     except LarkError as e:
         raise _convert_error(e, text) from None
-
-
-def parse_expression(source: str) -> Any:
-    """Parse a single query expression (interpolations, ``check`` fields)."""
-    prog = parse(source)
-    st = prog.statements
-    if len(st) == 1 and isinstance(st[0], Assign) and st[0].kind == "root" and st[0].path == []:
-        return st[0].value
-    raise _err("expected a query expression", 1, 1)

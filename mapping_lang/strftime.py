@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from mapping_lang.golayout import LONG_DAYS, LONG_MONTHS, SHORT_DAYS, SHORT_MONTHS, zone_name
 
@@ -285,8 +286,6 @@ def strptime(pattern: re.Pattern[str], fmt: str, value: str) -> tuple[datetime, 
         zone = _zone_from_offset(g["z"])
     elif g.get("Z") and g["Z"].upper() not in ("UTC", "GMT", "Z"):
         try:
-            from zoneinfo import ZoneInfo
-
             zone = ZoneInfo(g["Z"])
         except Exception:
             zone = UTC

@@ -137,7 +137,8 @@ def to_int64(v: Any) -> int:
     """A number as int64 (floats truncate toward zero, JSON lexemes parse as int first)."""
     t = type(v)
     if t is int:
-        return v
+        result: int = v  # narrowed by the type test above
+        return result
     if t is JsonNumber:
         lex = v.lexeme
         try:
@@ -156,7 +157,8 @@ def to_int64(v: Any) -> int:
 def to_float(v: Any) -> float:
     t = type(v)
     if t is float:
-        return v
+        result: float = v  # narrowed by the type test above
+        return result
     if t is int or t is JsonNumber:
         return float(v)
     if t is bool or not isinstance(v, (int, float)):
@@ -613,10 +615,6 @@ def _fix_specials(b: bytes) -> bytes:
     return b
 
 
-def _has_surrogates(v: Any) -> bool:
-    return False
-
-
 def format_json(value: Any, *, pretty: bool = False) -> bytes:
     """Go ``encoding/json`` output with HTML escaping off (sorted keys, Go number text)."""
     if pretty:
@@ -687,7 +685,8 @@ def _encode_pretty(v: Any, indent: int | None, html: bool) -> str:
     if t is str or isinstance(v, str):
         return _quote(str(v), html)
     if t is JsonNumber:
-        return v.lexeme
+        result: str = v.lexeme  # narrowed by the type test above
+        return result
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -754,15 +753,18 @@ def format_json_marshal(value: Any) -> str:
 
 def to_text(value: Any) -> str:
     """Go ``IToString``: the text of a value as ``.string()`` and interpolations see it."""
+    result: str  # the value narrowed by a type test mypy cannot follow
     t = type(value)
     if t is str:
-        return value
+        result = value
+        return result
     if t is int:
         return str(value)
     if t is float:
         return format_float_g(value)
     if t is JsonNumber:
-        return value.lexeme
+        result = value.lexeme
+        return result
     if t is bool:
         return "true" if value else "false"
     if value is None:
@@ -823,17 +825,21 @@ def type_name(value: Any) -> str:
 
 def values_equal(a: Any, b: Any) -> bool:
     """Bloblang ``==`` (never fails)."""
+    result: bool  # the value narrowed by a type test mypy cannot follow
     ta = type(a)
     tb = type(b)
     if ta is tb and (ta is str or ta is int or ta is bool):
-        return a == b
+        result = a == b
+        return result
     if a is None or b is None:
         return a is None and b is None
     if ta is bool:
         if tb is bool:
-            return a == b
+            result = a == b
+            return result
         if is_number(b):  # quirk: bool on the left coerces a number on the right
-            return a == (to_float(b) != 0)
+            result = a == (to_float(b) != 0)
+            return result
         return False
     if tb is bool:
         return False
@@ -841,7 +847,8 @@ def values_equal(a: Any, b: Any) -> bool:
         return is_number(b) and to_float(a) == to_float(b)
     if ta is str or ta is bytes or ta is bytearray:
         if tb is str:
-            return (a.decode("utf-8", "replace") if ta is not str else a) == b
+            result = (a.decode("utf-8", "replace") if ta is not str else a) == b
+            return result
         if tb is bytes or tb is bytearray:
             return (a.encode() if ta is str else bytes(a)) == bytes(b)
         if isinstance(b, _dt.datetime):
@@ -851,7 +858,8 @@ def values_equal(a: Any, b: Any) -> bool:
         if isinstance(b, _dt.datetime):
             return a == b and getattr(a, "nanos", 0) == getattr(b, "nanos", 0)
         if tb is str:
-            return format_timestamp(a) == b
+            result = format_timestamp(a) == b
+            return result
         return False
     if ta is list:
         if tb is not list or len(a) != len(b):
@@ -880,7 +888,8 @@ def compare(a: Any, b: Any) -> int:
     if (ta is str or ta is bytes) and (tb is str or tb is bytes):
         x = a.encode() if ta is str else a
         y = b.encode() if tb is str else b
-        return (x > y) - (x < y)
+        result: int = (x > y) - (x < y)  # narrowed by the type test above
+        return result
     if isinstance(a, _dt.datetime) and isinstance(b, _dt.datetime):
         return (a > b) - (a < b)
     raise TypeError("cannot compare")

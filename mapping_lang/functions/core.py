@@ -9,6 +9,7 @@ from typing import Any
 
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, function
+from mapping_lang.limits import MAX_ARRAY_LENGTH
 from mapping_lang.value import DELETED, INT64_MAX, NOTHING, to_text
 
 _lock = threading.Lock()
@@ -242,4 +243,6 @@ def range_fn(ctx: Any, start: int, stop: int, step: int) -> Any:
     if step < 0 and stop > start:
         raise EvalError(f"with negative step arg stop ({stop}) must be <= start ({start})")
     n = abs(stop - start) // abs(step)  # Go: (stop-start)/step, truncated
+    if n > MAX_ARRAY_LENGTH:
+        raise EvalError(f"range of {n} elements exceeds the limit of {MAX_ARRAY_LENGTH} elements")
     return [start + i * step for i in range(n)]

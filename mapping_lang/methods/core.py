@@ -6,10 +6,13 @@ implements them itself; they are registered here for argument binding and the ca
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import struct
 from typing import Any
 
+from mapping_lang.compiled import clone
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
@@ -210,8 +213,6 @@ def _float_cast(bits: int) -> Any:
         else:
             raise TypeMismatch(["number", "string"], target)
         if bits == 32:
-            import struct
-
             f = struct.unpack("f", struct.pack("f", f))[0]
             # float32 values print with float32 shortest digits
             return float(repr_float32(f))
@@ -221,8 +222,6 @@ def _float_cast(bits: int) -> Any:
 
 
 def repr_float32(f: float) -> str:
-    import struct
-
     if f == 0 or math.isinf(f) or math.isnan(f):
         return repr(f)
     for p in range(1, 18):
@@ -428,12 +427,6 @@ def length(ctx: Any, target: Any) -> Any:
     raise TypeMismatch(["string", "bytes", "array", "object"], target)
 
 
-def _bool_result(v: Any, what: str) -> bool:
-    if type(v) is not bool:
-        raise TypeMismatch("bool", v)
-    return v
-
-
 @method("map_each", category=OBJECTS, params=[Param("query", "query")])
 def map_each(ctx: Any, target: Any, query: Any) -> Any:
     t = type(target)
@@ -511,8 +504,6 @@ def any_(ctx: Any, target: Any, test: Any) -> Any:
 
 
 def _copy(v: Any) -> Any:
-    from mapping_lang.compiler import clone
-
     return clone(v)
 
 
@@ -605,8 +596,6 @@ def _sort_key_check(values: list[Any]) -> None:
 
 
 def _cmp_sort(values: list[Any], less: Any) -> list[Any]:
-    import functools
-
     def cmp(a: Any, b: Any) -> int:
         v = less({"left": a, "right": b})
         if type(v) is not bool:
@@ -626,8 +615,6 @@ def sort(ctx: Any, target: Any, compare_: Any = None) -> Any:
     if compare_ is not None:
         return _cmp_sort(list(target), compare_)
     _sort_key_check(target)
-    import functools
-
     return sorted(target, key=functools.cmp_to_key(compare))
 
 
@@ -637,7 +624,6 @@ def sort_by(ctx: Any, target: Any, query: Any) -> Any:
         raise TypeMismatch("array", target)
     keyed = [(query(v), v) for v in target]
     _sort_key_check([k for k, _ in keyed])
-    import functools
 
     def compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
         return compare(a[0], b[0])
@@ -780,35 +766,3 @@ def contains(ctx: Any, target: Any, value: Any) -> Any:
 
 
 _ = (INT64_MAX, UINT64_MAX)
-
-
-def _prepare_bloblang(mapping: str) -> tuple[Any, ...]:
-    from mapping_lang import compile as compile_mapping
-    from mapping_lang.errors import MappingError
-
-    try:
-        return (compile_mapping(mapping),)
-    except MappingError as e:
-        raise EvalError(f"failed to parse mapping: {e}") from None
-
-
-@method(
-    "bloblang",
-    category="Parsing",
-    params=[Param("mapping", "string")],
-    prepare=_prepare_bloblang,
-)
-def bloblang(ctx: Any, target: Any, mapping: Any) -> Any:
-    from mapping_lang.compiler import StatementError
-    from mapping_lang.context import CallContext
-
-    if isinstance(mapping, str):
-        mapping = _prepare_bloblang(mapping)[0]
-    sub = CallContext(ctx.message, ctx.batch, ctx.index, {}, ctx.env, mapping.mapping_state, mapping._maps)
-    sub.input_this = target
-    try:
-        for st in mapping._statements:
-            st(sub, target)
-    except StatementError as e:
-        raise EvalError(e.message) from None
-    return sub.root

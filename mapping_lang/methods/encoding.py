@@ -1,14 +1,15 @@
 """Encoding, hashing, compression and encryption methods.
 
 Unsupported algorithms (snappy and zstd compression; sha3 is supported via hashlib) fail with a
-clear error rather than silently falling back; lz4 needs the optional ``lz4`` package.
+clear error rather than silently falling back; lz4 needs the optional ``lz4`` package. AES comes
+from the ``cryptography`` library with upstream's modes (ctr, gcm with Go's 12-byte nonce, ofb,
+cbc without padding) and error texts.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import hashlib
 import hmac
 import struct
@@ -17,10 +18,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from mapping_lang import aes
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, method
-from mapping_lang.libutil import as_bytes
+from mapping_lang.libutil import as_bytes, string_or_bytes
+from mapping_lang.limits import MAX_VALUE_BYTES, value_too_large
 
 CATEGORY = "Encoding and Encryption"
 
@@ -303,15 +304,34 @@ def _zlib(data: bytes, level: int) -> bytes:
     return b"\x78\x9c" + _raw_deflate(data, level) + struct.pack(">I", zlib.adler32(data))
 
 
-def _inflate(data: bytes, wbits: int, name: str) -> bytes:
+def _inflate(data: bytes, wbits: int, name: str, *, members: bool = False) -> bytes:
+    """Inflate ``data`` (with ``members``, every concatenated gzip member, as Go's reader does),
+    stopping as soon as the output passes ``MAX_VALUE_BYTES``."""
+    out = bytearray()
+    rest = data
     try:
-        d = zlib.decompressobj(wbits)
-        out = d.decompress(data)
-        if not d.eof:
-            raise EvalError("unexpected EOF")
-        return out
+        while True:
+            d = zlib.decompressobj(wbits)
+            out += d.decompress(rest, MAX_VALUE_BYTES + 1 - len(out))
+            if len(out) > MAX_VALUE_BYTES:
+                raise EvalError(value_too_large(name, len(out)))
+            if not d.eof:
+                raise EvalError("unexpected EOF")
+            rest = d.unused_data
+            if not (members and rest):
+                return bytes(out)
     except zlib.error as e:
         raise EvalError(f"{name}: invalid data: {e}") from None
+
+
+def _lz4_decompress(data: bytes) -> bytes:
+    d = _lz4().LZ4FrameDecompressor()
+    out = d.decompress(data, max_length=MAX_VALUE_BYTES + 1)
+    if len(out) > MAX_VALUE_BYTES:
+        raise EvalError(value_too_large("lz4", len(out)))
+    if not d.eof:
+        raise EvalError("lz4: unexpected EOF")
+    return bytes(out)
 
 
 _COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
@@ -321,8 +341,8 @@ _COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
     "flate": _raw_deflate,
 }
 _DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": lambda b: gzip.decompress(b) if b[:2] == b"\x1f\x8b" else _inflate(b, 31, "gzip"),
-    "pgzip": lambda b: gzip.decompress(b) if b[:2] == b"\x1f\x8b" else _inflate(b, 31, "gzip"),
+    "gzip": lambda b: _inflate(b, 31, "gzip", members=True),
+    "pgzip": lambda b: _inflate(b, 31, "gzip", members=True),
     "zlib": lambda b: _inflate(b, 15, "zlib"),
     "flate": lambda b: _inflate(b, -15, "flate"),
 }
@@ -331,7 +351,7 @@ _UNSUPPORTED = {"snappy", "zstd"}
 
 def _lz4() -> Any:
     try:
-        import lz4.frame
+        import lz4.frame  # optional dependency (the full extra)
     except ImportError:
         raise EvalError(
             "compression algorithm lz4 needs the lz4 package: pip install 'benthic[full]'"
@@ -340,7 +360,7 @@ def _lz4() -> Any:
 
 
 _COMPRESSORS["lz4"] = lambda data, level: _lz4().compress(data, compression_level=max(level, 0))
-_DECOMPRESSORS["lz4"] = lambda data: _lz4().decompress(data)
+_DECOMPRESSORS["lz4"] = _lz4_decompress
 
 
 def _check_algorithm(table: dict[str, Any], algorithm: str) -> None:
@@ -376,21 +396,40 @@ def decompress(ctx: Any, target: Any, algorithm: str) -> Any:
 # AES
 
 
+_AES_SCHEMES = ("ctr", "gcm", "ofb", "cbc")
+_GCM_NONCE_SIZE = 12  # Go's cipher.NewGCM takes only the standard nonce size
+
+
 def _aes(encrypt: bool) -> Callable[..., Any]:
+    """``encrypt_aes``/``decrypt_aes`` on the ``cryptography`` library, checks in upstream's order:
+    the key size, the IV size (ctr, ofb, cbc), the scheme, then the target."""
+    direction = "encryption" if encrypt else "decryption"
+
     def impl(ctx: Any, target: Any, scheme: str, key: Any, iv: Any) -> Any:
-        data, k, v = as_bytes(target), as_bytes(key), as_bytes(iv)
-        try:
-            if scheme == "ctr":
-                return aes.ctr(k, v, data)
-            if scheme == "ofb":
-                return aes.ofb(k, v, data)
-            if scheme == "cbc":
-                return aes.cbc_encrypt(k, v, data) if encrypt else aes.cbc_decrypt(k, v, data)
-            if scheme == "gcm":
-                return aes.gcm_seal(k, v, data) if encrypt else aes.gcm_open(k, v, data)
-        except ValueError as e:
-            raise EvalError(str(e)) from None
-        raise EvalError(f"unrecognized {'encryption' if encrypt else 'decryption'} type: {scheme}")
+        k, v = as_bytes(key), as_bytes(iv)
+        if len(k) not in (16, 24, 32):
+            raise EvalError(f"crypto/aes: invalid key size {len(k)}")
+        if scheme in ("ctr", "ofb", "cbc") and len(v) != 16:
+            raise EvalError("the key must match the initialisation vector size")
+        if scheme not in _AES_SCHEMES:
+            raise EvalError(f"unrecognized {direction} type: {scheme}")
+        raw = string_or_bytes(target)
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+        # measured start-up cost: importing cryptography takes 50-120 ms, paid on first use only
+        from mapping_lang import aes
+
+        if scheme == "gcm":
+            if len(v) != _GCM_NONCE_SIZE:
+                raise EvalError("crypto/cipher: incorrect nonce length given to GCM")
+            if encrypt:
+                return aes.gcm_seal(k, v, data)
+            opened = aes.gcm_open(k, v, data)
+            if opened is None:
+                raise EvalError("gcm decrypting failed: cipher: message authentication failed")
+            return opened
+        if scheme == "cbc" and len(data) % 16:
+            raise EvalError(f"{'plaintext' if encrypt else 'ciphertext'} is not a multiple of the block size")
+        return aes.stream(scheme, encrypt, k, v, data)
 
     return impl
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mapping_lang.durations import parse_duration_ns
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, method
 from mapping_lang.value import format_json, format_json_marshal, parse_json, type_name
-from pipeline.durations import parse_duration_ns
 
 
 def _text(target: Any, name: str) -> str | bytes:

@@ -12,6 +12,7 @@ from typing import Any
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_array, as_object
+from mapping_lang.re2 import Re2Error, compile_re2, encode
 from mapping_lang.value import DELETED, NOTHING, compare, is_number, type_name, values_equal
 
 CATEGORY = "Object & Array Manipulation"
@@ -504,7 +505,12 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     if op == "!=":
         return not values_equal(a, b)
     if op == "=~":
-        return isinstance(a, str) and isinstance(b, str) and re.search(b, a) is not None
+        if not (isinstance(a, str) and isinstance(b, str)):
+            return False
+        try:
+            return compile_re2(b).search(encode(a)) is not None  # Go's regexp: RE2
+        except Re2Error as e:
+            raise EvalError(str(e)) from None
     if not ((is_number(a) and is_number(b)) or (type(a) is str and type(b) is str)):
         return False
     c = compare(a, b)

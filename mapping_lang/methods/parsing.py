@@ -7,12 +7,14 @@ import io
 import math
 import re
 import struct
+import xml.etree.ElementTree as ET  # noqa: N817
 from typing import Any
 from urllib.parse import quote
 
 import yaml
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gofmt import UnquoteError, go_unquote
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, as_text
 from mapping_lang.methods.strings import escape_html_text, url_unescape
@@ -35,22 +37,61 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _from_yaml(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {(k if isinstance(k, str) else to_text(_from_yaml(k))): _from_yaml(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_from_yaml(x) for x in v]
-    if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
-        return float(v)
-    return v
+def _allowed_alias_ratio(decoded: int) -> float:
+    """yaml.v3's bound on the share of nodes reached through aliases (it shrinks as documents grow)."""
+    if decoded <= 400_000:
+        return 0.99
+    if decoded >= 4_000_000:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - 400_000) / 3_600_000
+
+
+class _YamlValues:
+    """PyYAML's document as our values. PyYAML shares an anchored node among its aliases; copying
+    it out expands them, so (as yaml.v3 does while decoding) a document that reaches too many of
+    its nodes through aliases is refused rather than expanded without bound."""
+
+    def __init__(self) -> None:
+        self.decoded = 0
+        self.through_alias = 0
+        self.alias_depth = 0
+        self.seen: set[int] = set()
+
+    def value(self, v: Any) -> Any:
+        self.decoded += 1
+        if self.alias_depth:
+            self.through_alias += 1
+            if (
+                self.through_alias > 100
+                and self.decoded > 1000
+                and self.through_alias / self.decoded > _allowed_alias_ratio(self.decoded)
+            ):
+                raise EvalError("failed to parse yaml: yaml: document contains excessive aliasing")
+        t = type(v)
+        if t is dict or t is list:
+            alias = id(v) in self.seen
+            self.seen.add(id(v))
+            self.alias_depth += alias
+            try:
+                if t is list:
+                    return [self.value(x) for x in v]
+                return {
+                    (k if isinstance(k, str) else to_text(self.value(k))): self.value(x) for k, x in v.items()
+                }
+            finally:
+                self.alias_depth -= alias
+        if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
+            return float(v)
+        return v
 
 
 @method("parse_yaml", category=CATEGORY, description="Parses a YAML document into a structured value.")
 def parse_yaml(ctx: Any, target: Any) -> Any:
     try:
-        return _from_yaml(yaml.load(as_bytes(target), Loader=_Loader))  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(as_bytes(target), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         raise EvalError(f"failed to parse yaml: {e}") from None
+    return _YamlValues().value(document)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -215,8 +256,6 @@ _LOGFMT_PAIR = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
 
 @method("parse_logfmt", category=CATEGORY, description="Parses logfmt text into an object.")
 def parse_logfmt(ctx: Any, target: Any) -> Any:
-    from mapping_lang.gofmt import UnquoteError, go_unquote
-
     text = as_text(target)
     out: dict[str, Any] = {}
     pos = 0
@@ -284,8 +323,6 @@ def _element_value(elem: Any, cast: bool) -> Any:
         params=[Param("cast", "bool", False, "Whether to cast numeric and boolean text.")],
         description="Parses XML into an object; attributes are prefixed with - and text is #text.")  # fmt: skip
 def parse_xml(ctx: Any, target: Any, cast: bool = False) -> Any:
-    import xml.etree.ElementTree as ET  # noqa: N817
-
     try:
         root = ET.fromstring(as_bytes(target))  # noqa: S314 - entity expansion is bounded by expat
     except ET.ParseError as e:

@@ -18,6 +18,7 @@ from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.gofmt import UnquoteError, go_quote, go_quote_bytes, go_unquote, sprintf
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_array, as_text, string_or_bytes
+from mapping_lang.limits import MAX_VALUE_BYTES, value_too_large
 from mapping_lang.value import to_text, type_name
 
 CATEGORY = "String Manipulation"
@@ -304,8 +305,13 @@ method("format", category=CATEGORY, params=[Param("*values", "any")],
         description="Repeats a string a number of times.")  # fmt: skip
 def repeat(ctx: Any, target: Any, count: int) -> Any:
     if count < 0:
-        raise EvalError("invalid count, must be greater than or equal to zero")
+        raise EvalError(f"invalid count, must be greater than or equal to zero: {count}")
     v = string_or_bytes(target)
+    size = len(v) * count  # characters, a lower bound of the UTF-8 length
+    if size > MAX_VALUE_BYTES // 4 and isinstance(v, str):
+        size = len(v.encode("utf-8", "surrogatepass")) * count
+    if size > MAX_VALUE_BYTES:
+        raise EvalError(value_too_large("invalid count", size))
     return v * count
 
 
@@ -530,7 +536,7 @@ def _secret(target: Any) -> bytes:
         description="Checks whether a string matches a bcrypt hash (needs the optional bcrypt package).")  # fmt: skip
 def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
     try:
-        import bcrypt
+        import bcrypt  # optional dependency (the full extra)
     except ImportError:
         raise EvalError("compare_bcrypt needs the bcrypt package: pip install 'benthic[full]'") from None
     try:
@@ -543,7 +549,7 @@ def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
         description="Checks whether a string matches an argon2 hash (needs the optional argon2-cffi package).")  # fmt: skip
 def compare_argon2(ctx: Any, target: Any, hashed_secret: str) -> Any:
     try:
-        from argon2 import PasswordHasher
+        from argon2 import PasswordHasher  # optional dependency (the full extra)
         from argon2.exceptions import InvalidHashError, VerificationError
     except ImportError:
         raise EvalError("compare_argon2 needs the argon2-cffi package: pip install 'benthic[full]'") from None

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mapping_lang import aes
+from mapping_lang import MappingError
+from mapping_lang import compile as compile_mapping
 from mapping_lang.gofmt import go_quote, go_unquote, sprintf
 from mapping_lang.golayout import RFC3339_NANO, LayoutError, compile_layout, format_layout, parse_layout
 from mapping_lang.methods.encoding import crc32, xxh64
-from mapping_lang.re2 import compile_re2, compile_template, replace_all
+from mapping_lang.re2 import Re2Error, compile_re2, compile_template, find_all, replace_all
 from mapping_lang.strftime import compile_strftime, compile_strptime, strftime, strptime
 
 TS = datetime(2020, 8, 14, 11, 45, 26, tzinfo=UTC)
@@ -78,16 +79,38 @@ def test_strftime_and_strptime() -> None:
     assert nsec == 0
 
 
-def test_re2_translation_matches_go_semantics() -> None:
-    assert compile_re2(r"x$").search("x\n") is None  # Go's $ is end of text without (?m)
-    assert compile_re2(r"(?m)x$").search("x\ny")
-    assert compile_re2(r"\d+").findall("١٢3") == ["3"]  # \d is ASCII-only in RE2
-    assert compile_re2(r"[[:alpha:]]+").findall("ab1c") == ["ab", "c"]
-    assert compile_re2(r"(?<word>\w+)").match("hi").group("word") == "hi"
+def test_re2_engine_matches_go_semantics() -> None:
+    assert compile_re2(r"x$").search(b"x\n") is None  # Go's $ is end of text without (?m)
+    assert compile_re2(r"(?m)x$").search(b"x\ny")
+    assert [m.group() for m in find_all(compile_re2(r"\d+"), "١٢3".encode())] == [b"3"]  # ASCII \d
+    assert [m.group() for m in find_all(compile_re2(r"[[:alpha:]]+"), b"ab1c")] == [b"ab", b"c"]
+    assert compile_re2(r"(?<word>\w+)").match(b"hi").group(b"word") == b"hi"
     regex = compile_re2(r"(\w{2})\w+@")
-    assert replace_all(regex, "alice@example.com", compile_template("$1***@")) == "al***@example.com"
-    assert replace_all(compile_re2("(a)"), "ab", compile_template("$1x")) == "b"  # $1x is group "1x"
-    assert replace_all(compile_re2("(a)"), "ab", compile_template("${1}x$$")) == "ax$b"
+    assert replace_all(regex, b"alice@example.com", compile_template("$1***@")) == b"al***@example.com"
+    assert replace_all(compile_re2("(a)"), b"ab", compile_template("$1x")) == b"b"  # $1x is group "1x"
+    assert replace_all(compile_re2("(a)"), b"ab", compile_template("${1}x$$")) == b"ax$b"
+
+
+def test_re2_all_iteration_steps_over_whole_characters_and_skips_abutting_empty_matches() -> None:
+    # Go: regexp.MustCompile("a*").FindAllStringIndex("baaac", -1) == [[0 0] [1 4] [5 5]]
+    spans = [m.span() for m in find_all(compile_re2("a*"), b"baaac")]
+    assert spans == [(0, 0), (1, 4), (5, 5)]
+    # an empty match never splits a multi-byte character
+    spans = [m.span() for m in find_all(compile_re2("x*"), "é".encode())]
+    assert spans == [(0, 0), (2, 2)]
+
+
+def test_re2_rejects_what_go_rejects_in_go_words() -> None:
+    for pattern, message in [
+        ("a(", "error parsing regexp: missing closing ): `a(`"),
+        ("a**", "error parsing regexp: invalid nested repetition operator: `**`"),
+        ("\\C", "error parsing regexp: invalid escape sequence: `\\C`"),
+        ("(a", "error parsing regexp: missing closing ): `(a`"),
+    ]:
+        with pytest.raises(Re2Error) as err:
+            compile_re2(pattern)
+        assert str(err.value) == message
+    assert compile_re2("\\\\C").search(b"\\C")  # an escaped backslash then C is fine
 
 
 def test_hashes() -> None:
@@ -98,15 +121,43 @@ def test_hashes() -> None:
     assert crc32(b"hello world", "Koopman") == 0xDF373D3C
 
 
-def test_aes_known_answers() -> None:
-    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
-    block = bytes.fromhex("00112233445566778899aabbccddeeff")
-    rk = aes.expand_key(key)
-    assert aes.encrypt_block(rk, block).hex() == "69c4e0d86a7b0430d8cdb78070b4c55a"
-    assert aes.decrypt_block(rk, aes.encrypt_block(rk, block)) == block
-    iv = bytes(range(16))
-    assert aes.cbc_decrypt(key, iv, aes.cbc_encrypt(key, iv, block * 2)) == block * 2
-    sealed = aes.gcm_seal(key, iv[:12], b"secret")
-    assert aes.gcm_open(key, iv[:12], sealed) == b"secret"
-    with pytest.raises(ValueError, match="authentication failed"):
-        aes.gcm_open(key, iv[:12], sealed[:-1] + bytes([sealed[-1] ^ 1]))
+def _aes(expression: str) -> bytes:
+    return compile_mapping(f"root = {expression}").apply(b"{}").content or b""
+
+
+def test_aes_matches_fips_197_and_go_modes() -> None:
+    key = '"000102030405060708090a0b0c0d0e0f".decode("hex")'
+    iv = '"000102030405060708090a0b0c0d0e0f".decode("hex")'
+    block = '"00112233445566778899aabbccddeeff".decode("hex")'
+    # one CBC block with a zero IV is the bare cipher: FIPS-197 appendix C.1
+    zero = '"00000000000000000000000000000000".decode("hex")'
+    assert (
+        _aes(f'{block}.encrypt_aes("cbc", {key}, {zero}).encode("hex")')
+        == b"69c4e0d86a7b0430d8cdb78070b4c55a"
+    )
+    for scheme in ("ctr", "ofb", "cbc"):
+        two = '"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff".decode("hex")'
+        sealed = f'{two}.encrypt_aes("{scheme}", {key}, {iv})'
+        assert (
+            _aes(f'{sealed}.decrypt_aes("{scheme}", {key}, {iv}).encode("hex")')
+            == b"00112233445566778899aabbccddeeff" * 2
+        )
+    nonce = '"0123456789ab"'
+    sealed = f'"secret".encrypt_aes("gcm", {key}, {nonce})'
+    assert _aes(f'{sealed}.decrypt_aes("gcm", {key}, {nonce}).string()') == b"secret"
+
+
+def test_aes_errors_use_upstream_words() -> None:
+    cases = {
+        '"x".encrypt_aes("ctr", "short", "0123456789abcdef")': "crypto/aes: invalid key size 5",
+        '"x".encrypt_aes("ofb", "0123456789abcdef", "short")': "the key must match the initialisation vector size",
+        '"x".encrypt_aes("ecb", "0123456789abcdef", "0123456789abcdef")': "unrecognized encryption type: ecb",
+        '"x".encrypt_aes("cbc", "0123456789abcdef", "0123456789abcdef")': "plaintext is not a multiple of the block size",
+        '"x".encrypt_aes("gcm", "0123456789abcdef", "short")': "crypto/cipher: incorrect nonce length given to GCM",
+        '"0123456789abcdef0".decrypt_aes("gcm", "0123456789abcdef", "0123456789ab")': (
+            "gcm decrypting failed: cipher: message authentication failed"
+        ),
+    }
+    for expression, message in cases.items():
+        with pytest.raises(MappingError, match=message):
+            _aes(expression)

@@ -133,19 +133,54 @@ def test_ids_have_their_documented_shapes() -> None:
 
 
 def test_es256_signatures_verify() -> None:
-    private = (
-        "-----BEGIN EC PRIVATE KEY-----\n"
-        "MHcCAQEEIBxk9mJ/h4UrgKx7Wl+6GHNnDnFTBzSmTm/+a1mSOyA5oAoGCCqGSM49\n"
-        "AwEHoUQDQgAEhdbKBrr8hUdQhvWr+5H5g0jbXzAsYypl2wSu/Ha+QnO0evrh8/Vu\n"
-        "b5pgSZC6cSLYOq8wvw6N9snoHybUsEwGhw==\n"
-        "-----END EC PRIVATE KEY-----"
-    )
-    from mapping_lang.methods.jwt import _CURVES, _ec_mul, load_private_key
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
-    _, (curve, d) = load_private_key(private)
-    p, _, _, gx, gy = _CURVES[curve]
-    assert _ec_mul(p, d, (gx, gy)) is not None
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()  # SEC 1: "BEGIN EC PRIVATE KEY"
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     token = mapping_lang.compile(f'root = this.sign_jwt_es256("""{private}""")').map_message(
         Message(b'{"a":1}')
     )
     assert token is not None and token.content.count(b".") == 2
+    claims = mapping_lang.compile(f'root = content().string().parse_jwt_es256("""{public}""")').map_message(
+        token
+    )
+    assert claims is not None and claims.content == b'{"a":1}'
+    tampered = token.content[:-2] + (b"AA" if token.content[-2:] != b"AA" else b"BB")
+    with pytest.raises(mapping_lang.MappingError, match="signature is invalid"):
+        mapping_lang.compile(f'root = content().string().parse_jwt_es256("""{public}""")').map_message(
+            Message(tampered)
+        )
+
+
+def test_rs256_signatures_are_pkcs1_v15_and_verify() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
+    )
+    token = _run(f'root = this.sign_jwt_rs256("""{private}""")', '{"sub":"u1"}')
+    head, body, sig = token.encode().split(b".")
+    key.public_key().verify(
+        base64.urlsafe_b64decode(sig + b"=" * (-len(sig) % 4)),
+        head + b"." + body,
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
+    assert _run(f'root = content().string().parse_jwt_rs256("""{public}""")', token) == '{"sub":"u1"}'
