@@ -11,7 +11,8 @@ Rules:
 - a module imports nothing from a layer above its own;
 - a component package (inputs, processors, outputs) never imports another component package;
 - no import circles between modules (an import of ``a.b`` counts as an edge to ``a.b`` only, not
-  to the package ``a`` that Python also initialises);
+  to the package ``a`` that Python also initialises; an import under ``if TYPE_CHECKING:`` is for
+  the type checker alone, never runs, and so counts for the layers but not for circles);
 - an import inside a function body says why on its line or the line above (an optional
   dependency, or a start-up cost that was measured): a comment is required;
 - no module is longer than ``MAX_LINES``.
@@ -105,6 +106,18 @@ def function_depth_imports(tree: ast.Module) -> set[int]:
     return nested
 
 
+def type_checking_imports(tree: ast.Module) -> set[int]:
+    """Line numbers of imports under ``if TYPE_CHECKING:``."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                for inner in ast.walk(child):
+                    if isinstance(inner, ast.Import | ast.ImportFrom):
+                        found.add(inner.lineno)
+    return found
+
+
 def has_comment(lines: list[str], lineno: int) -> bool:
     here = lines[lineno - 1]
     above = lines[lineno - 2].strip() if lineno >= 2 else ""
@@ -123,6 +136,7 @@ def check() -> tuple[list[Breach], dict[str, set[str]]]:
             breaches.append(Breach(rel, 1, f"{len(lines)} lines; a module stays under {MAX_LINES}"))
         tree = ast.parse(source, filename=rel)
         nested = function_depth_imports(tree)
+        typing_only = type_checking_imports(tree)
         is_package = path.name == "__init__.py"
         for node in ast.walk(tree):
             if not isinstance(node, ast.Import | ast.ImportFrom):
@@ -137,7 +151,8 @@ def check() -> tuple[list[Breach], dict[str, set[str]]]:
             for target in targets:
                 if target == current:
                     continue
-                graph[current].add(target)
+                if node.lineno not in typing_only:
+                    graph[current].add(target)
                 if layer(target) > layer(current):
                     breaches.append(
                         Breach(
