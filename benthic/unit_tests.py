@@ -37,10 +37,22 @@ from typing import Any
 
 import mapping_lang
 from mapping_lang.value import format_json, format_json_marshal, is_number, parse_json, to_text, values_equal
-from pipeline.config import ConfigReadError, LoadedConfig, iter_components, parse_yaml, read_config
+from pipeline.builder import Manager
+from pipeline.config import (
+    ConfigReadError,
+    LoadedConfig,
+    expand_lint_paths,
+    iter_components,
+    load_env_files,
+    merge_resource_files,
+    parse_yaml,
+    read_config,
+)
 from pipeline.engine import ProcessorStage, run_processors
 from pipeline.errors import ConfigError
 from pipeline.message import Message
+from pipeline.observability import LEVELS, Logger, LogSink
+from pipeline.registry import REGISTRY
 
 TEST_SUFFIX = "_benthos_test"
 DEFAULT_TARGET = "/pipeline/processors"
@@ -372,8 +384,6 @@ def path_pair(path: str) -> tuple[str, str]:
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
-    from benthic.cli import expand_lint_paths
-
     paths: list[str] = []
     for pattern in patterns:
         if os.path.isdir(pattern):
@@ -473,18 +483,11 @@ class Target:
         self.log_level = log_level
 
     def _manager(self, data: dict[str, Any]) -> Any:
-        from pipeline.builder import Manager
-        from pipeline.observability import Logger, LogSink
-
         manager = Manager(logger=Logger(LogSink(level=self.log_level, stream=sys.stdout)))
         manager.add_resources(data, self.config_path)
         return manager
 
     def mapping(self, path: str) -> list[ProcessorStage]:
-        from pipeline.builder import Manager
-        from pipeline.observability import Logger, LogSink
-        from processors.mapping import MappingProcessor
-
         full = path if os.path.isabs(path) else os.path.join(self.dir, path)
         try:
             source = Path(full).read_text(encoding="utf-8")
@@ -494,7 +497,13 @@ class Target:
             ) from None
         manager = Manager(logger=Logger(LogSink(level=self.log_level, stream=sys.stdout)))
         res = manager.resources("root", "", "mapping")
-        processor = MappingProcessor("root = this", res)
+        # the mapping processor as any plugin would reach it: through the registry
+        registration = REGISTRY.get("processor", "mapping")
+        if registration is None:
+            raise CaseError(
+                f"failed to initialise Bloblang mapping '{path}': no mapping processor is registered"
+            )
+        processor = registration.ctor("root = this", res)
         try:
             # compiled with its path, so that imports resolve beside the mapping file
             processor.mapping = mapping_lang.compile(source, path=full)
@@ -537,8 +546,6 @@ class Target:
             raise CaseError(f"failed to initialise processors '{target}': {err}") from None
 
     def _read(self, path: str) -> LoadedConfig:
-        from benthic.cli import merge_resource_files
-
         loaded = read_config(path, skip_env_check=True, lint=False)
         merge_resource_files(loaded, self.resources, skip_env_check=True)
         return loaded
@@ -652,9 +659,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from benthic.cli import load_env_files
-    from pipeline.observability import LEVELS
-
     args = build_parser().parse_args(argv)
     if args.set:
         print("cannot override fields with --set (-s) during unit tests", file=sys.stderr)

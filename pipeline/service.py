@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.config import LoadedConfig, secret_values
+from pipeline.config import LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
@@ -225,7 +225,7 @@ async def start_http(
     if (http.get("basic_auth") or {}).get("enabled"):
         server.use(basic_auth(http["basic_auth"]))
     if http.get("debug_endpoints"):
-        debug_endpoints(server, data, str(http.get("root_path", "/benthos") or ""))
+        debug_endpoints(server, scrub_secrets(data), str(http.get("root_path", "/benthos") or ""))
     ServiceAPI(
         server,
         metrics,

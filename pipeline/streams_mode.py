@@ -29,11 +29,20 @@ from typing import Any
 import orjson
 import yaml
 
-from pipeline.config import ConfigReadError, LoadedConfig, read_config
+from pipeline.builder import Manager
+from pipeline.config import (
+    ConfigReadError,
+    LoadedConfig,
+    load_env_files,
+    merge_resource_files,
+    read_config,
+    secret_values,
+)
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.observability import Logger
+from pipeline.service import MetricsPublisher, make_logger, make_metrics, start_http
 
 STREAM_FIELDS = frozenset({"input", "buffer", "pipeline", "output", "tests"})
 
@@ -314,8 +323,6 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    from benthic.cli import load_env_files, merge_resource_files
-
     try:
         load_env_files(args.env_file)
         if args.config:
@@ -351,10 +358,6 @@ def main(argv: list[str]) -> int:
 async def _run(
     root: LoadedConfig, loaded: dict[str, LoadedConfig], args: argparse.Namespace, prefix: bool
 ) -> int:
-    from pipeline.builder import Manager
-    from pipeline.config import secret_values
-    from pipeline.service import MetricsPublisher, make_logger, make_metrics, start_http
-
     data = root.data
     secrets = secret_values(data)
     for config in loaded.values():
