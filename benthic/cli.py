@@ -130,6 +130,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
                 )
                 if text is not None:
                     loaded.path = name
+                merge_resource_files(loaded, args.resources, skip_env_check=args.skip_env_var_check)
                 if args.labels:
                     _require_labels(loaded)
                 if args.deprecated:

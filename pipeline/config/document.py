@@ -48,4 +48,14 @@ class LoadedConfig:
 
 
 class ConfigReadError(Exception):
-    """The file cannot be read or parsed (fatal, not a lint)."""
+    """The file cannot be read or parsed (fatal, not a lint).
+
+    With a position it prints as a lint does, ``<file>(<line>,<col>) <message>``.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int = 0, column: int = 0) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(f"{path}({line},{column}) {message}" if path is not None and line else message)

@@ -79,28 +79,53 @@ def interpolate_env(text: str, env: Mapping[str, str] | None = None) -> tuple[st
     return text, missing
 
 
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
 def load_env_file(path: str) -> dict[str, str]:
-    """Parse a dotenv file (``KEY=value``, quotes, ``export``, comments, CRLF)."""
+    """Parse a dotenv file (``KEY=value``, quotes, ``export``, comments, CRLF).
+
+    A file that is not UTF-8 text, or a line that is neither blank, a comment nor ``KEY=value``
+    with a valid name, is a ``ConfigReadError`` at ``path(line,col)``.
+    """
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = raw[: err.start].decode("utf-8", "replace")
+        raise ConfigReadError(
+            "env file is not valid UTF-8 text",
+            path=path,
+            line=before.count("\n") + 1,
+            column=len(before) - (before.rfind("\n") + 1) + 1,
+        ) from None
     values: dict[str, str] = {}
-    with open(path, encoding="utf-8") as fh:
-        for raw in fh.read().replace("\r\n", "\n").split("\n"):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("export "):
-                line = line[len("export ") :].strip()
-            key, sep, value = line.partition("=")
-            if not sep:
-                continue
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                quote = value[0]
-                value = value[1:-1]
-                if quote == '"':
-                    value = value.replace("\\n", "\n").replace('\\"', '"')
-            elif " #" in value:
-                value = value.split(" #", 1)[0].rstrip()
-            values[key.strip()] = value
+    for number, raw_line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        entry = raw_line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        if entry.startswith("export "):
+            entry = entry[len("export ") :].strip()
+        key, sep, value = entry.partition("=")
+        key = key.strip()
+        if not sep or not _ENV_KEY.fullmatch(key) or "\x00" in value:
+            column = raw_line.find(entry[:1]) + 1
+            raise ConfigReadError(
+                "invalid line in env file: expected KEY=value with a name of letters, digits and underscores",
+                path=path,
+                line=number,
+                column=max(column, 1),
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            quote = value[0]
+            value = value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
     return values
 
 

@@ -15,7 +15,7 @@ from pipeline.config.document import ConfigReadError, Lint, LoadedConfig
 from pipeline.config.env import EnvError, interpolate_env
 from pipeline.config.lint import Linter
 from pipeline.config.root import normalise_components
-from pipeline.config.yaml_reader import apply_set, parse_yaml
+from pipeline.config.yaml_reader import apply_set, decode_config, parse_yaml
 
 
 def read_config(
@@ -34,10 +34,8 @@ def read_config(
         except OSError as err:
             raise ConfigReadError(f"configuration file read error: {err.strerror}: {path}") from None
         lints: list[Lint] = []
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", "replace")
+        text, replaced = decode_config(raw)
+        if replaced:
             lints.append(Lint(1, 1, "config file contains invalid UTF-8"))
     else:
         lints = []
@@ -53,7 +51,8 @@ def read_config(
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigReadError(f"configuration file read error: {path}: expected a mapping at the top level")
+        line, column = marks.get((), (1, 1))
+        raise ConfigReadError("expected a mapping at the top level", path=path, line=line, column=column)
     lints.extend(normalise_components(data, marks))
     for assignment in overrides or []:
         data = apply_set(data, assignment)
