@@ -32,6 +32,7 @@ from pipeline.config import (
     scrub_secrets,
 )
 from pipeline.observability import BUILT, VERSION, Logger, LogSink
+from pipeline.redact import redact_text
 from pipeline.registry import KINDS, REGISTRY
 from pipeline.service import ConfigWatcher, run_config
 from pipeline.spec import component_schema, default_config
@@ -60,7 +61,10 @@ def _common_flags(parser: argparse.ArgumentParser, *, with_set: bool = True) -> 
 def print_lints(loaded: LoadedConfig, *, stream: Any = sys.stderr) -> None:
     for lint in loaded.lints:
         prefix = "" if lint.level == "error" else "warning: "
-        print(f"{lint.source or loaded.path}({lint.line},{lint.column}) {prefix}{lint.message}", file=stream)
+        message = redact_text(
+            f"{lint.source or loaded.path}({lint.line},{lint.column}) {prefix}{lint.message}"
+        )
+        print(message, file=stream)
 
 
 # -- run --------------------------------------------------------------------------------------------
@@ -83,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     errors = loaded.errors
     if errors:
         for lint in errors:
-            print(f"Config lint error: {lint.render(loaded.path)}", file=sys.stderr)
+            print(redact_text(f"Config lint error: {lint.render(loaded.path)}"), file=sys.stderr)
         if not args.chilled:
             print(
                 "shutting down due to linter errors, to prevent shutdown run benthic with --chilled",

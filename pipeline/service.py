@@ -21,7 +21,6 @@ from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
 from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
-from pipeline.spec import SECRET_MASK
 
 
 def resolved_root(data: dict[str, Any]) -> dict[str, Any]:
@@ -86,16 +85,6 @@ def make_logger(
             stream = RotatingFile(file_conf["path"], int(file_conf.get("rotate_max_age_days") or 0))
         else:
             stream = open(file_conf["path"], "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    redact = None
-    if secrets:
-        ordered = sorted(set(secrets), key=len, reverse=True)
-
-        def redact(text: str) -> str:
-            for secret in ordered:
-                if secret in text:
-                    text = text.replace(secret, SECRET_MASK)
-            return text
-
     static = conf.get("static_fields")
     sink = LogSink(
         level=str(level_override or conf.get("level") or "INFO"),
@@ -106,7 +95,7 @@ def make_logger(
         level_name=str(conf.get("level_name") or "level"),
         timestamp_name=str(conf.get("timestamp_name") or "time"),
         message_name=str(conf.get("message_name") or "msg"),
-        redact=redact,
+        secrets=secrets,
     )
     return Logger(sink)
 

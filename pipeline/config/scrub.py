@@ -12,13 +12,16 @@ import copy
 from typing import Any
 
 from pipeline import spec as s
-from pipeline.config.root import RESOURCE_SECTIONS, component_type
+from pipeline.config.root import METRICS_FIELDS, ROOT_SPEC, component_type
+from pipeline.redact import is_sensitive_name, redact_text, url_secrets
 from pipeline.registry import REGISTRY
 from pipeline.spec import Field
 
 
 def scrub_secrets(data: Any) -> Any:
-    """A copy of a config with every secret field's value replaced by a mask (for ``echo``)."""
+    """A copy of a config with its secrets hidden (for ``echo``, the debug endpoints and the
+    streams API): every field marked secret, every value under a sensitive key in a map or a
+    free-form field (``headers: {Authorization: ...}``), and the credentials of every URL."""
     out = copy.deepcopy(data)
 
     def visit_component(kind: str, conf: Any) -> None:
@@ -31,8 +34,10 @@ def scrub_secrets(data: Any) -> Any:
         if registration is None:
             return
         key = type_name if type_name in conf else "plugin"
-        body = conf.get(key)
-        visit_fields(registration.spec.fields, body)
+        if registration.spec.root is not None:
+            conf[key] = _scrub_free(conf.get(key)) if registration.spec.root.type == "any" else conf.get(key)
+        else:
+            visit_fields(registration.spec.fields, conf.get(key))
         if kind in ("input", "output"):
             for proc in conf.get("processors") or []:
                 visit_component("processor", proc)
@@ -60,26 +65,51 @@ def scrub_secrets(data: Any) -> Any:
                         visit_fields(f.children, item)
                 else:
                     visit_fields(f.children, value)
+            elif f.kind == "map" or f.type == "any":
+                body[f.name] = _scrub_free(value)
 
     if isinstance(out, dict):
-        for name in ("input", "buffer", "output"):
-            if name in out:
-                visit_component(name, out[name])
-        for proc in (out.get("pipeline") or {}).get("processors") or []:
-            visit_component("processor", proc)
-        for key, kind in RESOURCE_SECTIONS:
-            for res in out.get(key) or []:
-                visit_component(kind, res)
-        http = out.get("http")
-        if isinstance(http, dict) and isinstance(http.get("basic_auth"), dict):
-            for key in ("password_hash", "salt"):
-                if http["basic_auth"].get(key):
-                    http["basic_auth"][key] = s.SECRET_MASK
-    return out
+        visit_fields(ROOT_SPEC.fields, out)
+        metrics = out.get("metrics")
+        if isinstance(metrics, dict):
+            for name, fields in METRICS_FIELDS.items():
+                visit_fields(fields, metrics.get(name))
+    return _redact_urls(out)
+
+
+def _scrub_free(value: Any) -> Any:
+    """A value no spec describes field by field (a header map, an ``any`` field): a string under
+    a key that names a credential is masked, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                s.SECRET_MASK
+                if isinstance(k, str)
+                and is_sensitive_name(k)
+                and isinstance(v, (str, int, float))
+                and v != ""
+                else _scrub_free(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub_free(v) for v in value]
+    return value
+
+
+def _redact_urls(value: Any) -> Any:
+    """Every string of the tree with the credentials of the URLs in it masked."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_urls(v) for v in value]
+    return value
 
 
 def secret_values(data: Any) -> list[str]:
-    """Every secret value in a config (the logger redacts them wherever they appear)."""
+    """Every secret value in a config (the logger masks them wherever they appear)."""
     scrubbed = scrub_secrets(data)
     found: list[str] = []
 
@@ -92,6 +122,11 @@ def secret_values(data: Any) -> list[str]:
                 diff(x, y)
         elif b == s.SECRET_MASK and isinstance(a, (str, int, float)) and str(a):
             found.append(str(a))
+            scheme, space, credential = str(a).strip().partition(" ")
+            if space and scheme.isalpha():  # "Bearer <token>": the token may be logged alone
+                found.append(credential.strip())
+        elif isinstance(a, str) and a != b:
+            found.extend(url_secrets(a))
 
     diff(data, scrubbed)
     return [v for v in found if len(v) >= 4]
