@@ -21,7 +21,27 @@ from pipeline.spec import Field
 def scrub_secrets(data: Any) -> Any:
     """A copy of a config with its secrets hidden (for ``echo``, the debug endpoints and the
     streams API): every field marked secret, every value under a sensitive key in a map or a
-    free-form field (``headers: {Authorization: ...}``), and the credentials of every URL."""
+    free-form field (``headers: {Authorization: ...}``), the credentials of every URL, and any
+    of those secrets repeated elsewhere (in a ``log`` message, say)."""
+    scrubbed = _scrub_by_rule(data)
+    secrets = sorted(set(_found_secrets(data, scrubbed)), key=len, reverse=True)
+    return _mask_values(scrubbed, secrets) if secrets else scrubbed
+
+
+def _mask_values(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, s.SECRET_MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: _mask_values(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_values(v, secrets) for v in value]
+    return value
+
+
+def _scrub_by_rule(data: Any) -> Any:
     out = copy.deepcopy(data)
 
     def visit_component(kind: str, conf: Any) -> None:
@@ -110,7 +130,10 @@ def _redact_urls(value: Any) -> Any:
 
 def secret_values(data: Any) -> list[str]:
     """Every secret value in a config (the logger masks them wherever they appear)."""
-    scrubbed = scrub_secrets(data)
+    return _found_secrets(data, _scrub_by_rule(data))
+
+
+def _found_secrets(data: Any, scrubbed: Any) -> list[str]:
     found: list[str] = []
 
     def diff(a: Any, b: Any) -> None:
