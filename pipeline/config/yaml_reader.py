@@ -132,8 +132,10 @@ def _positions(root: yaml.Node, path: str, anchors: dict[int, str]) -> Marks:
             open_nodes.add(ident)
             defined: dict[str, int] = {}
             for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise _error("yaml: found unhashable key", path, key_node)
                 key = key_node.value
-                if isinstance(key_node, yaml.ScalarNode) and key != "<<":
+                if key != "<<":
                     line = key_node.start_mark.line + 1
                     if key in defined and not in_alias:
                         raise _error(
@@ -209,8 +211,10 @@ def apply_set(data: Any, assignment: str) -> Any:
         value = raw  # not YAML on its own (e.g. "@every 1s"): the text itself
     if data is None:
         data = {}
+    if not isinstance(data, dict):
+        raise ConfigReadError(f"failed to set '{path}': the config is not a mapping")
     segments = path.strip().split(".")
-    target = data
+    target: Any = data
     for index, segment in enumerate(segments):
         last = index == len(segments) - 1
         if isinstance(target, list):
@@ -218,12 +222,18 @@ def apply_set(data: Any, assignment: str) -> Any:
                 position = int(segment)
             except ValueError:
                 raise ConfigReadError(f"failed to set '{path}': '{segment}' is not an index") from None
+            if not 0 <= position <= len(target) or (position == len(target) and not last):
+                raise ConfigReadError(
+                    f"failed to set '{path}': index {position} is out of range (the list has {len(target)} items)"
+                )
             if last:
                 if position == len(target):
                     target.append(value)
                 else:
                     target[position] = value
             else:
+                if not isinstance(target[position], (dict, list)):
+                    target[position] = {}
                 target = target[position]
         else:
             if last:
