@@ -11,6 +11,11 @@ Endpoints a stream registers on the shared HTTP server are prefixed with ``/<str
 running stream is connected. Unless ``--no-api``, the ``/streams`` REST API manages streams at
 run time: ``GET``/``POST /streams``, ``GET``/``POST``/``PUT``/``DELETE /streams/{id}``.
 The process runs until SIGINT/SIGTERM, even when every stream has ended.
+
+Where we differ (docs/compatibility.md, docs/security.md): the API runs whatever it is given, so
+``GET /streams/{id}`` returns configs with their secrets scrubbed, a posted config is bounded
+(``MAX_STREAM_CONFIG_BYTES``, and the YAML reader's alias and depth limits) and parsed off the
+event loop, and an API left open to the network without basic auth is logged as such.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.observability import Logger
+from pipeline.redact import redact_text
 from pipeline.service import MetricsPublisher, make_logger, make_metrics, resolved_root, start_http
 
 STREAM_FIELDS = frozenset({"input", "buffer", "pipeline", "output", "tests"})
@@ -377,7 +383,7 @@ def main(argv: list[str]) -> int:
             )
     if problems:
         for problem in problems:
-            print(problem, file=sys.stderr)
+            print(redact_text(problem), file=sys.stderr)
         if not args.chilled:
             print(
                 "shutting down due to stream linter errors, to prevent shutdown run benthic with --chilled",
