@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from pipeline import spec as s
+import pipeline.spec as s
 from pipeline.config.document import Lint, LoadedConfig
 from pipeline.config.root import METRICS_FIELDS, RESERVED, RESOURCE_SECTIONS, ROOT_SPEC, component_type
 from pipeline.registry import REGISTRY

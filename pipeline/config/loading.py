@@ -74,6 +74,12 @@ def merge_resource_files(loaded: LoadedConfig, patterns: list[str], *, skip_env_
                 if key.endswith("_resources") and isinstance(value, list):
                     loaded.data.setdefault(key, [])
                     loaded.data[key].extend(value)
+                else:  # said, not dropped silently: an `http:` block here configures nothing
+                    line, column = extra.mark((key,))
+                    message = (
+                        f"field {key} is ignored in a resource file: only the *_resources lists are read"
+                    )
+                    loaded.lints.append(Lint(line, column, message, "warning", source=path))
 
 
 def expand_lint_paths(patterns: list[str]) -> list[str]:

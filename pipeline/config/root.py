@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pipeline import spec as s
+import pipeline.spec as s
 from pipeline.config.document import Lint
 from pipeline.http.access import basic_auth_problems, cors_problems
 from pipeline.registry import REGISTRY

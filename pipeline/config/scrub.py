@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pipeline import spec as s
+import pipeline.spec as s
 from pipeline.config.root import METRICS_FIELDS, ROOT_SPEC, component_type
 from pipeline.redact import is_sensitive_name, redact_text, url_secrets
 from pipeline.registry import REGISTRY

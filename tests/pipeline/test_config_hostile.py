@@ -143,3 +143,13 @@ def test_a_garbage_resource_file_is_a_positioned_error(tmp_path: Path, command: 
         resources.write_bytes(content)
         result = run_bounded(command, "-r", str(resources), str(config))
         assert_clean_error(result, f"{resources}{where}", message)
+
+
+def test_a_resource_file_block_that_configures_nothing_is_reported(tmp_path: Path):
+    config = tmp_path / "ok.yaml"
+    config.write_text(OK_CONFIG)
+    resources = tmp_path / "resources.yaml"
+    resources.write_text("http:\n  address: 127.0.0.1:0\ncache_resources:\n  - label: seen\n    memory: {}\n")
+    result = run_bounded("lint", "-r", str(resources), str(config))
+    assert result.returncode == 0, result.stderr
+    assert f"{resources}(1,1) warning: field http is ignored in a resource file" in result.stderr
