@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.config import LoadedConfig, scrub_secrets, secret_values
+from pipeline.config import ConfigReadError, LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
@@ -262,8 +262,6 @@ class ConfigWatcher:
         return stamps
 
     async def next_update(self) -> LoadedConfig:
-        from pipeline.config import ConfigReadError
-
         while True:
             await asyncio.sleep(self.poll)
             stamps = self._stamps()
@@ -276,6 +274,7 @@ class ConfigWatcher:
             except ConfigReadError as err:
                 self.logger.error(f"Failed to read the updated config: {err}")
                 continue
+            self.logger.sink.add_secrets(secret_values(loaded.data))  # the new config's secrets, too
             if loaded.errors and not self.chilled:
                 for lint in loaded.errors:
                     self.logger.error("Config lint error", lint=lint.render(loaded.path))
