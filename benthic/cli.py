@@ -24,6 +24,7 @@ from pipeline.config import (
     Lint,
     LoadedConfig,
     component_type,
+    decode_config,
     expand_lint_paths,
     iter_components,
     load_env_files,
@@ -175,7 +176,13 @@ def _report_deprecated(loaded: LoadedConfig) -> None:
 
 
 def _markdown_yaml_blocks(path: str) -> list[tuple[str, str]]:
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise ConfigReadError(f"configuration file read error: {err.strerror}: {path}") from None
+    text, replaced = decode_config(raw)
+    if replaced:
+        raise ConfigReadError("the file is not UTF-8 text", path=path, line=1, column=1)
     blocks: list[tuple[str, str]] = []
     lines = text.split("\n")
     i = 0

@@ -41,11 +41,11 @@ from pipeline.config import (
     apply_set,
     load_env_files,
     merge_resource_files,
+    parse_value,
     read_config,
     scrub_secrets,
     secret_values,
 )
-from pipeline.config.yaml_reader import parse_value
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer, Request, Response

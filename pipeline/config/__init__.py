@@ -29,7 +29,7 @@ from pipeline.config.root import (
     root_fields,
 )
 from pipeline.config.scrub import scrub_secrets, secret_values
-from pipeline.config.yaml_reader import apply_set, parse_yaml
+from pipeline.config.yaml_reader import apply_set, decode_config, parse_value, parse_yaml
 
 __all__ = [
     "METRICS_FIELDS",
@@ -44,6 +44,7 @@ __all__ = [
     "apply_set",
     "component_body",
     "component_type",
+    "decode_config",
     "expand_lint_paths",
     "hoist_sibling_child",
     "interpolate_env",
@@ -52,6 +53,7 @@ __all__ = [
     "load_env_files",
     "merge_resource_files",
     "normalise_components",
+    "parse_value",
     "parse_yaml",
     "read_config",
     "root_fields",

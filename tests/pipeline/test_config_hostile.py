@@ -153,3 +153,9 @@ def test_a_resource_file_block_that_configures_nothing_is_reported(tmp_path: Pat
     result = run_bounded("lint", "-r", str(resources), str(config))
     assert result.returncode == 0, result.stderr
     assert f"{resources}(1,1) warning: field http is ignored in a resource file" in result.stderr
+
+
+def test_lint_of_a_markdown_file_that_is_not_text_is_a_positioned_error(tmp_path: Path):
+    notes = tmp_path / "notes.md"
+    notes.write_bytes(b"\xff\xfe\x00```yaml\ninput: {}\n```\n")
+    assert_clean_error(run_bounded("lint", str(notes)), f"{notes}(1,1)", "the file is not UTF-8 text")
