@@ -41,6 +41,7 @@ from pipeline.builder import Manager
 from pipeline.config import (
     ConfigReadError,
     LoadedConfig,
+    decode_config,
     expand_lint_paths,
     iter_components,
     load_env_files,
@@ -345,13 +346,18 @@ def parse_case(raw: Any, line: int, marks: Callable[[tuple[Any, ...]], int]) -> 
 def read_definition(path: str) -> list[Case]:
     """The cases of a definition file (empty when it has no ``tests``)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as err:
         raise DefinitionError(f"failed to read test definition from '{path}': {err.strerror}") from None
     try:
-        data, marks = parse_yaml(text, path)
+        data, marks = parse_yaml(decode_config(raw)[0], path)
     except ConfigReadError as err:
         raise DefinitionError(f"failed to parse test definition from '{path}': {err}") from None
+    if data is not None and not isinstance(data, dict):
+        line, column = marks.get((), (1, 1))
+        raise DefinitionError(
+            f"failed to parse test definition from '{path}': {path}({line},{column}) expected a mapping at the top level"
+        )
     tests = data.get("tests") if isinstance(data, dict) else None
     if not tests:
         return []
@@ -491,6 +497,10 @@ class Target:
         full = path if os.path.isabs(path) else os.path.join(self.dir, path)
         try:
             source = Path(full).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise CaseError(
+                f"failed to initialise Bloblang mapping '{path}': the file is not UTF-8 text"
+            ) from None
         except OSError as err:
             raise CaseError(
                 f"failed to initialise Bloblang mapping '{path}': {(err.strerror or str(err)).lower()}"

@@ -159,3 +159,12 @@ def test_lint_of_a_markdown_file_that_is_not_text_is_a_positioned_error(tmp_path
     notes = tmp_path / "notes.md"
     notes.write_bytes(b"\xff\xfe\x00```yaml\ninput: {}\n```\n")
     assert_clean_error(run_bounded("lint", str(notes)), f"{notes}(1,1)", "the file is not UTF-8 text")
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_benthic_test_refuses_a_hostile_definition_file_cleanly(tmp_path: Path, name: str):
+    content, where, message = HOSTILE_FILES[name]
+    (tmp_path / "pipeline.yaml").write_text(OK_CONFIG)
+    definition = tmp_path / "pipeline_benthos_test.yaml"
+    definition.write_bytes(content)
+    assert_clean_error(run_bounded("test", str(tmp_path / "pipeline.yaml")), f"{definition}{where}", message)
