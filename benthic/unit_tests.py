@@ -37,10 +37,23 @@ from typing import Any
 
 import mapping_lang
 from mapping_lang.value import format_json, format_json_marshal, is_number, parse_json, to_text, values_equal
-from pipeline.config import ConfigReadError, LoadedConfig, iter_components, parse_yaml, read_config
+from pipeline.builder import Manager
+from pipeline.config import (
+    ConfigReadError,
+    LoadedConfig,
+    decode_config,
+    expand_lint_paths,
+    iter_components,
+    load_env_files,
+    merge_resource_files,
+    parse_yaml,
+    read_config,
+)
 from pipeline.engine import ProcessorStage, run_processors
 from pipeline.errors import ConfigError
 from pipeline.message import Message
+from pipeline.observability import LEVELS, Logger, LogSink
+from pipeline.registry import REGISTRY
 
 TEST_SUFFIX = "_benthos_test"
 DEFAULT_TARGET = "/pipeline/processors"
@@ -333,13 +346,18 @@ def parse_case(raw: Any, line: int, marks: Callable[[tuple[Any, ...]], int]) -> 
 def read_definition(path: str) -> list[Case]:
     """The cases of a definition file (empty when it has no ``tests``)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as err:
         raise DefinitionError(f"failed to read test definition from '{path}': {err.strerror}") from None
     try:
-        data, marks = parse_yaml(text, path)
+        data, marks = parse_yaml(decode_config(raw)[0], path)
     except ConfigReadError as err:
         raise DefinitionError(f"failed to parse test definition from '{path}': {err}") from None
+    if data is not None and not isinstance(data, dict):
+        line, column = marks.get((), (1, 1))
+        raise DefinitionError(
+            f"failed to parse test definition from '{path}': {path}({line},{column}) expected a mapping at the top level"
+        )
     tests = data.get("tests") if isinstance(data, dict) else None
     if not tests:
         return []
@@ -372,8 +390,6 @@ def path_pair(path: str) -> tuple[str, str]:
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
-    from benthic.cli import expand_lint_paths
-
     paths: list[str] = []
     for pattern in patterns:
         if os.path.isdir(pattern):
@@ -473,28 +489,31 @@ class Target:
         self.log_level = log_level
 
     def _manager(self, data: dict[str, Any]) -> Any:
-        from pipeline.builder import Manager
-        from pipeline.observability import Logger, LogSink
-
         manager = Manager(logger=Logger(LogSink(level=self.log_level, stream=sys.stdout)))
         manager.add_resources(data, self.config_path)
         return manager
 
     def mapping(self, path: str) -> list[ProcessorStage]:
-        from pipeline.builder import Manager
-        from pipeline.observability import Logger, LogSink
-        from processors.mapping import MappingProcessor
-
         full = path if os.path.isabs(path) else os.path.join(self.dir, path)
         try:
             source = Path(full).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise CaseError(
+                f"failed to initialise Bloblang mapping '{path}': the file is not UTF-8 text"
+            ) from None
         except OSError as err:
             raise CaseError(
                 f"failed to initialise Bloblang mapping '{path}': {(err.strerror or str(err)).lower()}"
             ) from None
         manager = Manager(logger=Logger(LogSink(level=self.log_level, stream=sys.stdout)))
         res = manager.resources("root", "", "mapping")
-        processor = MappingProcessor("root = this", res)
+        # the mapping processor as any plugin would reach it: through the registry
+        registration = REGISTRY.get("processor", "mapping")
+        if registration is None:
+            raise CaseError(
+                f"failed to initialise Bloblang mapping '{path}': no mapping processor is registered"
+            )
+        processor = registration.ctor("root = this", res)
         try:
             # compiled with its path, so that imports resolve beside the mapping file
             processor.mapping = mapping_lang.compile(source, path=full)
@@ -537,8 +556,6 @@ class Target:
             raise CaseError(f"failed to initialise processors '{target}': {err}") from None
 
     def _read(self, path: str) -> LoadedConfig:
-        from benthic.cli import merge_resource_files
-
         loaded = read_config(path, skip_env_check=True, lint=False)
         merge_resource_files(loaded, self.resources, skip_env_check=True)
         return loaded
@@ -652,9 +669,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    from benthic.cli import load_env_files
-    from pipeline.observability import LEVELS
-
     args = build_parser().parse_args(argv)
     if args.set:
         print("cannot override fields with --set (-s) during unit tests", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import orjson
 
 from pipeline.http.server import HTTPServer, Request, Response
+from pipeline.redact import SECRET_MASK, redact_text
 
 VERSION = "0.1.0"
 BUILT = "2026-11-27T00:00:00Z"
@@ -269,6 +270,7 @@ class LogSink:
         timestamp_name: str = "time",
         message_name: str = "msg",
         redact: Callable[[str], str] | None = None,
+        secrets: list[str] | None = None,
     ) -> None:
         lvl = LEVELS.get(level.lower())
         if lvl is None:
@@ -283,12 +285,28 @@ class LogSink:
         self.message_name = message_name
         self.redact = redact
         self.lock = threading.Lock()
+        self._secrets: list[str] = []
+        self.add_secrets(secrets or [])
+
+    def add_secrets(self, secrets: list[str]) -> None:
+        """Values masked wherever they appear in a line (the secrets of the configs running);
+        streams mode adds those of each stream it creates."""
+        merged = set(self._secrets) | {secret for secret in secrets if secret}
+        self._secrets = sorted(merged, key=len, reverse=True)  # longest first: no partial masks
+
+    def _mask(self, text: str) -> str:
+        text = redact_text(text)
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, SECRET_MASK)
+        return text if self.redact is None else self.redact(text)
 
     def emit(self, level: int, msg: str, fields: dict[str, Any]) -> None:
         if level > self.level:
             return
-        if self.redact is not None:
-            msg = self.redact(msg)
+        # before quoting and escaping, so that what is hidden still matches as written
+        msg = self._mask(msg)
+        fields = {k: self._mask(v) if isinstance(v, str) else v for k, v in fields.items()}
         merged = {**self.static_fields, **fields}
         if self.format == "json":
             record: dict[str, Any] = dict(merged)
@@ -306,8 +324,8 @@ class LogSink:
             for key in sorted(merged):
                 parts.append(f"{key}={_logfmt_value(merged[key])}")
             line = " ".join(parts)
-        if self.redact is not None:
-            line = self.redact(line)
+        # URLs lose their credentials in every line, at every level, whatever logged them
+        line = self._mask(line)
         with self.lock:
             try:
                 self.stream.write(line + "\n")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 SECRET_MASK = "!!!SECRET_SCRUBBED!!!"
 """What ``echo``, the debug endpoints and the streams API print in place of a secret field."""
@@ -34,7 +34,8 @@ _SENSITIVE_NAME = re.compile(
 )
 
 # A URL in free text: a scheme, then anything up to white space or a quote/bracket that closes it.
-_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]{}]+")
+# A backslash ends it too: in an escaped log line or JSON string it starts the escape of a quote.
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]{}\\]+")
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -65,12 +66,16 @@ def redact_url(url: str) -> str:
         netloc = f"{parts.username or ''}:{URL_MASK}@{host}" + (f":{port}" if port else "")
     query = parts.query
     if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(is_sensitive_name(k) for k, _ in pairs):
-            query = urlencode([(k, URL_MASK if is_sensitive_name(k) else v) for k, v in pairs], safe=":/,")
+        # parameter by parameter on the raw text, so that what is not a secret stays as written
+        query = "&".join(_redact_parameter(p) for p in query.split("&"))
     if netloc == parts.netloc and query == parts.query:
         return url
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _redact_parameter(parameter: str) -> str:
+    name, sep, _ = parameter.partition("=")
+    return f"{name}={URL_MASK}" if sep and is_sensitive_name(unquote_plus(name)) else parameter
 
 
 # Credentials that free text (a response body echoing a request, an error) can carry outside a URL:
@@ -129,3 +134,20 @@ def redact_text(text: str) -> str:
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     """A copy of a header map with the values of sensitive headers masked."""
     return {k: (SECRET_MASK if is_sensitive_name(k) else v) for k, v in headers.items()}
+
+
+def url_secrets(text: str) -> list[str]:
+    """The credentials that :func:`redact_text` would hide in a text: URL passwords and the
+    values of sensitive query parameters (the logger masks them wherever they appear alone)."""
+    found: list[str] = []
+    for match in _URL_IN_TEXT.finditer(text):
+        try:
+            parts = urlsplit(match.group(0))
+        except ValueError:
+            continue
+        if parts.password:
+            found.append(parts.password)
+        found.extend(
+            v for k, v in parse_qsl(parts.query, keep_blank_values=True) if v and is_sensitive_name(k)
+        )
+    return found

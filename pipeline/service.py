@@ -16,13 +16,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.config import LoadedConfig, secret_values
+from pipeline.config import ConfigReadError, LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
 from pipeline.leader import ElectionSettings, LeaderElectionError, Leadership, LeaseElector
 from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
-from pipeline.spec import SECRET_MASK
 
 
 def resolved_root(data: dict[str, Any]) -> dict[str, Any]:
@@ -87,16 +86,6 @@ def make_logger(
             stream = RotatingFile(file_conf["path"], int(file_conf.get("rotate_max_age_days") or 0))
         else:
             stream = open(file_conf["path"], "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    redact = None
-    if secrets:
-        ordered = sorted(set(secrets), key=len, reverse=True)
-
-        def redact(text: str) -> str:
-            for secret in ordered:
-                if secret in text:
-                    text = text.replace(secret, SECRET_MASK)
-            return text
-
     static = conf.get("static_fields")
     sink = LogSink(
         level=str(level_override or conf.get("level") or "INFO"),
@@ -107,7 +96,7 @@ def make_logger(
         level_name=str(conf.get("level_name") or "level"),
         timestamp_name=str(conf.get("timestamp_name") or "time"),
         message_name=str(conf.get("message_name") or "msg"),
-        redact=redact,
+        secrets=secrets,
     )
     return Logger(sink)
 
@@ -226,7 +215,7 @@ async def start_http(
     if (http.get("basic_auth") or {}).get("enabled"):
         server.use(basic_auth(http["basic_auth"]))
     if http.get("debug_endpoints"):
-        debug_endpoints(server, data, str(http.get("root_path", "/benthos") or ""))
+        debug_endpoints(server, scrub_secrets(data), str(http.get("root_path", "/benthos") or ""))
     ServiceAPI(
         server,
         metrics,
@@ -274,8 +263,6 @@ class ConfigWatcher:
         return stamps
 
     async def next_update(self) -> LoadedConfig:
-        from pipeline.config import ConfigReadError
-
         while True:
             await asyncio.sleep(self.poll)
             stamps = self._stamps()
@@ -288,6 +275,7 @@ class ConfigWatcher:
             except ConfigReadError as err:
                 self.logger.error(f"Failed to read the updated config: {err}")
                 continue
+            self.logger.sink.add_secrets(secret_values(loaded.data))  # the new config's secrets, too
             if loaded.errors and not self.chilled:
                 for lint in loaded.errors:
                     self.logger.error("Config lint error", lint=lint.render(loaded.path))

@@ -11,6 +11,11 @@ Endpoints a stream registers on the shared HTTP server are prefixed with ``/<str
 running stream is connected. Unless ``--no-api``, the ``/streams`` REST API manages streams at
 run time: ``GET``/``POST /streams``, ``GET``/``POST``/``PUT``/``DELETE /streams/{id}``.
 The process runs until SIGINT/SIGTERM, even when every stream has ended.
+
+Where we differ (docs/compatibility.md, docs/security.md): the API runs whatever it is given, so
+``GET /streams/{id}`` returns configs with their secrets scrubbed, a posted config is bounded
+(``MAX_STREAM_CONFIG_BYTES``, and the YAML reader's alias and depth limits) and parsed off the
+event loop, and an API left open to the network without basic auth is logged as such.
 """
 
 from __future__ import annotations
@@ -29,7 +34,18 @@ from typing import Any
 import orjson
 import yaml
 
-from pipeline.config import ConfigReadError, LoadedConfig, read_config
+from pipeline.builder import Manager
+from pipeline.config import (
+    ConfigReadError,
+    LoadedConfig,
+    apply_set,
+    load_env_files,
+    merge_resource_files,
+    parse_value,
+    read_config,
+    scrub_secrets,
+    secret_values,
+)
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer, Request, Response
@@ -42,8 +58,14 @@ from pipeline.leader import (
     kubernetes_missing,
 )
 from pipeline.observability import Logger
+from pipeline.redact import redact_text
+from pipeline.service import MetricsPublisher, make_logger, make_metrics, resolved_root, start_http
 
 STREAM_FIELDS = frozenset({"input", "buffer", "pipeline", "output", "tests"})
+
+MAX_STREAM_CONFIG_BYTES = 1024 * 1024
+"""Largest stream config the API accepts in one request (the server as a whole allows more, for
+``http_server`` inputs); beyond it the answer is 413. A real stream config is a few kilobytes."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +168,7 @@ class StreamManager:
         return self.manager.for_stream(stream_id).build_stream(data)
 
     async def create(self, stream_id: str, data: dict[str, Any]) -> None:
+        self.logger.sink.add_secrets(secret_values(data))  # a posted config's secrets stay out of logs
         stream = self.build(stream_id, data)  # ConfigError propagates: nothing started
         task = asyncio.create_task(self._run(stream_id, stream), name=f"stream-{stream_id}")
         self.streams[stream_id] = StreamEntry(stream_id, data, stream, task)
@@ -200,13 +223,36 @@ def _text(body: str, status: int) -> Response:
     return Response.text(body if body.endswith("\n") else body + "\n", status)
 
 
-def _parse_body(request: Request, stream_id: str) -> tuple[Any, list[str]]:
-    """A stream config from a JSON or YAML body: (data, lint errors)."""
-    text = request.body.decode("utf-8", "replace")
-    chilled = (request.query_value("chilled") or "").lower() == "true"
+def _too_large(request: Request) -> Response | None:
+    if len(request.body) > MAX_STREAM_CONFIG_BYTES:
+        return _text(f"Error: a stream config may not exceed {MAX_STREAM_CONFIG_BYTES} bytes", 413)
+    return None
+
+
+def _parse_body(text: str, chilled: bool, stream_id: str) -> tuple[Any, list[str]]:
+    """A stream config from a JSON or YAML body: (data, lint errors). Reading is bounded as
+    every config read is (aliases, depth: see ``pipeline.config.yaml_reader``)."""
     loaded = read_config(f"stream {stream_id}", text=text, lint=not chilled)
     lints = [lint.message for lint in loaded.errors] + _stream_field_lints(loaded)
     return loaded.data, ([] if chilled else lints)
+
+
+def _parse_streams(text: str, chilled: bool) -> tuple[dict[str, Any], list[str]]:
+    """``POST /streams``: a map of stream ids to stream configs, each parsed as one body."""
+    parsed = parse_value(text, "streams") if text.strip() else {}
+    if not isinstance(parsed, dict):
+        raise ConfigReadError("expected a map of stream ids to stream configs")
+    configs: dict[str, Any] = {}
+    lint_errors: list[str] = []
+    for stream_id, conf in parsed.items():
+        data, lints = _parse_body(yaml.safe_dump(conf), chilled, str(stream_id))
+        configs[str(stream_id)] = data
+        lint_errors.extend(f"stream {stream_id}: {lint}" for lint in lints)
+    return configs, lint_errors
+
+
+def _chilled(request: Request) -> bool:
+    return (request.query_value("chilled") or "").lower() == "true"
 
 
 def _stream_field_lints(loaded: LoadedConfig) -> list[str]:
@@ -225,20 +271,15 @@ class StreamsAPI:
         if request.method == "GET":
             body = {sid: entry.info() for sid, entry in sorted(self.streams.streams.items())}
             return Response.json(orjson.dumps(body))
+        refused = _too_large(request)
+        if refused is not None:
+            return refused
+        text = request.body.decode("utf-8", "replace")
         try:
-            parsed = yaml.safe_load(request.body.decode("utf-8", "replace")) or {}
-        except yaml.YAMLError as err:
+            # parsing and linting run in a thread so that /ping and the streams keep being served
+            configs, lint_errors = await asyncio.to_thread(_parse_streams, text, _chilled(request))
+        except ConfigReadError as err:
             return _text(f"Error: {err}", 400)
-        if not isinstance(parsed, dict):
-            return _text("Error: expected a map of stream ids to stream configs", 400)
-        configs: dict[str, Any] = {}
-        lint_errors: list[str] = []
-        for stream_id, conf in parsed.items():
-            data, lints = _parse_body(
-                Request("POST", "", "", request.query, [], yaml.safe_dump(conf).encode()), str(stream_id)
-            )
-            configs[str(stream_id)] = data
-            lint_errors.extend(f"stream {stream_id}: {lint}" for lint in lints)
         if lint_errors:
             return Response.json(orjson.dumps({"lint_errors": lint_errors}), 400)
         async with self.streams._lock:
@@ -262,7 +303,8 @@ class StreamsAPI:
             entry = streams.streams.get(stream_id)
             if entry is None:
                 return _text("Stream not found", 404)
-            return Response.json(orjson.dumps({**entry.info(), "config": entry.config}))
+            # the config as posted or read, with every secret hidden (as `echo` shows it)
+            return Response.json(orjson.dumps({**entry.info(), "config": scrub_secrets(entry.config)}))
         if request.method == "DELETE":
             async with streams._lock:
                 if stream_id not in streams.streams:
@@ -271,8 +313,12 @@ class StreamsAPI:
             return Response(200)
         if request.method not in ("POST", "PUT"):
             return _text("Verb not supported", 400)
+        refused = _too_large(request)
+        if refused is not None:
+            return refused
+        text = request.body.decode("utf-8", "replace")
         try:
-            data, lints = _parse_body(request, stream_id)
+            data, lints = await asyncio.to_thread(_parse_body, text, _chilled(request), stream_id)
         except ConfigReadError as err:
             return _text(f"Error: {err}", 400)
         if lints:
@@ -322,14 +368,14 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    from benthic.cli import load_env_files, merge_resource_files
-
     try:
         load_env_files(args.env_file)
         if args.config:
             root = read_config(args.config, overrides=args.set)
         else:
             root = LoadedConfig("<streams>", {})
+            for assignment in args.set:  # --set applies to the root config even without -c
+                root.data = apply_set(root.data, assignment)
         merge_resource_files(root, args.resources)
         paths = stream_paths(args.paths)
         streams, problems = _load_stream_files(paths, args.chilled)
@@ -345,7 +391,7 @@ def main(argv: list[str]) -> int:
             )
     if problems:
         for problem in problems:
-            print(problem, file=sys.stderr)
+            print(redact_text(problem), file=sys.stderr)
         if not args.chilled:
             print(
                 "shutting down due to stream linter errors, to prevent shutdown run benthic with --chilled",
@@ -369,10 +415,6 @@ async def _run(
     prefix: bool,
     election: ElectionSettings | None = None,
 ) -> int:
-    from pipeline.builder import Manager
-    from pipeline.config import secret_values
-    from pipeline.service import MetricsPublisher, make_logger, make_metrics, start_http
-
     data = root.data
     secrets = secret_values(data)
     for config in loaded.values():
@@ -426,6 +468,7 @@ async def _run(
         server.route("/benthos/ready", ready, ("GET",))
         if not args.no_api:
             StreamsAPI(server, streams)
+            _warn_open_api(data, logger)
     logger.info("Launching benthic in streams mode, use CTRL+C to close")
     for stream_id, config in loaded.items():
         try:
@@ -461,6 +504,19 @@ async def _run(
     if server is not None:
         await server.close()
     return 0
+
+
+def _warn_open_api(data: dict[str, Any], logger: Logger) -> None:
+    """The streams API lets whoever reaches it run any config: say so when nothing guards it."""
+    http = resolved_root(data).get("http") or {}
+    host = str(http.get("address") or "0.0.0.0:4195").rpartition(":")[0].strip("[]")
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if not loopback and not (http.get("basic_auth") or {}).get("enabled"):
+        logger.warn(
+            f"The /streams API on {http.get('address')} accepts stream configs from anyone who can reach "
+            "it: set http.basic_auth, bind http.address to 127.0.0.1, or run with --no-api "
+            "(see docs/security.md)"
+        )
 
 
 def _route_stream_ready(server: HTTPServer, streams: StreamManager, stream_id: str) -> None:

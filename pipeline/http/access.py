@@ -3,11 +3,17 @@ endpoint of the server (``/ping``, ``/metrics``, and ``http_server`` inputs that
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
+import sys
+import traceback
 from typing import Any
+
+import orjson
+import yaml
 
 from pipeline.http.server import Handler, Request, Response
 
@@ -30,7 +36,7 @@ def basic_auth_problems(conf: dict[str, Any]) -> list[str]:
             problems.append(f"http.basic_auth: invalid salt: {err}")
     if algorithm == "bcrypt":
         try:
-            import bcrypt  # noqa: F401
+            import bcrypt  # noqa: F401 - optional dependency (the 'full' extra)
         except ImportError:
             problems.append(
                 "http.basic_auth: algorithm bcrypt needs the bcrypt package (pip install 'benthic[full]')"
@@ -57,7 +63,7 @@ def basic_auth(conf: dict[str, Any]) -> Any:
             )
             return hmac.compare_digest(key, expected)
         if algorithm == "bcrypt":
-            import bcrypt
+            import bcrypt  # optional dependency (the 'full' extra)
 
             try:
                 return bool(bcrypt.checkpw(password, expected))
@@ -127,18 +133,10 @@ def cors(conf: dict[str, Any]) -> Any:
     return middleware
 
 
-def debug_endpoints(server: Any, data: dict[str, Any], root_path: str) -> None:
-    """``http.debug_endpoints``: the running config (secrets scrubbed) as JSON and YAML, and a
-    dump of every task's and thread's stack. (Go's pprof profiles have no Python equivalent.)"""
-    import sys
-    import traceback
-
-    import orjson
-    import yaml
-
-    from pipeline.config import scrub_secrets
-
-    scrubbed = scrub_secrets(data)
+def debug_endpoints(server: Any, scrubbed: Any, root_path: str) -> None:
+    """``http.debug_endpoints``: the running config as JSON and YAML, and a dump of every task's
+    and thread's stack. (Go's pprof profiles have no Python equivalent.) The caller passes the
+    config with its secrets already scrubbed (``pipeline.config.scrub_secrets``)."""
 
     async def config_json(_: Request) -> Response:
         return Response.json(orjson.dumps(scrubbed, default=str))
@@ -147,8 +145,6 @@ def debug_endpoints(server: Any, data: dict[str, Any], root_path: str) -> None:
         return Response(200, yaml.safe_dump(scrubbed, sort_keys=False).encode(), content_type="text/yaml")
 
     async def stack(_: Request) -> Response:
-        import asyncio
-
         parts = []
         for task in asyncio.all_tasks():
             frames = task.get_stack()

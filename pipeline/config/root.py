@@ -1,0 +1,323 @@
+"""The root of a config: the service-wide blocks, and how components are found in the tree.
+
+Upstream's root spec holds ``http``, ``logger``, ``metrics``, the pipeline sections and the
+resource lists; a component's type is inferred from its single non-reserved key. We declare the
+same fields with the same defaults, and refuse (at lint) the tracers and metrics exporters we
+do not implement rather than accepting and ignoring them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pipeline.spec as s
+from pipeline.config.document import Lint
+from pipeline.http.access import basic_auth_problems, cors_problems
+from pipeline.registry import REGISTRY
+from pipeline.spec import ComponentSpec, Field
+
+
+def root_fields() -> list[Field]:
+    return [
+        s.obj(
+            "http",
+            [
+                s.boolean("enabled", "Whether to enable the HTTP server.", default=True),
+                s.string("address", "The address to bind to.", default="0.0.0.0:4195"),
+                s.string("root_path", "Specifies a general prefix for all endpoints.", default="/benthos"),
+                s.boolean("debug_endpoints", "Whether to register debug endpoints.", default=False),
+                s.string("cert_file", "An optional certificate file for enabling TLS.", default=""),
+                s.string("key_file", "An optional key file for enabling TLS.", default=""),
+                s.obj(
+                    "cors",
+                    [
+                        s.boolean("enabled", "Whether to allow CORS requests.", default=False),
+                        s.string_list(
+                            "allowed_origins",
+                            "An explicit list of origins that are allowed for CORS requests.",
+                            default=[],
+                        ),
+                        s.string_list(
+                            "allowed_headers",
+                            "An explicit list of headers allowed in CORS requests. Specify `*` to allow any "
+                            "requested header.",
+                            default=[],
+                        ),
+                    ],
+                    "Adds Cross-Origin Resource Sharing headers.",
+                ),
+                s.obj(
+                    "basic_auth",
+                    [
+                        s.boolean("enabled", default=False),
+                        s.string("realm", default="restricted"),
+                        s.string("username", default=""),
+                        s.string("password_hash", default="", secret=True),
+                        s.enum("algorithm", ("md5", "sha256", "bcrypt", "scrypt"), default="sha256"),
+                        s.string("salt", default="", secret=True),
+                    ],
+                ),
+            ],
+            "Configures the service-wide HTTP server.",
+        ),
+        s.component("input", "input", default={"stdin": {}}),
+        s.component("buffer", "buffer", default={"none": {}}),
+        s.obj(
+            "pipeline",
+            [
+                s.integer(
+                    "threads", "The number of threads to execute processing pipelines across.", default=-1
+                ),
+                s.component_list("processors", "processor", default=[]),
+            ],
+        ),
+        s.component("output", "output", default={"stdout": {}}),
+        s.component_list("input_resources", "input", default=[]),
+        s.component_list("processor_resources", "processor", default=[]),
+        s.component_list("output_resources", "output", default=[]),
+        s.component_list("cache_resources", "cache", default=[]),
+        s.component_list("rate_limit_resources", "rate_limit", default=[]),
+        s.obj(
+            "logger",
+            [
+                s.enum(
+                    "level",
+                    (
+                        "OFF",
+                        "FATAL",
+                        "ERROR",
+                        "WARN",
+                        "INFO",
+                        "DEBUG",
+                        "TRACE",
+                        "ALL",
+                        "NONE",
+                        "off",
+                        "fatal",
+                        "error",
+                        "warn",
+                        "info",
+                        "debug",
+                        "trace",
+                        "all",
+                        "none",
+                    ),
+                    default="INFO",
+                ),
+                s.enum("format", ("json", "logfmt"), default="logfmt"),
+                s.boolean("add_timestamp", default=True),
+                s.string("level_name", default="level"),
+                s.string("timestamp_name", default="time"),
+                s.string("message_name", default="msg"),
+                s.string_map("static_fields", default={"@service": "benthic"}),
+                s.obj(
+                    "file",
+                    [
+                        s.string("path", default=""),
+                        s.boolean("rotate", default=False),
+                        s.integer("rotate_max_age_days", default=0),
+                    ],
+                ),
+            ],
+        ),
+        s.any_field("metrics", default={"prometheus": {}, "mapping": ""}),
+        s.any_field("tracer", default={"none": {}}),
+        s.string("shutdown_delay", default="0s"),
+        s.string("shutdown_timeout", default="20s"),
+        s.obj("error_handling", [s.boolean("strict", default=False)]),
+        s.any_field("tests", optional=True),
+    ]
+
+
+def _root_lint(conf: dict[str, Any]) -> list[str]:
+    """Rules of the service-wide blocks that a field type cannot express."""
+    problems = basic_auth_problems(conf["http"]["basic_auth"]) + cors_problems(conf["http"]["cors"])
+    tracer = conf.get("tracer")
+    if isinstance(tracer, dict) and any(k not in ("none", "type", "plugin") for k in tracer):
+        names = ", ".join(k for k in tracer if k not in ("none", "type", "plugin"))
+        problems.append(f"tracer: {names} is not supported by benthic, only none is")
+    metrics = conf.get("metrics")
+    if isinstance(metrics, dict):
+        prometheus = metrics.get("prometheus")
+        if isinstance(prometheus, dict) and prometheus.get("add_go_metrics"):
+            problems.append(
+                "metrics.prometheus.add_go_metrics: benthic is not a Go program and has no Go runtime "
+                "metrics; use add_process_metrics"
+            )
+        for name in ("json_api", "logger"):
+            if name in metrics:
+                problems.append(
+                    f"metrics.{name}: this exporter is not supported by benthic, use prometheus or none"
+                )
+    return problems
+
+
+ROOT_SPEC = ComponentSpec("root", "root", root_fields(), lint=_root_lint)
+# the root's resource lists, with the kind of component each holds
+RESOURCE_SECTIONS = (
+    ("input_resources", "input"),
+    ("processor_resources", "processor"),
+    ("output_resources", "output"),
+    ("cache_resources", "cache"),
+    ("rate_limit_resources", "rate_limit"),
+)
+
+METRICS_FIELDS = {
+    "prometheus": [
+        s.boolean("use_histogram_timing", default=False),
+        Field("histogram_buckets", "float", "list", default=[]),
+        s.boolean("add_process_metrics", default=False),
+        s.boolean("add_go_metrics", default=False),
+        s.string("push_url", optional=True),
+        s.string("push_interval", optional=True),
+        s.string("push_job_name", default="benthos_push"),
+        s.obj(
+            "push_basic_auth",
+            [s.string("username", default=""), s.string("password", default="", secret=True)],
+        ),
+        s.string("file_output_path", default=""),
+    ],
+    "none": [],
+    "json_api": [],
+    "logger": [s.string("push_interval", optional=True), s.boolean("flush_metrics", default=False)],
+}
+
+RESERVED = {"type", "plugin", "label", "meta"}
+
+
+def component_type(kind: str, conf: Any) -> tuple[str | None, str | None]:
+    """(type name, error): the type of a component config, inferred as upstream does."""
+    if not isinstance(conf, dict):
+        return None, f"expected object value for {kind}"
+    if "type" in conf:
+        return str(conf["type"]), None
+    if "resource" in conf:
+        return "resource", None
+    reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
+    candidates = [k for k in conf if k not in reserved]
+    known = [k for k in candidates if REGISTRY.get(kind, k) is not None]
+    if len(known) > 1:
+        return None, f"unable to infer {kind} type, multiple candidates '{known[0]}' and '{known[1]}'"
+    if len(known) == 1:
+        return known[0], None
+    return None, f"unable to infer {kind} type from candidates: [{' '.join(candidates)}]"
+
+
+def hoist_sibling_child(kind: str, conf: Any) -> str | None:
+    """Move a wrapper's child component written beside it into it; return the type moved into.
+
+    Kong's documentation of the Run:ai collector (our seed) writes ``drop_on``'s child output
+    as a sibling of ``drop_on`` instead of inside it::
+
+        output:
+          drop_on: {error: false, error_patterns: [Bad Request]}
+          output: {http_client: {...}}
+
+    Upstream rejects this (``field output is invalid when the component type is drop_on``), but
+    the intent is unambiguous and users copy the documentation, so we accept it with a lint
+    warning. Only a key that names a required component field the wrapper left unset moves.
+    """
+    if not isinstance(conf, dict):
+        return None
+    type_name, error = component_type(kind, conf)
+    if error is not None or type_name in (None, "resource"):
+        return None
+    registration = REGISTRY.get(kind, type_name)
+    if registration is None or registration.spec.root is not None:
+        return None
+    body_key = type_name if type_name in conf else "plugin"
+    body = conf.get(body_key)
+    for f in registration.spec.fields:
+        if f.type not in s.COMPONENT_TYPES or f.kind != "scalar" or not f.required:
+            continue
+        if f.name in conf and f.name != type_name and (not isinstance(body, dict) or f.name not in body):
+            if body is None:
+                body = conf[body_key] = {}
+            if not isinstance(body, dict):
+                return None
+            body[f.name] = conf.pop(f.name)
+            return type_name
+    return None
+
+
+def iter_components(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+    """Every component of a config tree, parents before children: (kind, conf, path)."""
+    yield from _components_in(ROOT_SPEC.fields, data, ())
+
+
+def _components_in(
+    fields: list[Field], body: Any, path: tuple[Any, ...]
+) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+    if not isinstance(body, dict):
+        return
+    for f in fields:
+        value = body.get(f.name)
+        if value is None:
+            continue
+        at = (*path, f.name)
+        if f.type in s.COMPONENT_TYPES:
+            if f.kind == "list" and isinstance(value, list):
+                items: list[tuple[Any, tuple[Any, ...]]] = [(v, (*at, i)) for i, v in enumerate(value)]
+            elif f.kind == "map" and isinstance(value, dict):
+                items = [(v, (*at, k)) for k, v in value.items()]
+            else:
+                items = [(value, at)]
+            for conf, conf_path in items:
+                yield from _component_tree(f.type, conf, conf_path)
+        elif f.type == "object" and f.children:
+            if f.kind == "list" and isinstance(value, list):
+                for i, item in enumerate(value):
+                    yield from _components_in(f.children, item, (*at, i))
+            elif f.kind == "scalar":
+                yield from _components_in(f.children, value, at)
+
+
+def _component_tree(
+    kind: str, conf: Any, path: tuple[Any, ...]
+) -> Iterator[tuple[str, dict[str, Any], tuple[Any, ...]]]:
+    if not isinstance(conf, dict):
+        return
+    yield kind, conf, path
+    type_name, error = component_type(kind, conf)
+    if error is not None or type_name in (None, "resource"):
+        return
+    registration = REGISTRY.get(kind, type_name)
+    if registration is not None and registration.spec.root is None:
+        key = type_name if type_name in conf else "plugin"
+        yield from _components_in(registration.spec.fields, conf.get(key), (*path, key))
+    if kind in ("input", "output"):
+        for i, proc in enumerate(conf.get("processors") or []):
+            yield from _component_tree("processor", proc, (*path, "processors", i))
+
+
+def normalise_components(data: dict[str, Any], marks: dict[tuple[Any, ...], tuple[int, int]]) -> list[Lint]:
+    """Hoist children written beside their wrappers (see ``hoist_sibling_child``), before
+    ``--set`` overrides apply, so that overrides address the component where it is read."""
+    warnings: list[Lint] = []
+    for kind, conf, path in iter_components(data):
+        before = set(conf)
+        wrapper = hoist_sibling_child(kind, conf)
+        if wrapper is None:
+            continue
+        (moved,) = before - set(conf)
+        old, new = (*path, moved), (*path, wrapper, moved)
+        for key in [k for k in marks if k[: len(old)] == old]:
+            marks[(*new, *key[len(old) :])] = marks[key]
+        line, column = marks.get(new, (1, 1))
+        warnings.append(
+            Lint(
+                line,
+                column,
+                f"field {moved} belongs inside {wrapper}: it is read as {wrapper}.{moved} "
+                f"(Redpanda Connect would reject it written beside {wrapper})",
+                "warning",
+            )
+        )
+    return warnings
+
+
+def component_body(kind: str, conf: dict[str, Any], type_name: str) -> Any:
+    if type_name in conf:
+        return conf[type_name]
+    return conf.get("plugin")
