@@ -74,6 +74,8 @@ class ProcessorStage:
             self._error.incr(len(batch))
             result = [batch]
         self._latency.timing(time.perf_counter_ns() - start)
+        for out in result:
+            flag_unserialisable(out)
         errors_after = sum(1 for b in result for m in b if m.error is not None)
         if errors_after > errors_before:
             self._error.incr(errors_after - errors_before)
@@ -84,6 +86,23 @@ class ProcessorStage:
 
     async def close(self) -> None:
         await self.processor.close()
+
+
+def flag_unserialisable(batch: list[Message]) -> int:
+    """Serialise each message whose structured payload changed; one that cannot be serialised (a
+    NaN or an infinity, which JSON cannot carry) is flagged as a processing error of that message
+    with empty content, so ``catch``, ``errored()`` and ``reject_errored`` handle it; retrying it
+    could never succeed. Returns how many were flagged."""
+    flagged = 0
+    for msg in batch:
+        if msg.has_structured() and not msg.has_content():
+            try:
+                msg.content  # noqa: B018 (serialises once; the bytes are cached)
+            except ValueError as err:
+                msg.content = b""
+                msg.error = f"failed to serialise message: {err}"
+                flagged += 1
+    return flagged
 
 
 async def run_processors(stages: list[ProcessorStage], batch: list[Message]) -> list[list[Message]]:
@@ -214,6 +233,8 @@ class InputStage:
                 continue
             self._read_backoff.reset()
             self._received.incr(len(batch))
+            if flag_unserialisable(batch):
+                self.res.logger.error(f"Input {self.type_name} produced a message that cannot be serialised")
             started = time.perf_counter_ns()
             if self.auto_replay:
                 replay = _Replay([m.deep_copy() for m in batch], ack)

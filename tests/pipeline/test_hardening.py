@@ -1,0 +1,98 @@
+"""A bad day for the engine, reproduced with the real CLI: values that can never be serialised,
+CPU-heavy mappings, shutdown with undelivered data."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.pipeline.conftest import run_cli, start_cli
+from tests.ports import free_port
+
+
+def _wait_for_ping(port: int, proc: object, deadline: float = 20.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("the service never answered /ping")
+
+
+def test_a_nan_from_a_mapping_is_a_processing_error_and_does_not_wedge_the_http_input(tmp_path: Path):
+    port = free_port()
+    out = tmp_path / "out.jsonl"
+    config = tmp_path / "nan.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  http_server:
+    address: 127.0.0.1:{port}
+    path: /post
+pipeline:
+  processors:
+    - mapping: 'root.v = if this.bad {{ "NaN".number() }} else {{ this.n }}'
+    - catch:
+        - mapping: 'root = {{"caught": error()}}'
+output:
+  file:
+    path: {out}
+""")
+    proc = start_cli("run", str(config))
+    try:
+        end = time.monotonic() + 20
+        while True:
+            try:
+                first = httpx.post(f"http://127.0.0.1:{port}/post", json={"bad": True}, timeout=5)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.1)
+        after = [httpx.post(f"http://127.0.0.1:{port}/post", json={"n": n}, timeout=5) for n in range(3)]
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert first.status_code == 200
+    assert [r.status_code for r in after] == [200, 200, 200]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "unsupported value: NaN" in lines[0]["caught"]
+    assert lines[1:] == [{"v": 0}, {"v": 1}, {"v": 2}]
+
+
+def test_an_infinite_value_is_routed_by_errored_and_the_rest_are_delivered(tmp_path: Path):
+    out = tmp_path / "out.jsonl"
+    dead = tmp_path / "dead.jsonl"
+    config = tmp_path / "inf.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+    count: 4
+    interval: ""
+    mapping: 'root.n = counter()'
+pipeline:
+  processors:
+    - mapping: 'root.v = if this.n == 2 {{ "+Inf".number() }} else {{ this.n }}'
+output:
+  switch:
+    cases:
+      - check: errored()
+        output:
+          file:
+            path: {dead}
+      - output:
+          file:
+            path: {out}
+""")
+    result = run_cli("run", str(config), timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [{"v": 1}, {"v": 3}, {"v": 4}]
+    assert dead.read_text() == "\n"  # upstream's empty bytes for a value JSON cannot carry
