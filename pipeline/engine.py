@@ -545,6 +545,9 @@ class Stream:
         self._retrying = 0
         self._healthy = asyncio.Event()
         self._healthy.set()
+        self._processing: set[asyncio.Future[list[list[Message]]]] = set()
+        # Messages read from the input whose transaction a forced shutdown handed back undelivered.
+        self.undelivered = 0
 
     def statuses(self) -> list[dict[str, Any]]:
         own = {"label": self.input.res.label, "path": self.input.res.path, "connected": self.input.connected}
@@ -630,24 +633,41 @@ class Stream:
             if item is None:
                 return
             batch, ack = item
+            size = len(batch)
+            if self._forced:
+                self.undelivered += size
+                await ack(ShutdownError("context canceled"))
+                continue
+            processing = asyncio.ensure_future(run_processors(self.processors, batch))
+            self._processing.add(processing)
             try:
-                batches = await run_processors(self.processors, batch)
+                batches = await processing
+            except asyncio.CancelledError:
+                if not self._forced:
+                    raise
+                # a forced shutdown abandoned a processor still running (in a worker thread)
+                self.undelivered += size
+                await ack(ShutdownError("context canceled"))
+                continue
             except Exception as err:  # a processor bug: hand the batch back
                 self.res.logger.error(f"Processing failed: {err}")
                 await ack(err)
                 continue
+            finally:
+                self._processing.discard(processing)
             if not batches:
                 await ack(None)
                 continue
             if not self._healthy.is_set():
                 await self._race_forced(self._healthy.wait())
                 if self._forced:
+                    self.undelivered += size
                     await ack(ShutdownError("context canceled"))
                     continue
             pending = []
             for out in batches:
                 pending.append((out, await self._submit(out)))
-            task = asyncio.create_task(self._deliver(pending, ack))
+            task = asyncio.create_task(self._deliver(pending, ack, size))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 
@@ -659,7 +679,9 @@ class Stream:
             fut.set_exception(err)
             return fut
 
-    async def _deliver(self, pending: list[tuple[list[Message], asyncio.Future[None]]], ack: AckFn) -> None:
+    async def _deliver(
+        self, pending: list[tuple[list[Message], asyncio.Future[None]]], ack: AckFn, size: int
+    ) -> None:
         """Wait for each batch's result, retrying failures with the same messages until they are
         delivered; a forced shutdown nacks whatever is still undelivered."""
         error: BaseException | None = None
@@ -695,6 +717,8 @@ class Stream:
             self._retrying -= 1
             if self._retrying == 0:
                 self._healthy.set()
+        if error is not None and (self._forced or isinstance(error, ShutdownError)):
+            self.undelivered += size
         await ack(error)
 
     async def _race_forced(self, awaitable: Any) -> None:
@@ -714,6 +738,8 @@ class Stream:
         """Forced shutdown: abandon writes in flight; their transactions are nacked."""
         self._forced = True
         self._stop_reading.set()
+        for processing in list(self._processing):
+            processing.cancel()
         self.output.abort()
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ CPU-heavy mappings, shutdown with undelivered data."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -96,3 +97,66 @@ output:
     assert result.returncode == 0, result.stderr
     assert [json.loads(line) for line in out.read_text().splitlines()] == [{"v": 1}, {"v": 3}, {"v": 4}]
     assert dead.read_text() == "\n"  # upstream's empty bytes for a value JSON cannot carry
+
+
+def test_a_mapping_computing_for_a_minute_neither_stops_ping_nor_ignores_sigterm(tmp_path: Path):
+    port = free_port()
+    out = tmp_path / "out.jsonl"
+    config = tmp_path / "slow.yaml"
+    config.write_text(f"""
+http:
+  address: 127.0.0.1:{port}
+shutdown_timeout: 2s
+input:
+  generate:
+    count: 1
+    interval: ""
+    mapping: 'root = {{}}'
+pipeline:
+  processors:
+    - mapping: 'root = range(0, 100000).map_each(i -> range(0, 2000).sum()).sum()'
+output:
+  file:
+    path: {out}
+""")
+    proc = start_cli("run", str(config))
+    try:
+        _wait_for_ping(port, proc)
+        time.sleep(0.5)  # the mapping has started by now
+        pings = [httpx.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code for _ in range(3)]
+        assert not out.exists() or out.read_text() == ""  # still computing
+        proc.send_signal(signal.SIGTERM)
+        # the mapping alone would take far longer than this bound
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert pings == [200, 200, 200]
+    assert proc.returncode == 1
+    assert "Shutdown timed out with 1 messages not delivered" in stdout + stderr
+
+
+def test_sigterm_with_a_failing_sink_says_how_many_were_lost_and_exits_non_zero(tmp_path: Path):
+    dead_port = free_port()  # nothing listens here: every write fails
+    config = tmp_path / "lost.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+shutdown_timeout: 1s
+input:
+  generate:
+    interval: 10ms
+    mapping: 'root = {{"n": counter()}}'
+output:
+  http_client:
+    url: http://127.0.0.1:{dead_port}/events
+    retries: 0
+""")
+    proc = start_cli("run", str(config))
+    try:
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, stderr
+    match = re.search(r"Shutdown timed out with (\d+) messages not delivered", stdout + stderr)
+    assert match and int(match.group(1)) >= 1
