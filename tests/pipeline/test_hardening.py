@@ -11,19 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.pipeline.conftest import run_cli, start_cli
+from tests.pipeline.conftest import cli_env, run_cli, start_cli
+from tests.pipeline.test_run import wait_until_serving
 from tests.ports import free_port
-
-
-def _wait_for_ping(port: int, proc: object, deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError("the service never answered /ping")
 
 
 def test_a_nan_from_a_mapping_is_a_processing_error_and_does_not_wedge_the_http_input(tmp_path: Path):
@@ -121,7 +111,7 @@ output:
 """)
     proc = start_cli("run", str(config))
     try:
-        _wait_for_ping(port, proc)
+        wait_until_serving(port)
         time.sleep(0.5)  # the mapping has started by now
         pings = [httpx.get(f"http://127.0.0.1:{port}/ping", timeout=5).status_code for _ in range(3)]
         assert not out.exists() or out.read_text() == ""  # still computing
@@ -138,8 +128,9 @@ output:
 def test_sigterm_with_a_failing_sink_says_how_many_were_lost_and_exits_non_zero(tmp_path: Path):
     dead_port = free_port()  # nothing listens here: every write fails
     config = tmp_path / "lost.yaml"
+    port = free_port()
     config.write_text(f"""
-http: {{enabled: false}}
+http: {{address: 127.0.0.1:{port}}}
 shutdown_timeout: 1s
 input:
   generate:
@@ -152,7 +143,8 @@ output:
 """)
     proc = start_cli("run", str(config))
     try:
-        time.sleep(2.0)
+        wait_until_serving(port)
+        time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
@@ -160,3 +152,47 @@ output:
     assert proc.returncode == 1, stderr
     match = re.search(r"Shutdown timed out with (\d+) messages not delivered", stdout + stderr)
     assert match and int(match.group(1)) >= 1
+
+
+def test_a_batch_metric_counts_each_delivered_event_once_however_often_writes_fail(
+    tmp_path: Path, plugin_dir: str
+):
+    delivered, attempts, metrics = tmp_path / "delivered.txt", tmp_path / "attempts.txt", tmp_path / "m.txt"
+    config = tmp_path / "metric.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+metrics:
+  prometheus:
+    file_output_path: {metrics}
+input:
+  generate:
+    count: 300
+    interval: ""
+    batch_size: 10
+    mapping: 'root = counter().string()'
+pipeline:
+  processors:
+    - mapping: 'root = content().string() + " " + uuid_v4()'
+output:
+  flaky_file:
+    path: {delivered}
+    attempts_path: {attempts}
+    failures: 8
+    batching:
+      count: 50
+      processors:
+        - metric:
+            type: counter
+            name: events_sent
+        - mapping: 'root = content().string() + " " + uuid_v4()'
+""")
+    result = run_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
+    assert result.returncode == 0, result.stderr
+    assert len(attempts.read_text().splitlines()) > 300  # writes did fail and were retried
+    lines = delivered.read_text().splitlines()
+    assert sorted(int(line.split()[0]) for line in lines) == list(range(1, 301))
+    counted = re.search(r"^events_sent\{[^}]*\} (\d+)", metrics.read_text(), re.MULTILINE)
+    assert counted and int(counted.group(1)) == 300
+    # the batch mapping ran once per event too: every retry sent the first attempt's ids
+    attempted_ids = {tuple(line.split()[:3]) for line in attempts.read_text().splitlines()}
+    assert len(attempted_ids) == 300
