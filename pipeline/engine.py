@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from pipeline.batching import Batcher, BatchPolicy
-from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError
+from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError, UnwritableError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, Input, Output, Processor
 from pipeline.resources import Resources
@@ -841,7 +841,8 @@ class Stream:
                 try:
                     await fut
                     break
-                except RejectedError as err:
+                except (RejectedError, UnwritableError, UnicodeError) as err:
+                    # deterministic: another attempt would fail the same way
                     error = err
                     break
                 except (ShutdownError, asyncio.CancelledError) as err:

@@ -3,6 +3,8 @@ CPU-heavy mappings, shutdown with undelivered data."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import re
 import signal
@@ -11,6 +13,12 @@ from pathlib import Path
 
 import httpx
 
+from pipeline.builder import Manager
+from pipeline.errors import UnwritableError
+from pipeline.message import Message
+from pipeline.observability import Logger, LogSink
+from pipeline.plugin import register_output
+from pipeline.spec import ComponentSpec
 from tests.pipeline.conftest import cli_env, run_cli, start_cli
 from tests.pipeline.test_run import wait_until_serving
 from tests.ports import free_port
@@ -196,3 +204,52 @@ output:
     # the batch mapping ran once per event too: every retry sent the first attempt's ids
     attempted_ids = {tuple(line.split()[:3]) for line in attempts.read_text().splitlines()}
     assert len(attempted_ids) == 300
+
+
+class _PickyOutput:
+    """A plugin output that can never write a message containing ``bad``."""
+
+    written: list[bytes] = []
+    attempts: list[bytes] = []
+
+    def __init__(self, conf: dict[str, object], res: object) -> None:
+        pass
+
+    async def connect(self) -> None:
+        return None
+
+    async def write_batch(self, batch: list[Message]) -> None:
+        for msg in batch:
+            _PickyOutput.attempts.append(msg.content)
+            if b"bad" in msg.content:
+                raise UnwritableError("header value contains a line break")
+        _PickyOutput.written.extend(m.content for m in batch)
+
+    async def close(self) -> None:
+        return None
+
+
+register_output(ComponentSpec("picky_test_output", "output", []), _PickyOutput)
+
+
+def test_a_message_an_output_can_never_write_is_not_retried_and_does_not_block_the_rest():
+    config = {
+        "input": {
+            "generate": {
+                "count": 4,
+                "interval": "",
+                "auto_replay_nacks": False,
+                "mapping": 'root = if counter() == 2 { "bad" } else { "good" }',
+            }
+        },
+        "output": {"picky_test_output": {}},
+    }
+
+    async def run() -> None:
+        stream = Manager(logger=Logger(LogSink(level="ERROR", stream=io.StringIO()))).build_stream(config)
+        await asyncio.wait_for(stream.run(), 30)
+        await stream.close()
+
+    asyncio.run(run())
+    assert _PickyOutput.written == [b"good", b"good", b"good"]
+    assert _PickyOutput.attempts.count(b"bad") == 1
