@@ -218,7 +218,7 @@ async def start_http(
     from pipeline.http.tls import server_tls_context
 
     ssl_context = server_tls_context(http.get("cert_file"), http.get("key_file"))
-    server = HTTPServer.from_address(address, ssl=ssl_context)
+    server = HTTPServer.from_address(address, ssl=ssl_context, log_error=logger.error)
     from pipeline.http.access import basic_auth, cors, debug_endpoints
 
     if (http.get("cors") or {}).get("enabled"):

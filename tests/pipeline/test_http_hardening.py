@@ -5,6 +5,7 @@ and a request framed twice is refused."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
 import socket
 import subprocess
@@ -175,3 +176,43 @@ output:
     assert smuggled.startswith(b"HTTP/1.1 400 ")
     assert out.read_text() == "hello\n"
     assert "Traceback" not in stdout + stderr
+
+
+SERVE_WITH_FEW_DESCRIPTORS = """
+import asyncio, resource, sys
+from pipeline.http.server import HTTPServer
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+async def main():
+    srv = HTTPServer("127.0.0.1", 0, max_connections=10_000)  # more than descriptors allow
+    await srv.start()
+    print(srv.port, flush=True)
+    await asyncio.sleep(float(sys.argv[1]))
+    await srv.close()
+
+asyncio.run(main())
+"""
+
+
+def test_running_out_of_descriptors_logs_one_line_not_a_traceback_per_accept() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_WITH_FEW_DESCRIPTORS, "4"],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    flood: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        for _ in range(150):  # beyond the 64 descriptors: accepts fail with EMFILE
+            with contextlib.suppress(OSError):
+                flood.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        for sock in flood:
+            sock.close()
+        proc.kill()
+    assert "Traceback" not in stderr
+    assert 1 <= stderr.count("cannot accept connections") <= 2, stderr
