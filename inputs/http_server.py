@@ -256,7 +256,9 @@ class HTTPServerInput:
         self.path = conf["path"]
         if conf["address"]:
             ssl_context = server_tls_context(conf["cert_file"], conf["key_file"])
-            self.server = HTTPServer.from_address(conf["address"], ssl=ssl_context)
+            self.server = HTTPServer.from_address(
+                conf["address"], ssl=ssl_context, log_error=res.logger.error
+            )
             self.scheme = "https" if ssl_context else "http"
             self._own_server = True
         else:

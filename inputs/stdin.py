@@ -1,8 +1,15 @@
-"""The ``stdin`` input: lines (or another codec) from standard input."""
+"""The ``stdin`` input: lines (or another codec) from standard input.
+
+Like upstream, end of file ends the input and the pipeline shuts down cleanly, whatever stdin is:
+a pipe or a terminal is watched by the event loop; a redirected regular file or ``/dev/null``
+cannot be (epoll refuses them), so it is read in chunks by a worker thread instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 from typing import Any
 
@@ -12,6 +19,9 @@ from pipeline.errors import EndOfInputError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
 from pipeline.resources import Resources
+from pipeline.workers import run_off_loop
+
+CHUNK = 64 * 1024
 
 SPEC = s.ComponentSpec(
     "stdin",
@@ -30,12 +40,30 @@ class StdinInput:
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.scanner = Scanner.from_config(conf)
         self.reader: asyncio.StreamReader | None = None
+        self._feeder: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
         self.reader = asyncio.StreamReader(limit=self.scanner.reader_limit)
         protocol = asyncio.StreamReaderProtocol(self.reader)
-        await loop.connect_read_pipe(lambda: protocol, sys.stdin.buffer)
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd):
+            await loop.connect_read_pipe(lambda: protocol, sys.stdin.buffer)
+        else:  # a regular file or /dev/null: epoll cannot watch them
+            self._feeder = loop.create_task(self._feed(fd, self.reader))
+
+    async def _feed(self, fd: int, reader: asyncio.StreamReader) -> None:
+        """Read a file descriptor off the loop, a chunk at a time, while the scanner keeps up."""
+        while True:
+            chunk = await run_off_loop(os.read, fd, CHUNK)
+            if not chunk:
+                reader.feed_eof()
+                return
+            reader.feed_data(chunk)
+            # hold back until the scanner has taken most of what was fed (bounded memory)
+            while len(getattr(reader, "_buffer", b"")) > CHUNK * 4:
+                await asyncio.sleep(0.001)
 
     async def read_batch(self) -> tuple[list[Message], AckFn]:
         assert self.reader is not None
@@ -45,7 +73,8 @@ class StdinInput:
         return [Message(p) for p in parts], _ack
 
     async def close(self) -> None:
-        return None
+        if self._feeder is not None:
+            self._feeder.cancel()
 
 
 async def _ack(_: BaseException | None) -> None:

@@ -8,7 +8,7 @@ The public surface for plugin authors::
 """
 
 from pipeline import spec
-from pipeline.errors import BackoffError, BaseError, EndOfInputError, NotConnectedError
+from pipeline.errors import BackoffError, BaseError, EndOfInputError, NotConnectedError, UnwritableError
 from pipeline.message import Batch, Message
 from pipeline.plugin import (
     AckFn,
@@ -41,6 +41,7 @@ __all__ = [
     "Input",
     "Message",
     "NotConnectedError",
+    "UnwritableError",
     "Output",
     "Processor",
     "Resources",

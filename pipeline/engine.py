@@ -3,7 +3,8 @@
 Every batch read from the input is a transaction whose ack reaches the input exactly once, after
 the output delivered everything the processors made of it (or a drop rule dropped it). A failed
 delivery is retried here with the *same processed messages*, so event ids and times do not
-change between attempts; only a forced shutdown hands the batch back to the input as a nack.
+change between attempts, and the output's own and batch processors do not run again on a retry
+(``ProcessedOnce``): their side effects, such as a ``metric``, happen once per message; only a forced shutdown hands the batch back to the input as a nack.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pipeline.backoff import Backoff
 from pipeline.batching import Batcher, BatchPolicy
-from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError
+from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError, UnwritableError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, Input, Output, Processor
 from pipeline.resources import Resources
@@ -55,6 +56,8 @@ class ProcessorStage:
             self._error.incr(len(batch))
             result = [batch]
         self._latency.timing(time.perf_counter_ns() - start)
+        for out in result:
+            flag_unserialisable(out)
         errors_after = sum(1 for b in result for m in b if m.error is not None)
         if errors_after > errors_before:
             self._error.incr(errors_after - errors_before)
@@ -65,6 +68,23 @@ class ProcessorStage:
 
     async def close(self) -> None:
         await self.processor.close()
+
+
+def flag_unserialisable(batch: list[Message]) -> int:
+    """Serialise each message whose structured payload changed; one that cannot be serialised (a
+    NaN or an infinity, which JSON cannot carry) is flagged as a processing error of that message
+    with empty content, so ``catch``, ``errored()`` and ``reject_errored`` handle it; retrying it
+    could never succeed. Returns how many were flagged."""
+    flagged = 0
+    for msg in batch:
+        if msg.has_structured() and not msg.has_content():
+            try:
+                msg.content  # noqa: B018 (serialises once; the bytes are cached)
+            except ValueError as err:
+                msg.content = b""
+                msg.error = f"failed to serialise message: {err}"
+                flagged += 1
+    return flagged
 
 
 async def run_processors(stages: list[ProcessorStage], batch: list[Message]) -> list[list[Message]]:
@@ -79,6 +99,90 @@ async def run_processors(stages: list[ProcessorStage], batch: list[Message]) -> 
         if not batches:
             break
     return batches
+
+
+class _Processed:
+    __slots__ = ("sources", "result", "returned", "returned_count", "regather")
+
+    def __init__(self, sources: list[Message], result: list[Message]) -> None:
+        self.sources = sources  # held, so their ids stay unique while the record lives
+        self.result = result
+        # transactions of a failed batch handed over again, waiting for the rest of the batch
+        self.returned: list[tuple[list[Message], asyncio.Future[None]]] = []
+        self.returned_count = 0
+        self.regather: asyncio.TimerHandle | None = None
+
+
+class ProcessedOnce:
+    """An output's processors (its own and its batch policy's) run once per message, however
+    often a failed write is retried: a retry of the same messages reuses what they made, so a
+    ``metric`` counts each event once and a mapping keeps the bytes of the first attempt.
+
+    A record lives from processing until its write succeeds; at most ``limit`` are kept (a
+    caller that retries with fresh copies never matches one, so old records are dropped)."""
+
+    def __init__(self, stages: list[ProcessorStage], limit: int = 256) -> None:
+        self.stages = stages
+        self.limit = limit
+        self._by_message: dict[int, _Processed] = {}
+        self._records: dict[int, _Processed] = {}  # insertion ordered: the oldest first
+
+    async def run(self, messages: list[Message]) -> tuple[list[Message], list[_Processed]]:
+        counts: dict[int, int] = {}
+        for msg in messages:
+            record = self._by_message.get(id(msg))
+            if record is not None:
+                counts[id(record)] = counts.get(id(record), 0) + 1
+        reused: list[_Processed] = []
+        fresh: list[Message] = []
+        for msg in messages:
+            record = self._by_message.get(id(msg))
+            if record is not None and counts.get(id(record)) == len(record.sources):
+                if msg is record.sources[0]:
+                    reused.append(record)
+            else:
+                fresh.append(msg)
+        records = list(reused)
+        if fresh:
+            batches = await run_processors(self.stages, fresh)
+            record = _Processed(fresh, [m for b in batches for m in b])
+            self._remember(record)
+            records.append(record)
+        return [m for r in records for m in r.result], records
+
+    def record_of(self, messages: list[Message]) -> _Processed | None:
+        """The record holding every one of ``messages`` (a transaction of a failed batch)."""
+        record = self._by_message.get(id(messages[0])) if messages else None
+        if record is None or any(self._by_message.get(id(m)) is not record for m in messages):
+            return None
+        return record
+
+    def _remember(self, record: _Processed) -> None:
+        for msg in record.sources:
+            old = self._by_message.get(id(msg))
+            if old is not None:
+                self.forget([old])
+        self._records[id(record)] = record
+        for msg in record.sources:
+            self._by_message[id(msg)] = record
+        while len(self._records) > self.limit:
+            self.forget([next(iter(self._records.values()))])
+
+    def forget(self, records: list[_Processed]) -> None:
+        """The records' results were delivered (or abandoned): a later send processes anew."""
+        for record in records:
+            if self._records.pop(id(record), None) is None:
+                continue
+            for msg in record.sources:
+                if self._by_message.get(id(msg)) is record:
+                    del self._by_message[id(msg)]
+
+    def clear(self) -> list[_Processed]:
+        """Forget everything (a forced shutdown); returns the records that were kept."""
+        records = list(self._records.values())
+        self._by_message.clear()
+        self._records.clear()
+        return records
 
 
 # -- input ------------------------------------------------------------------------------------------
@@ -195,6 +299,8 @@ class InputStage:
                 continue
             self._read_backoff.reset()
             self._received.incr(len(batch))
+            if flag_unserialisable(batch):
+                self.res.logger.error(f"Input {self.type_name} produced a message that cannot be serialised")
             started = time.perf_counter_ns()
             if self.auto_replay:
                 replay = _Replay([m.deep_copy() for m in batch], ack)
@@ -279,6 +385,10 @@ class OutputStage:
         self.error: str | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._connected_event = asyncio.Event()
+        self._own_processing = ProcessedOnce(self.processors) if self.processors else None
+        self._policy_processing = (
+            ProcessedOnce(policy.processors) if policy is not None and policy.processors else None
+        )
         self.batcher: Batcher | None = None
         if policy is not None and not policy.is_noop:
             self.batcher = Batcher(policy, self._flush, res.logger, res.metrics)
@@ -341,9 +451,10 @@ class OutputStage:
     async def submit(self, batch: list[Message]) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        if self.processors:
-            batches = await run_processors(self.processors, batch)
-            batch = [m for b in batches for m in b]
+        if self._own_processing is not None:
+            processing = self._own_processing
+            batch, records = await processing.run(batch)
+            done.add_done_callback(lambda fut: _forget_if_delivered(fut, processing, records))
             if not batch:
                 done.set_result(None)
                 return done
@@ -357,10 +468,39 @@ class OutputStage:
                 )
                 return done
         if self.batcher is not None:
-            await self.batcher.add(batch, done)
+            record = self._policy_processing.record_of(batch) if self._policy_processing else None
+            if record is not None:
+                await self._return_to_batch(record, batch, done)
+            else:
+                await self.batcher.add(batch, done)
         else:
             await self._start_write(batch, [done])
         return done
+
+    async def _return_to_batch(
+        self, record: _Processed, batch: list[Message], done: asyncio.Future[None]
+    ) -> None:
+        """A retried transaction of a batch whose write failed: once every transaction of that
+        batch is back, the batch is written again as it was processed (the batch processors do
+        not run again). Were one never to come back, the others are batched anew after a while."""
+        record.returned.append((batch, done))
+        record.returned_count += len(batch)
+        if record.returned_count >= len(record.sources):
+            if record.regather is not None:
+                record.regather.cancel()
+            waiting = [fut for _, fut in record.returned]
+            record.returned, record.returned_count, record.regather = [], 0, None
+            await self._start_write(record.result, waiting, [record])
+        elif record.regather is None:
+            loop = asyncio.get_running_loop()
+            record.regather = loop.call_later(REGATHER_AFTER, lambda: loop.create_task(self._rebatch(record)))
+
+    async def _rebatch(self, record: _Processed) -> None:
+        returned, record.returned, record.returned_count, record.regather = record.returned, [], 0, None
+        assert self._policy_processing is not None and self.batcher is not None
+        self._policy_processing.forget([record])
+        for batch, done in returned:
+            await self.batcher.add(batch, done)
 
     async def send(self, batch: list[Message]) -> None:
         """Hand over a transaction and wait for its result (raises the write error: a nack)."""
@@ -369,24 +509,32 @@ class OutputStage:
 
     async def _flush(self, messages: list[Message], pending: list[asyncio.Future[None]]) -> None:
         batch = messages
-        if self.policy is not None and self.policy.processors:
-            batches = await run_processors(self.policy.processors, messages)
-            batch = [m for b in batches for m in b]
+        records: list[_Processed] = []
+        if self._policy_processing is not None:
+            batch, records = await self._policy_processing.run(messages)
             if not batch:
+                self._policy_processing.forget(records)
                 for fut in pending:
                     if not fut.done():
                         fut.set_result(None)
                 return
-        await self._start_write(batch, pending)
+        await self._start_write(batch, pending, records)
 
-    async def _start_write(self, batch: list[Message], pending: list[asyncio.Future[None]]) -> None:
+    async def _start_write(
+        self,
+        batch: list[Message],
+        pending: list[asyncio.Future[None]],
+        records: list[_Processed] | None = None,
+    ) -> None:
         if self._slots is not None:
             await self._slots.acquire()
-        task = asyncio.get_running_loop().create_task(self._write(batch, pending))
+        task = asyncio.get_running_loop().create_task(self._write(batch, pending, records or []))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    async def _write(self, batch: list[Message], pending: list[asyncio.Future[None]]) -> None:
+    async def _write(
+        self, batch: list[Message], pending: list[asyncio.Future[None]], records: list[_Processed]
+    ) -> None:
         error: BaseException | None = None
         try:
             if not self.connected:
@@ -401,6 +549,8 @@ class OutputStage:
             self._latency.timing(time.perf_counter_ns() - start)
             self._batch_sent.incr()
             self._sent.incr(sum(m.collapsed for m in batch))
+            if self._policy_processing is not None:
+                self._policy_processing.forget(records)
         except asyncio.CancelledError as err:
             error = err
         except Exception as err:
@@ -445,6 +595,14 @@ class OutputStage:
             self.batcher.messages.clear()
         for task in list(self._writes):
             task.cancel()
+        for processing in (self._own_processing, self._policy_processing):
+            if processing is not None:
+                for record in processing.clear():
+                    if record.regather is not None:
+                        record.regather.cancel()
+                    for _, fut in record.returned:
+                        if not fut.done():
+                            fut.set_exception(ShutdownError("context canceled"))
         abort_children = getattr(self.output, "abort", None)
         if callable(abort_children):
             abort_children()
@@ -464,8 +622,20 @@ class OutputStage:
         await self.output.close()
 
 
+# How long the transactions of a failed batch wait for the rest of it to come back (their retries
+# are spread by jittered backoff of at most a few seconds) before they are batched anew.
+REGATHER_AFTER = 10.0
+
+
 class ShutdownError(Exception):
     """A transaction abandoned by a forced shutdown."""
+
+
+def _forget_if_delivered(
+    fut: asyncio.Future[None], processing: ProcessedOnce, records: list[_Processed]
+) -> None:
+    if not fut.cancelled() and fut.exception() is None:
+        processing.forget(records)
 
 
 # -- the stream -------------------------------------------------------------------------------------
@@ -505,6 +675,9 @@ class Stream:
         self._retrying = 0
         self._healthy = asyncio.Event()
         self._healthy.set()
+        self._processing: set[asyncio.Future[list[list[Message]]]] = set()
+        # Messages read from the input whose transaction a forced shutdown handed back undelivered.
+        self.undelivered = 0
 
     def statuses(self) -> list[dict[str, Any]]:
         own = {"label": self.input.res.label, "path": self.input.res.path, "connected": self.input.connected}
@@ -590,24 +763,41 @@ class Stream:
             if item is None:
                 return
             batch, ack = item
+            size = len(batch)
+            if self._forced:
+                self.undelivered += size
+                await ack(ShutdownError("context canceled"))
+                continue
+            processing = asyncio.ensure_future(run_processors(self.processors, batch))
+            self._processing.add(processing)
             try:
-                batches = await run_processors(self.processors, batch)
+                batches = await processing
+            except asyncio.CancelledError:
+                if not self._forced:
+                    raise
+                # a forced shutdown abandoned a processor still running (in a worker thread)
+                self.undelivered += size
+                await ack(ShutdownError("context canceled"))
+                continue
             except Exception as err:  # a processor bug: hand the batch back
                 self.res.logger.error(f"Processing failed: {err}")
                 await ack(err)
                 continue
+            finally:
+                self._processing.discard(processing)
             if not batches:
                 await ack(None)
                 continue
             if not self._healthy.is_set():
                 await self._race_forced(self._healthy.wait())
                 if self._forced:
+                    self.undelivered += size
                     await ack(ShutdownError("context canceled"))
                     continue
             pending = []
             for out in batches:
                 pending.append((out, await self._submit(out)))
-            task = asyncio.create_task(self._deliver(pending, ack))
+            task = asyncio.create_task(self._deliver(pending, ack, size))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 
@@ -619,7 +809,9 @@ class Stream:
             fut.set_exception(err)
             return fut
 
-    async def _deliver(self, pending: list[tuple[list[Message], asyncio.Future[None]]], ack: AckFn) -> None:
+    async def _deliver(
+        self, pending: list[tuple[list[Message], asyncio.Future[None]]], ack: AckFn, size: int
+    ) -> None:
         """Wait for each batch's result, retrying failures with the same messages until they are
         delivered; a forced shutdown nacks whatever is still undelivered."""
         error: BaseException | None = None
@@ -630,7 +822,8 @@ class Stream:
                 try:
                     await fut
                     break
-                except RejectedError as err:
+                except (RejectedError, UnwritableError, UnicodeError) as err:
+                    # deterministic: another attempt would fail the same way
                     error = err
                     break
                 except (ShutdownError, asyncio.CancelledError) as err:
@@ -655,6 +848,8 @@ class Stream:
             self._retrying -= 1
             if self._retrying == 0:
                 self._healthy.set()
+        if error is not None and (self._forced or isinstance(error, ShutdownError)):
+            self.undelivered += size
         await ack(error)
 
     async def _race_forced(self, awaitable: Any) -> None:
@@ -674,6 +869,8 @@ class Stream:
         """Forced shutdown: abandon writes in flight; their transactions are nacked."""
         self._forced = True
         self._stop_reading.set()
+        for processing in list(self._processing):
+            processing.cancel()
         self.output.abort()
 
     async def close(self) -> None:

@@ -29,6 +29,13 @@ class BackoffError(BaseError):
         self.duration = duration
 
 
+class UnwritableError(BaseError):
+    """Raised by ``write_batch`` when these messages can never be written as they are (a header
+    value made from them that HTTP forbids, text their encoding cannot carry): the engine does
+    not retry the write as if the output were down; the transaction is nacked with this error, as
+    a rejected message is, so the messages behind it keep flowing."""
+
+
 class ConfigError(Exception):
     """A config that cannot be built: names where it is (``file(line,col)``) when known."""
 

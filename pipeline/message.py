@@ -67,6 +67,10 @@ class Message:
     def has_structured(self) -> bool:
         return self._structured is not _UNSET
 
+    def has_content(self) -> bool:
+        """Whether the bytes are current (false while a changed structured view awaits serialising)."""
+        return self._content is not None
+
     def set_structured(self, value: Any) -> None:
         self._structured = value
         self._content = None

@@ -2,8 +2,9 @@
 
 Shutdown follows upstream (research/redpanda_runtime.md §5.5): on SIGINT/SIGTERM the input stops
 and the pipeline drains for three quarters of ``shutdown_timeout``; then writes still in flight
-are abandoned (their transactions nacked back to the input); if the process is still not done
-when the timeout has passed it exits 1.
+are abandoned (their transactions nacked back to the input, a processor still running included)
+and the process exits 1 with an ERROR naming how many messages were not delivered; if it is
+still not done when the timeout has passed it exits 1 at once.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ async def start_http(
     from pipeline.http.tls import server_tls_context
 
     ssl_context = server_tls_context(http.get("cert_file"), http.get("key_file"))
-    server = HTTPServer.from_address(address, ssl=ssl_context)
+    server = HTTPServer.from_address(address, ssl=ssl_context, log_error=logger.error)
     from pipeline.http.access import basic_auth, cors, debug_endpoints
 
     if (http.get("cors") or {}).get("enabled"):
@@ -428,6 +429,15 @@ async def supervise(
                 os._exit(1)
         if run.done() and not run.cancelled() and run.exception() is not None:
             logger.error(f"Stream failed: {run.exception()}")
+        lost = getattr(stream, "undelivered", 0)
+        if lost:
+            # upstream exits with an error when shutdown times out with messages in flight
+            logger.error(
+                f"Shutdown timed out with {lost} messages not delivered: they were handed back to "
+                "the input, which keeps them for the next run only if it is durable (a buffer, a "
+                "broker); otherwise they are lost"
+            )
+            code = 1
     try:
         await asyncio.wait_for(stream.close(), 5.0)
     except (TimeoutError, Exception) as err:

@@ -1,15 +1,18 @@
 """The ``mapping`` processor (and its older name ``bloblang``): a Bloblang mapping builds a new
 document from each message. A failing mapping leaves the message as it was, flags it with the
-error and logs it; ``root = deleted()`` drops it."""
+error and logs it; ``root = deleted()`` drops it. The mapping runs in a worker thread
+(``pipeline.workers``), so a slow one never freezes the service endpoints or a shutdown."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from pipeline import spec as s
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.resources import Resources
+from pipeline.workers import run_off_loop
 
 
 def _spec(name: str, summary: str, status: str = "stable") -> s.ComponentSpec:
@@ -28,8 +31,18 @@ class MappingProcessor:
         self.mapping = res.mapping(source)
         self.mutate = mutate
         self.logger = res.logger
+        # one batch at a time per processor, as when it ran on the event loop
+        self._running = threading.Lock()
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
+        # a mapping can compute for a long time: off the loop, so /ping and signals still work
+        return await run_off_loop(self._process, batch)
+
+    def _process(self, batch: list[Message]) -> list[list[Message]]:
+        with self._running:
+            return self._map(batch)
+
+    def _map(self, batch: list[Message]) -> list[list[Message]]:
         out: list[Message] = []
         run = self.mapping.mutate_message if self.mutate else self.mapping.map_message
         for index, msg in enumerate(batch):

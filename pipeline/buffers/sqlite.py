@@ -12,6 +12,13 @@ Differences from upstream, chosen on purpose:
 - a nacked row is re-read on its own: rows read after it and still in flight are not re-sent
   (upstream rewinds its read cursor and delivers them twice);
 - a row the ``post_processors`` filter entirely is deleted (upstream leaves it in the file).
+
+A full disk: a write that fails is refused to the input (its client gets an error) and counted in
+``buffer_write_error``. Deleting a delivered row can fail too (the delete needs room in the
+write-ahead log); the row is then remembered as delivered, never handed out again, counted in
+``buffer_delete_error`` and ``buffer_deletes_pending``, and the delete is retried with backoff until
+it works (and once more at close). Each delete that succeeds is followed by a WAL checkpoint, so
+the freed pages are reused and writes are accepted again as soon as space returns.
 """
 
 from __future__ import annotations
@@ -133,9 +140,13 @@ class _Store:
         found = self.db.execute("SELECT content FROM messages WHERE id = ?", (row_id,)).fetchone()
         return None if found is None else bytes(found[0])
 
-    def delete(self, row_id: int) -> None:
+    def delete(self, row_ids: list[int]) -> None:
         with self.db:
-            self.db.execute("DELETE FROM messages WHERE id = ?", (row_id,))
+            self.db.executemany("DELETE FROM messages WHERE id = ?", [(r,) for r in row_ids])
+        # move the WAL back into the file so its pages can hold new rows (best effort: a
+        # checkpoint can find no room either; the next one catches up)
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -197,6 +208,12 @@ class SQLiteBuffer:
         self._batch_received = m.counter("buffer_batch_received")
         self._sent = m.counter("buffer_sent")
         self._batch_sent = m.counter("buffer_batch_sent")
+        self._write_error = m.counter("buffer_write_error")
+        self._delete_error = m.counter("buffer_delete_error")
+        self._deletes_pending_gauge = m.gauge("buffer_deletes_pending")
+        # rows delivered whose delete failed (a full disk): never handed out again, retried
+        self._undeleted: set[int] = set()
+        self._delete_retry: asyncio.Task[None] | None = None
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -228,6 +245,7 @@ class SQLiteBuffer:
         except asyncio.CancelledError:
             raise
         except Exception as err:
+            self._write_error.incr()
             self.res.logger.error(f"Failed to write to the buffer: {err}")
             await ack(err)
             return
@@ -266,6 +284,8 @@ class SQLiteBuffer:
         assert self._store is not None
         while self._requeued:
             row_id = self._requeued.pop(0)
+            if row_id in self._undeleted:
+                continue
             content = await self._run(self._store.row, row_id)
             if content is not None:
                 return row_id, content
@@ -296,10 +316,50 @@ class SQLiteBuffer:
     async def _delete(self, row_id: int) -> None:
         assert self._store is not None
         try:
-            await self._run(self._store.delete, row_id)
+            await self._run(self._store.delete, [row_id])
+        except sqlite3.Error as err:
+            self._delete_error.incr()
+            self._undeleted.add(row_id)
+            self._deletes_pending_gauge.set(len(self._undeleted))
+            if self._delete_retry is None or self._delete_retry.done():
+                self.res.logger.error(
+                    f"Failed to delete delivered rows from the buffer at {self.path}: {err}; "
+                    "retrying (they are not delivered again unless the process stops first)"
+                )
+                self._delete_retry = asyncio.get_running_loop().create_task(self._retry_deletes())
         finally:
             self._in_flight.discard(row_id)
             self._changed.set()
+
+    async def _retry_deletes(self) -> None:
+        wait = 0.5
+        while self._undeleted and self._store is not None:
+            await asyncio.sleep(wait)
+            if await self._flush_deletes():
+                return
+            wait = min(wait * 2, 10.0)
+
+    async def _flush_deletes(self) -> bool:
+        """Try the failed deletes again; True once none are left."""
+        if not self._undeleted or self._store is None:
+            return not self._undeleted
+        rows = sorted(self._undeleted)
+        deleted = 0
+        try:
+            # small transactions: each needs little room in the write-ahead log
+            for first in range(0, len(rows), 32):
+                chunk = rows[first : first + 32]
+                await self._run(self._store.delete, chunk)
+                self._undeleted.difference_update(chunk)
+                deleted += len(chunk)
+        except sqlite3.Error:
+            self._delete_error.incr()
+        self._deletes_pending_gauge.set(len(self._undeleted))
+        if deleted:
+            self.res.logger.info(
+                f"Deleted {deleted} delivered rows from the buffer at {self.path} after retrying"
+            )
+        return not self._undeleted
 
     async def _requeue(self, row_id: int) -> None:
         self._in_flight.discard(row_id)
@@ -316,7 +376,14 @@ class SQLiteBuffer:
         for stage in [*self.pre_processors, *self.post_processors]:
             with contextlib.suppress(Exception):
                 await stage.close()
+        if self._delete_retry is not None:
+            self._delete_retry.cancel()
         if self._store is not None:
+            if self._undeleted and not await self._flush_deletes():
+                self.res.logger.error(
+                    f"{len(self._undeleted)} delivered rows could not be deleted from the buffer at "
+                    f"{self.path}: they will be delivered again on the next run"
+                )
             store, self._store = self._store, None
             await self._run(store.close)
         self._executor.shutdown(wait=False)

@@ -4,12 +4,24 @@ One server serves the service endpoints (``/ping``, ``/metrics``...), ``http_ser
 share it, the Run:ai simulator and the OpenMeter-compatible sink. Handlers are plain async
 functions ``handler(request) -> Response``; routes match an exact path, and a path may carry
 several verbs.
+
+Hostile clients are bounded: a connection must send a request head within ``header_timeout`` of
+connecting (or of the previous answer; an idle keep-alive connection is closed after
+``idle_timeout``), each read of a body must bring data within ``body_timeout``, and at most
+``max_connections`` are served at once (beyond that a connection is answered 503 and closed).
+A request with both ``Content-Length`` and ``Transfer-Encoding`` is refused with 400, as Go's
+server does, since two framings invite request smuggling. When the process runs out of file
+descriptors, accepting fails: that is logged as one line at most every few seconds, not as a
+traceback per attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -17,6 +29,22 @@ from urllib.parse import parse_qsl, urlsplit
 import h11
 
 MAX_HEADER_BYTES = 64 * 1024
+HEADER_TIMEOUT = 10.0
+BODY_TIMEOUT = 30.0
+IDLE_TIMEOUT = 60.0
+ACCEPT_ERROR_EVERY = 10.0  # seconds between two log lines about failing accepts
+
+
+def default_max_connections() -> int:
+    """Half of the process's file descriptor limit (the rest stays for outputs and files)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return 4096
+    return max(16, min(4096, soft // 2))
+
+
+class _Timeout(Exception):
+    """A client was too slow sending a request head or body: the connection is closed."""
 
 
 @dataclass
@@ -74,12 +102,28 @@ class HTTPServer:
     """Routes requests to handlers; ``start()`` binds, ``close()`` stops accepting and waits."""
 
     def __init__(
-        self, host: str, port: int, *, max_body: int = 16 * 1024 * 1024, ssl: object | None = None
+        self,
+        host: str,
+        port: int,
+        *,
+        max_body: int = 16 * 1024 * 1024,
+        ssl: object | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int | None = None,
+        log_error: Callable[[str], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.max_body = max_body
         self.ssl = ssl
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections or default_max_connections()
+        self.log_error = log_error or _stderr_line
+        self._last_accept_error = 0.0
         self._routes: dict[str, dict[str, Handler]] = {}
         self._prefix_routes: list[tuple[str, Handler]] = []
         # wrappers around every request (service-wide basic auth and CORS), outermost first
@@ -119,6 +163,26 @@ class HTTPServer:
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+
+        def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+            message = str(context.get("message", ""))
+            if message.startswith("socket.accept() out of system resource"):
+                now = time.monotonic()
+                if now - self._last_accept_error >= ACCEPT_ERROR_EVERY:
+                    self._last_accept_error = now
+                    self.log_error(
+                        f"HTTP server {self.address} cannot accept connections: {context.get('exception')}"
+                        " (out of file descriptors; retrying)"
+                    )
+                return
+            if previous is not None:
+                previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+
+        loop.set_exception_handler(on_loop_error)
 
     @property
     def address(self) -> str:
@@ -139,9 +203,18 @@ class HTTPServer:
         self._connections.add(task)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         peer = writer.get_extra_info("peername")
+        if len(self._connections) > self.max_connections:
+            self._connections.discard(task)
+            with contextlib.suppress(Exception):
+                await self._send(conn, writer, Response.text("too many connections", 503))
+            with contextlib.suppress(Exception):
+                writer.close()
+            return
+        first = True
         try:
             while True:
-                request = await self._read_request(conn, reader, writer, peer)
+                request = await self._read_request(conn, reader, writer, peer, first)
+                first = False
                 if request is None:
                     break
                 try:
@@ -155,7 +228,7 @@ class HTTPServer:
                     conn.start_next_cycle()
                 except h11.LocalProtocolError:
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, h11.ProtocolError):
+        except (ConnectionError, asyncio.IncompleteReadError, h11.ProtocolError, _Timeout):
             pass
         except asyncio.CancelledError:
             pass
@@ -165,10 +238,21 @@ class HTTPServer:
                 writer.close()
 
     async def _read_request(
-        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object
+        self,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: object,
+        first: bool = True,
     ) -> Request | None:
         head: h11.Request | None = None
         body = bytearray()
+        loop = asyncio.get_running_loop()
+        # A new connection has header_timeout to send its request head; a kept-alive one may idle
+        # for idle_timeout, then has header_timeout from its first byte.
+        idle_deadline = loop.time() + self.idle_timeout
+        head_deadline = loop.time() + self.header_timeout if first else None
+        received_any = False
         while True:
             try:
                 event = conn.next_event()
@@ -178,13 +262,38 @@ class HTTPServer:
                     await self._send(conn, writer, Response.text(f"bad request: {err}", status))
                 return None
             if event is h11.NEED_DATA:
-                data = await reader.read(65536)
+                if head is None:
+                    wait = (head_deadline or idle_deadline) - loop.time()
+                else:
+                    wait = self.body_timeout
+                try:
+                    async with asyncio.timeout(max(wait, 0.001)):
+                        data = await reader.read(65536)
+                except TimeoutError:
+                    if not received_any:
+                        return None  # nothing was asked: close quietly
+                    if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                        with contextlib.suppress(Exception):
+                            await self._send(conn, writer, Response.text("request timeout", 408))
+                    raise _Timeout() from None
+                if data and not received_any:
+                    received_any = True
+                    if head_deadline is None:
+                        head_deadline = loop.time() + self.header_timeout
                 conn.receive_data(data)
                 if not data and conn.their_state in (h11.IDLE, h11.DONE):
                     return None
                 continue
             if isinstance(event, h11.Request):
                 head = event
+                names = {name for name, _ in event.headers}
+                if b"content-length" in names and b"transfer-encoding" in names:
+                    await self._send(
+                        conn,
+                        writer,
+                        Response.text("bad request: both Content-Length and Transfer-Encoding", 400),
+                    )
+                    return None
                 length = dict(event.headers).get(b"content-length")
                 if length is not None and int(length) > self.max_body:
                     await self._send(conn, writer, Response.text("request body too large", 413))
@@ -250,6 +359,10 @@ class HTTPServer:
         data += conn.send(h11.EndOfMessage())  # type: ignore[operator]
         writer.write(data)  # type: ignore[arg-type]
         await writer.drain()
+
+
+def _stderr_line(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def _reason(status: int) -> bytes:

@@ -4,13 +4,15 @@ runs them through the CLI."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.builder import Manager
 from pipeline.errors import EndOfInputError
-from tests.pipeline.conftest import run_cli
+from tests.pipeline.conftest import cli_env, run_cli
 
 
 def _stdin_config(tmp_path: Path, input_block: str) -> Path:
@@ -139,3 +141,45 @@ def test_file_max_buffer_skips_the_rest_of_a_file_with_a_too_long_line(tmp_path:
     assert out.read_text() == "ok\nnext\n"
     assert "bufio.Scanner: token too long" in result.stdout  # logs: stdout
     assert sorted(p.name for p in data.iterdir()) == ["a.txt"]  # not fully consumed: kept
+
+
+def _run_with_stdin(config: Path, stdin: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benthic.cli", "run", str(config)],
+        stdin=stdin,  # type: ignore[arg-type]
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+    )
+
+
+def test_stdin_redirected_from_a_file_reads_every_line_and_ends(tmp_path: Path):
+    config = _stdin_config(tmp_path, "    codec: lines\n")
+    events = tmp_path / "events.txt"
+    lines = [f'{{"n":{n}}}' for n in range(20_000)]  # several read chunks
+    events.write_text("\n".join(lines) + "\n")
+    with events.open("rb") as redirected:
+        result = _run_with_stdin(config, redirected)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == lines
+    assert "Input has reached its end" in result.stderr
+
+
+def test_stdin_from_dev_null_ends_at_once(tmp_path: Path):
+    config = _stdin_config(tmp_path, "    codec: lines\n")
+    result = _run_with_stdin(config, subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_stdin_from_a_pipe_ends_when_the_writer_closes_it(tmp_path: Path):
+    config = _stdin_config(tmp_path, "    codec: lines\n")
+    producer = subprocess.Popen(["printf", "a\\nb\\nc\\n"], stdout=subprocess.PIPE)
+    try:
+        result = _run_with_stdin(config, producer.stdout)
+    finally:
+        producer.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["a", "b", "c"]

@@ -29,6 +29,19 @@ http:
 """
 
 
+def wait_until_serving(port: int) -> None:
+    """Until the service answers /ping: start-up is over and the signal handlers are installed."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the service never answered /ping")
+
+
 def test_lint_prints_one_file_line_col_per_problem_and_exits_1(tmp_path: Path):
     config = tmp_path / "broken.yaml"
     config.write_text(BROKEN)
@@ -116,8 +129,9 @@ output:
 def test_sigterm_stops_reading_and_exits_cleanly(tmp_path: Path):
     out = tmp_path / "out.jsonl"
     config = tmp_path / "steady.yaml"
+    port = free_port()
     config.write_text(f"""
-http: {{enabled: false}}
+http: {{address: 127.0.0.1:{port}}}
 input:
   generate:
     interval: 50ms
@@ -128,6 +142,7 @@ output:
 """)
     proc = start_cli("run", str(config))
     try:
+        wait_until_serving(port)  # a signal before start-up ends would kill it outright
         time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
@@ -144,8 +159,9 @@ def test_sigterm_flushes_messages_held_by_a_batch_period_through_a_slow_output(
 ):
     out = tmp_path / "out.txt"
     config = tmp_path / "batched.yaml"
+    port = free_port()
     config.write_text(f"""
-http: {{enabled: false}}
+http: {{address: 127.0.0.1:{port}}}
 input:
   countdown:
     start: 1000
@@ -160,6 +176,7 @@ output:
 """)
     proc = start_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
     try:
+        wait_until_serving(port)
         time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
