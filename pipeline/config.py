@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 
 from pipeline import spec as s
+from pipeline.redact import redact_text
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, ConfigValueError, Field
 
@@ -889,6 +890,11 @@ def scrub_secrets(data: Any) -> Any:
             value = body[f.name]
             if f.secret and value not in (None, ""):
                 body[f.name] = s.SECRET_MASK
+            elif f.type == "string" and f.kind in ("scalar", "list") and "://" in str(value):
+                # a URL's password (nats://user:pw@host, redis://:pw@host) is a secret too
+                body[f.name] = (
+                    [redact_text(str(v)) for v in value] if isinstance(value, list) else redact_text(str(value))
+                )
             elif f.type in s.COMPONENT_TYPES:
                 items = (
                     value

@@ -12,6 +12,7 @@ unset means nats.go's own default of 60 attempts, two seconds apart.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -37,6 +38,8 @@ CONNECTION_NAME_DESCRIPTION = (
 # nats.go's DefaultMaxReconnect and ReconnectWait
 DEFAULT_MAX_RECONNECTS = 60
 RECONNECT_WAIT = 2.0
+# how long a first connection may take before the engine is told it failed
+FIRST_CONNECT_TIMEOUT = 5.0
 
 
 def head_fields() -> list[s.Field]:
@@ -162,7 +165,6 @@ async def connect(conf: dict[str, Any], res: Any, **callbacks: Any) -> Any:
             DEFAULT_MAX_RECONNECTS if conf["max_reconnects"] is None else conf["max_reconnects"]
         ),
         "connect_timeout": 2,
-        # a first connection that fails is an error for the engine's own retry loop (with backoff)
         "allow_reconnect": True,
         "tls_handshake_first": conf["tls_handshake_first"],
     }
@@ -183,9 +185,15 @@ async def connect(conf: dict[str, Any], res: Any, **callbacks: Any) -> Any:
         options["user"] = auth.get("user") or ""
         options["password"] = auth.get("password") or ""
     logger = res.logger
+    client = nats.NATS()
+    last_error: list[str] = []
 
     async def on_error(err: Exception) -> None:
-        logger.warn(f"NATS connection error: {redact_text(str(err) or type(err).__name__)}")
+        reason = redact_text(str(err) or type(err).__name__)
+        if client.is_connected or client.is_reconnecting:
+            logger.warn(f"NATS connection error: {reason}")
+        else:
+            last_error.append(reason)
 
     async def on_disconnect() -> None:
         if not client.is_closed:
@@ -194,19 +202,23 @@ async def connect(conf: dict[str, Any], res: Any, **callbacks: Any) -> Any:
     async def on_reconnect() -> None:
         logger.info("NATS connection re-established")
 
-    client = nats.NATS()
     options.update(error_cb=on_error, disconnected_cb=on_disconnect, reconnected_cb=on_reconnect, **callbacks)
     try:
-        await client.connect(**options)
-    except Exception as err:
-        reason = redact_text(str(err) or type(err).__name__)
-        if "authorization" in reason.lower() or "authentication" in reason.lower():
-            reason = f"authorization failed: {reason}"
-        # nats-py starts its reconnect loop before giving up: make sure nothing stays behind
+        # nats-py retries a first connection as it retries a lost one; the engine's own connect
+        # loop (with backoff, and stopped by shutdown) is the one that should retry here
+        await asyncio.wait_for(client.connect(**options), timeout=FIRST_CONNECT_TIMEOUT)
+    except BaseException as err:
         try:
-            await client.close()
-        except Exception:  # noqa: BLE001 - closing a client that never connected
+            await asyncio.wait_for(client.close(), timeout=2)
+        except BaseException:  # noqa: BLE001 - closing a client that never connected
             pass
+        if isinstance(err, asyncio.CancelledError):
+            raise
+        reason = last_error[-1] if last_error else redact_text(str(err) or type(err).__name__)
+        if isinstance(err, TimeoutError) and not last_error:
+            reason = "timed out"
+        if "authoriz" in reason.lower() or "authentica" in reason.lower():
+            reason = f"authorization failed: {reason}"
         raise NATSConnectError(f"connecting to NATS at {describe_servers(conf)}: {reason}") from None
     return client
 

@@ -245,8 +245,13 @@ class ComponentSpec:
 
     def missing_extra(self) -> str | None:
         """Lint's message when the optional package this component needs is not installed."""
-        if self.requires is None or importlib.util.find_spec(self.requires[0]) is not None:
+        if self.requires is None:
             return None
+        try:
+            if importlib.util.find_spec(self.requires[0]) is not None:
+                return None
+        except (ImportError, ValueError):  # a broken or blocked installation counts as missing
+            pass
         module, extra = self.requires
         return (
             f"{self.kind} {self.name} needs the Python package '{module}', which is not installed: "
