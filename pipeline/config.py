@@ -893,7 +893,9 @@ def scrub_secrets(data: Any) -> Any:
             elif f.type == "string" and f.kind in ("scalar", "list") and "://" in str(value):
                 # a URL's password (nats://user:pw@host, redis://:pw@host) is a secret too
                 body[f.name] = (
-                    [redact_text(str(v)) for v in value] if isinstance(value, list) else redact_text(str(value))
+                    [redact_text(str(v)) for v in value]
+                    if isinstance(value, list)
+                    else redact_text(str(value))
                 )
             elif f.type in s.COMPONENT_TYPES:
                 items = (
