@@ -138,6 +138,7 @@ class JetStreamInput:
         client = await nats_conn.connect(self.conf, self.res)
         try:
             js = client.jetstream()
+            info = None
             if self.bind and self.stream and self.durable:
                 info = await js.consumer_info(self.stream, self.durable)
                 if not self.subject:
@@ -158,9 +159,10 @@ class JetStreamInput:
                     max_ack_pending=self.conf["max_ack_pending"] or None,
                     deliver_policy=_deliver_policy(api, self.conf["deliver"]),
                 )
-                if self.bind and self.stream and self.durable:
+                if info is not None:
+                    # an existing push consumer keeps its own settings (deliver subject and group)
                     self.sub = await js.subscribe_bind(
-                        stream=self.stream, consumer=self.durable, config=config, manual_ack=True
+                        stream=self.stream, consumer=self.durable, config=info.config, manual_ack=True
                     )
                 else:
                     self.sub = await js.subscribe(

@@ -73,7 +73,7 @@ class Topology:
 
     def broker_env(self) -> dict[str, str]:
         if self.engine == "nats":
-            return {"NATS_URL": self.broker_url, "NATS_ACK_WAIT": "4s", "NATS_MAX_ACK_PENDING": "512"}
+            return {"NATS_URL": self.broker_url, "NATS_ACK_WAIT": "6s", "NATS_MAX_ACK_PENDING": "512"}
         return {"REDIS_URL": self.broker_url, "REDIS_CLAIM_MIN_IDLE": "3s"}
 
     def ingest(self, name: str) -> tuple[Replica, str]:

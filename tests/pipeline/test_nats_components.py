@@ -4,7 +4,6 @@ echo, a real nats-server, bad URLs, refused connections and wrong credentials.""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from pipeline import spec as s
 from pipeline.caches.nats_kv import SPEC as KV_SPEC
 from pipeline.caches.nats_kv import NATSKVCache
 from pipeline.observability import Logger, LogSink
-from tests.pipeline.conftest import cli_env, run_cli, start_cli
+from tests.e2e.conftest import Process, benthic_argv
+from tests.pipeline.conftest import cli_env, run_cli
 from tests.ports import free_port
 from tests.servers import NatsServer
 
@@ -33,11 +33,19 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> str:
     return str(path)
 
 
-def run_until(proc: subprocess.Popen[str], seconds: float) -> tuple[str, str]:
-    time.sleep(seconds)
-    proc.terminate()
-    out, err = proc.communicate(timeout=30)
-    return out, out + err  # the output, and everything printed (logs go to stdout)
+def started(config: str) -> Process:
+    """``benthic run config`` with its output (logs included) going to a file."""
+    return Process(benthic_argv("run", config))
+
+
+def until(proc: Process, pattern: str, timeout: float = 45) -> str:
+    """Wait for ``pattern`` in the output, stop the process, and return everything it printed."""
+    try:
+        proc.wait_for_output(pattern, timeout)
+        proc.stop()
+        return proc.output
+    finally:
+        proc.cleanup()
 
 
 def test_lint_names_the_pip_command_when_nats_py_is_missing(tmp_path: Path) -> None:
@@ -133,11 +141,13 @@ output:
 """,
         "consumer.yaml",
     )
-    proc = start_cli("run", consumer)
-    time.sleep(3)
+    proc = started(consumer)
+    proc.wait_for_output("Input type nats_jetstream is now active")
     result = run_cli("run", producer)
     assert result.returncode == 0, result.stderr
-    out, err = run_until(proc, 2)
+    proc.wait_for_output(r"(?s)(\{\"body\".*){3}")
+    time.sleep(1.5)  # a fourth message (a duplicate JetStream failed to drop) would arrive by now
+    out = err = until(proc, r"(?s)(\{\"body\".*){3}")
     lines = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
     # six messages, three distinct Nats-Msg-Ids: JetStream stored three
     assert sorted(line["body"]["n"] for line in lines) == [0, 1, 2], err
@@ -155,8 +165,7 @@ def test_jetstream_input_names_a_missing_stream(tmp_path: Path, nats_server: Nat
         f"http: {{enabled: false}}\ninput:\n  nats_jetstream:\n    urls: ['{nats_server.url}']\n"
         "    stream: NOPE\n    subject: nope.x\noutput:\n  drop: {}\n",
     )
-    proc = start_cli("run", config)
-    _, err = run_until(proc, 4)
+    err = until(started(config), "does not exist")
     assert "stream NOPE does not exist and create_stream is false" in err
 
 
@@ -174,8 +183,7 @@ output:
     subject: a
 """,
     )
-    proc = start_cli("run", config)
-    _, err = run_until(proc, 7)
+    err = until(started(config), "Failed to connect to nats_jetstream")
     assert f"connecting to NATS at nats://alice:xxxxx@127.0.0.1:{port}" in err
     assert "Failed to connect to nats_jetstream" in err
     assert "hunter2" not in err
@@ -200,13 +208,11 @@ output:
                 f"auth-{len(password)}.yaml",
             )
 
-        proc = start_cli("run", config("wrong-password"))
-        _, err = run_until(proc, 7)
+        err = until(started(config("wrong-password")), "Failed to connect to nats")
         assert "authorization" in err.lower(), err
         assert "wrong-password" not in err
-        proc = start_cli("run", config("right-pw"))  # noqa: S106 - the server's test password
-        _, err = run_until(proc, 4)
-        assert "Input type nats is now active" in err
+        err = until(started(config("right-pw")), "Input type nats is now active")
+        assert "Failed to connect" not in err
 
 
 def test_token_authentication_publishes_over_core_nats(tmp_path: Path) -> None:
@@ -245,10 +251,10 @@ output:
 """,
             "producer.yaml",
         )
-        proc = start_cli("run", consumer)
-        time.sleep(3)
+        proc = started(consumer)
+        proc.wait_for_output("Input type nats is now active")
         assert run_cli("run", producer).returncode == 0
-        out, err = run_until(proc, 1.5)
+        out = err = until(proc, "(?s)(hello core.greetings hi.*){3}")
         assert out.splitlines().count("hello core.greetings hi") == 3, err
 
 
@@ -280,3 +286,50 @@ def test_nats_kv_cache_gets_sets_adds_and_deletes(nats_server: NatsServer) -> No
             await cache.close()
 
     asyncio.run(scenario())
+
+
+def test_bind_attaches_to_an_existing_pull_consumer_and_acks_what_it_delivered(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    async def prepare() -> None:
+        import nats  # optional dependency: the benthic[nats] extra (installed with the test extra)
+        from nats.js.api import ConsumerConfig
+
+        client = await nats.connect(nats_server.url)
+        js = client.jetstream()
+        await js.add_stream(name="BIND", subjects=["bind.x"])
+        for n in range(3):
+            await js.publish("bind.x", f"pulled-{n}".encode())
+        await js.add_consumer("BIND", ConsumerConfig(durable_name="puller"))
+        await client.close()
+
+    async def consumer_state() -> tuple[int, int]:
+        import nats  # optional dependency: the benthic[nats] extra (installed with the test extra)
+
+        client = await nats.connect(nats_server.url)
+        info = await client.jetstream().consumer_info("BIND", "puller")
+        await client.close()
+        return info.num_pending, info.num_ack_pending
+
+    asyncio.run(prepare())
+    config = write(
+        tmp_path,
+        f"""
+http: {{enabled: false}}
+input:
+  nats_jetstream:
+    urls: ["{nats_server.url}"]
+    stream: BIND
+    durable: puller
+    bind: true
+output:
+  stdout: {{}}
+""",
+    )
+    out = logs = until(started(config), "(?s)(pulled-.*){3}")
+    assert sorted(line for line in out.splitlines() if line.startswith("pulled-")) == [
+        "pulled-0",
+        "pulled-1",
+        "pulled-2",
+    ], logs
+    assert asyncio.run(consumer_state()) == (0, 0)

@@ -5,7 +5,6 @@ passwords, consumer groups whose consumers die."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from pipeline.caches.redis import SPEC as CACHE_SPEC
 from pipeline.caches.redis import RedisCache
 from pipeline.ratelimits.redis import SPEC as LIMIT_SPEC
 from pipeline.ratelimits.redis import RedisRateLimit
-from tests.pipeline.conftest import run_cli, start_cli
+from tests.e2e.conftest import Process, benthic_argv
+from tests.pipeline.conftest import run_cli
 from tests.ports import free_port
 from tests.servers import RedisServer
 
@@ -37,11 +37,19 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> str:
     return str(path)
 
 
-def run_until(proc: subprocess.Popen[str], seconds: float) -> tuple[str, str]:
-    time.sleep(seconds)
-    proc.terminate()
-    out, err = proc.communicate(timeout=30)
-    return out, out + err  # the output, and everything printed (logs go to stdout)
+def started(config: str) -> Process:
+    """``benthic run config`` with its output (logs included) going to a file."""
+    return Process(benthic_argv("run", config))
+
+
+def until(proc: Process, pattern: str, timeout: float = 45) -> str:
+    """Wait for ``pattern`` in the output, stop the process, and return everything it printed."""
+    try:
+        proc.wait_for_output(pattern, timeout)
+        proc.stop()
+        return proc.output
+    finally:
+        proc.cleanup()
 
 
 def redis_client(url: str) -> Any:
@@ -94,8 +102,7 @@ output:
     stream: s
 """,
         )
-        proc = start_cli("run", config)
-        _, logs = run_until(proc, 3)
+        logs = until(started(config), "Failed to connect to redis_streams")
         assert "Failed to connect to redis_streams" in logs and expected in logs, logs
         assert "redis://:xxxxx@127.0.0.1" in logs
         assert "hunter2" not in logs
@@ -144,8 +151,8 @@ output:
         "consumer.yaml",
     )
     assert run_cli("run", producer).returncode == 0
-    proc = start_cli("run", consumer)
-    out, logs = run_until(proc, 4)
+    out = logs = until(started(consumer), r"(?s)(\{\"body\".*){5}")
+    time.sleep(0.5)  # acknowledgements go out every commit_period (100ms)
     lines = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert sorted(line["body"]["n"] for line in lines) == [1, 2, 3, 4, 5], logs
     assert lines[0]["meta"]["tenant"] == "acme" and "internal_x" not in lines[0]["meta"]
@@ -179,8 +186,7 @@ output:
   stdout: {{}}
 """,
     )
-    proc = start_cli("run", config)
-    out, logs = run_until(proc, 5)
+    out = logs = until(started(config), "(?s)(\nentry-.*){4}")
     assert sorted(line for line in out.splitlines() if line.startswith("entry-")) == [
         f"entry-{n}" for n in range(4)
     ], logs
@@ -211,8 +217,7 @@ output:
   stdout: {{}}
 """,
     )
-    proc = start_cli("run", config)
-    out, logs = run_until(proc, 3)
+    out = logs = until(started(config), "(?s)(\nmine-.*){3}")
     assert sorted(line for line in out.splitlines() if line.startswith("mine-")) == [
         "mine-0",
         "mine-1",
@@ -251,8 +256,7 @@ output:
     )
     assert run_cli("run", producer).returncode == 0
     assert redis_client(redis_server.url).llen("queue-a") == 4
-    proc = start_cli("run", consumer)
-    out, logs = run_until(proc, 3)
+    out = logs = until(started(consumer), "(?s)(\nitem-.*){4}")
     # popped in list order; written by up to max_in_flight concurrent deliveries
     assert sorted(line for line in out.splitlines() if line.startswith("item-")) == [
         f"item-{n}" for n in range(1, 5)
