@@ -105,6 +105,9 @@ class RedisStreamsInput:
         self.ready: deque[_Entry] = deque()
         self.acks: dict[str, list[str]] = {}
         self.in_flight: set[tuple[str, str]] = set()
+        # every entry this consumer holds: queued, being delivered, or delivered and not yet XACKed
+        # (a backlog read or a claim returns such an entry again: it must not be delivered twice)
+        self.held: set[tuple[str, str]] = set()
         self.warned: set[tuple[str, str]] = set()
         self.next_claim = 0.0
         self.claim_cursor = {stream: "0-0" for stream in self.streams}
@@ -198,14 +201,14 @@ class RedisStreamsInput:
             self.claim_cursor[stream] = _text(reply[0])
             for entry_id, fields in reply[1]:
                 entry = _text(entry_id)
-                if (stream, entry) in self.in_flight or any(
-                    e.id == entry and e.stream == stream for e in self.ready
-                ):
+                if (stream, entry) in self.held:
                     continue  # our own entry, still being delivered
                 self.res.logger.info(f"Claimed entry {entry} of stream {stream} from a stopped consumer")
                 self._queue(stream, entry, fields)
 
     def _queue(self, stream: str, entry_id: str, fields: dict[bytes, bytes] | None) -> None:
+        if (stream, entry_id) in self.held:
+            return
         if not fields:  # deleted from the stream while pending: nothing left to deliver
             self._add_ack(stream, entry_id)
             return
@@ -216,6 +219,7 @@ class RedisStreamsInput:
                     f"Entry {entry_id} of stream {stream} has no field {self.body_key.decode()!r}; left pending"
                 )
             return
+        self.held.add((stream, entry_id))
         meta: dict[str, Any] = {"redis_stream": entry_id}
         for key, value in fields.items():
             if key != self.body_key:
@@ -251,6 +255,7 @@ class RedisStreamsInput:
         for stream, ids in acks.items():
             try:
                 await client.xack(stream, self.group, *ids)
+                self.held.difference_update((stream, entry_id) for entry_id in ids)
             except Exception as err:
                 # kept for the next commit: an entry is acknowledged late rather than redelivered
                 self.acks.setdefault(stream, []).extend(ids)
