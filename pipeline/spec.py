@@ -15,6 +15,7 @@ to constructors as float seconds), ``bloblang`` (a mapping, kept as text), ``obj
 from __future__ import annotations
 
 import copy
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,6 +240,23 @@ class ComponentSpec:
     # Extra lint warnings (not errors).
     warn: Callable[[Any], list[str]] | None = None
     examples: list[tuple[str, str]] = field(default_factory=list)
+    # An optional package the component needs: (module to import, extra of benthic that installs it).
+    requires: tuple[str, str] | None = None
+
+    def missing_extra(self) -> str | None:
+        """Lint's message when the optional package this component needs is not installed."""
+        if self.requires is None:
+            return None
+        try:
+            if importlib.util.find_spec(self.requires[0]) is not None:
+                return None
+        except (ImportError, ValueError):  # a broken or blocked installation counts as missing
+            pass
+        module, extra = self.requires
+        return (
+            f"{self.kind} {self.name} needs the Python package '{module}', which is not installed: "
+            f"pip install 'benthic[{extra}]'"
+        )
 
     def field_named(self, name: str) -> Field | None:
         for f in self.fields:

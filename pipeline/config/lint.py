@@ -87,6 +87,9 @@ class Linter:
         body_key = type_name if type_name in conf else "plugin"
         body = conf.get(body_key)
         body_path = (*path, body_key)
+        missing = registration.spec.missing_extra()
+        if missing is not None:
+            self.add(body_path, missing)
         self._validate(registration.spec, body, body_path)
         if kind in ("input", "output"):
             for i, proc in enumerate(conf.get("processors") or []):
