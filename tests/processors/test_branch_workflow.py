@@ -1,0 +1,203 @@
+"""``branch`` and ``workflow`` run in a pipeline: requests, results folded back, skipped and
+failed branches, and the order a workflow works out from its mappings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.processors.flow_helpers import run_config
+
+
+def config(
+    out: Path,
+    processors: str,
+    mapping: str = 'root = {"id": counter(), "name": "n" + counter().string()}',
+    count: int = 2,
+) -> str:
+    return f"""
+input:
+  generate:
+    count: {count}
+    interval: ""
+    mapping: '{mapping}'
+pipeline:
+  threads: 1
+  processors:
+{processors}
+output:
+  file:
+    path: {out}
+"""
+
+
+def test_branch_maps_the_child_result_back_and_keeps_the_original(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - branch:
+        request_map: 'root = this.name'
+        processors:
+          - mapping: 'root = content().string().uppercase()'
+        result_map: 'root.upper = content().string()'
+"""
+    assert run_config(config(out, procs), out) == [
+        {"id": 1, "name": "n1", "upper": "N1"},
+        {"id": 2, "name": "n2", "upper": "N2"},
+    ]
+
+
+def test_branch_request_deleted_skips_the_children_for_that_message(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - branch:
+        request_map: 'root = if this.id == 1 { deleted() } else { this }'
+        processors:
+          - mapping: 'root = {"seen": true}'
+        result_map: 'root.seen = this.seen'
+"""
+    assert run_config(config(out, procs), out) == [
+        {"id": 1, "name": "n1"},
+        {"id": 2, "name": "n2", "seen": True},
+    ]
+
+
+def test_branch_child_error_flags_the_message_and_leaves_it_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - branch:
+        processors:
+          - mapping: 'root = throw("boom")'
+        result_map: 'root.never = true'
+    - mapping: 'root = this.merge({"err": error()})'
+"""
+    lines = run_config(config(out, procs, count=1), out)
+    assert lines == [{"id": 1, "name": "n1", "err": "processors failed: failed assignment (line 1): boom"}]
+
+
+def test_branch_metadata_is_copied_back_only_when_result_map_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - branch:
+        processors:
+          - mapping: 'meta code = "200"'
+        result_map: 'meta result_code = metadata("code")'
+    - mapping: 'root = {"code": @code, "result_code": @result_code}'
+"""
+    assert run_config(config(out, procs, count=1), out) == [{"code": None, "result_code": "200"}]
+
+
+def test_branch_that_filters_messages_flags_the_whole_batch(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - branch:
+        processors:
+          - mapping: 'root = deleted()'
+    - mapping: 'root = {"err": error()}'
+"""
+    assert run_config(config(out, procs, count=1), out) == [
+        {"err": "child processors resulted in zero messages"}
+    ]
+
+
+def test_workflow_orders_branches_from_what_they_read_and_write(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - workflow:
+        meta_path: meta.workflow
+        branches:
+          total:
+            request_map: 'root = this.a + this.b'
+            processors: [{mapping: 'root = this * 10'}]
+            result_map: 'root.total = this'
+          a:
+            request_map: 'root = this.id'
+            processors: [{mapping: 'root = this + 1'}]
+            result_map: 'root.a = this'
+          b:
+            request_map: 'root = this.id'
+            processors: [{mapping: 'root = this + 2'}]
+            result_map: 'root.b = this'
+"""
+    [line] = run_config(config(out, procs, mapping='root = {"id": 1}', count=1), out)
+    assert line["total"] == 50
+    assert line["meta"]["workflow"] == {"succeeded": ["a", "b", "total"]}
+
+
+def test_workflow_records_failed_and_skipped_branches_and_skips_them_on_replay(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - workflow:
+        order: [[good, bad, skip]]
+        branches:
+          good:
+            processors: [{mapping: 'root = "ok"'}]
+            result_map: 'root.good = content().string()'
+          bad:
+            processors: [{mapping: 'root = throw("nope")'}]
+            result_map: 'root.bad = this'
+          skip:
+            request_map: 'root = deleted()'
+            processors: [{noop: {}}]
+    - workflow:
+        order: [[good, bad, skip]]
+        branches:
+          good:
+            processors: [{mapping: 'root = "again"'}]
+            result_map: 'root.good = content().string()'
+          bad:
+            processors: [{mapping: 'root = "fixed"'}]
+            result_map: 'root.bad = content().string()'
+          skip:
+            processors: [{noop: {}}]
+"""
+    [line] = run_config(config(out, procs, mapping='root = {"id": 1}', count=1), out)
+    assert line["good"] == "ok"  # not re-run: the first run succeeded
+    assert line["bad"] == "fixed"
+    record = line["meta"]["workflow"]
+    assert record["succeeded"] == ["bad"]
+    assert record["skipped"] == ["good", "skip"]
+    previous = record["previous"]
+    assert previous["succeeded"] == ["good"]
+    assert previous["skipped"] == ["skip"]
+    assert "nope" in previous["failed"]["bad"]
+
+
+def test_workflow_without_meta_path_flags_messages_whose_branches_failed(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    procs = """
+    - workflow:
+        meta_path: ""
+        branches:
+          x:
+            processors: [{mapping: 'root = throw("x failed")'}]
+          y:
+            processors: [{mapping: 'root = throw("y failed")'}]
+    - mapping: 'root = {"err": error(), "id": this.id}'
+"""
+    assert run_config(config(out, procs, mapping='root = {"id": 1}', count=1), out) == [
+        {"err": "workflow branches failed: [x y]", "id": 1}
+    ]
+
+
+def test_workflow_runs_branch_resources_named_in_order(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    text = (
+        config(
+            out,
+            """
+    - workflow:
+        order: [[shared]]
+""",
+            mapping='root = {"id": 7}',
+            count=1,
+        )
+        + """
+processor_resources:
+  - label: shared
+    branch:
+      processors: [{mapping: 'root = this.id * 3'}]
+      result_map: 'root.tripled = this'
+"""
+    )
+    [line] = run_config(text, out)
+    assert line["tripled"] == 21
+    assert line["meta"]["workflow"]["succeeded"] == ["shared"]
