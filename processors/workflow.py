@@ -23,7 +23,7 @@ from typing import Any
 
 from pipeline.message import Message
 from pipeline.plugin import register_processor
-from pipeline.spec import ComponentSpec, Field, obj, string, string_list
+from pipeline.spec import ComponentSpec, Field, string, string_list
 from processors.branch import BranchCore, BranchError, branch_fields, request_parts
 
 _STAGE_NAME = re.compile(r"[a-zA-Z0-9\-_]+")
@@ -262,7 +262,7 @@ class Workflow:
         for tier in self.order:
             reference = list(current)
 
-            async def run(name: str) -> Any:
+            async def run(name: str, reference: list[Message] = reference) -> Any:
                 parts = request_parts(reference)
                 for i, s in enumerate(skips):
                     if name in s:
