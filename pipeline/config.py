@@ -528,6 +528,9 @@ def _components_in(
                     yield from _components_in(f.children, item, (*at, i))
             elif f.kind == "scalar":
                 yield from _components_in(f.children, value, at)
+            elif f.kind == "map" and isinstance(value, dict):
+                for key, item in value.items():
+                    yield from _components_in(f.children, item, (*at, key))
 
 
 def _component_tree(
@@ -537,12 +540,17 @@ def _component_tree(
         return
     yield kind, conf, path
     type_name, error = component_type(kind, conf)
-    if error is not None or type_name in (None, "resource"):
+    if error is not None or type_name is None:
         return
-    registration = REGISTRY.get(kind, type_name)
+    registration = REGISTRY.get(kind, type_name) if type_name != "resource" else None
     if registration is not None and registration.spec.root is None:
         key = type_name if type_name in conf else "plugin"
         yield from _components_in(registration.spec.fields, conf.get(key), (*path, key))
+    elif registration is not None and registration.spec.root is not None and type_name in conf:
+        # a component whose config is one list or object of components (for_each, fallback...)
+        yield from _components_in(
+            [registration.spec.root], {registration.spec.root.name: conf[type_name]}, path
+        )
     if kind in ("input", "output"):
         for i, proc in enumerate(conf.get("processors") or []):
             yield from _component_tree("processor", proc, (*path, "processors", i))
@@ -627,9 +635,14 @@ class Linter:
         if label is not None:
             self._lint_label(str(label), (*path, "label"))
         if type_name == "resource":
-            extra = [k for k in conf if k not in ("resource", "label")]
+            # an input or output resource may have processors of its own, as any input or output
+            allowed = ("resource", "label", *(("processors",) if kind in ("input", "output") else ()))
+            extra = [k for k in conf if k not in allowed]
             for key in extra:
                 self.add((*path, key), f"field {key} is invalid when the component type is resource ({kind})")
+            if kind in ("input", "output"):
+                for i, proc in enumerate(conf.get("processors") or []):
+                    self.lint_component("processor", proc, (*path, "processors", i))
             return
         registration = REGISTRY.get(kind, type_name)
         if registration is None:
@@ -754,6 +767,10 @@ class Linter:
                         )
                 elif f.kind == "scalar" and value is not None:
                     self._field_checks(f.children, value, raw_value, at, False)
+                elif f.kind == "map" and isinstance(value, dict):  # e.g. workflow.branches
+                    raw_map = raw_value if isinstance(raw_value, dict) else {}
+                    for key, item in value.items():
+                        self._field_checks(f.children, item, raw_map.get(key), (*at, key), False)
             elif f.type == "bloblang" and isinstance(value, str) and value:
                 self._check_mapping(value, at)
             elif f.type == "string" and raw_value is not None:

@@ -10,6 +10,7 @@ import yaml
 
 from pipeline.builder import Manager
 from pipeline.errors import ConfigError
+from tests.pipeline.conftest import run_cli
 from tests.processors.flow_helpers import run_config
 
 INPUT = """
@@ -173,3 +174,55 @@ output_resources:
 def test_resource_output_names_a_missing_resource(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="output resource 'gone' was not found"):
         run_config(INPUT.format(count=1) + "output: {resource: gone}\n", tmp_path / "o")
+
+
+def test_resource_output_with_its_own_processors_lints_clean_and_runs_them(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        INPUT.format(count=2)
+        + f"""
+output:
+  resource: sink
+  processors:
+    - mapping: 'root = this.id * 100'
+output_resources:
+  - label: sink
+    file: {{path: {out}}}
+http: {{enabled: false}}
+"""
+    )
+    lint = run_cli("lint", str(config))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    result = run_cli("run", str(config))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines() == ["100", "200"]
+
+
+def test_lint_finds_mistakes_inside_workflow_branches_and_wrapper_lists(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        """
+pipeline:
+  processors:
+    - workflow:
+        branches:
+          a:
+            processors:
+              - mappping: 'root = 1'
+    - for_each:
+        - label: twice
+          noop: {}
+        - label: twice
+          noop: {}
+output:
+  fallback:
+    - drop: {}
+    - stdoutt: {}
+"""
+    )
+    lint = run_cli("lint", str(config))
+    assert lint.returncode == 1
+    assert "(8,17) unable to infer processor type from candidates: [mappping]" in lint.stdout + lint.stderr
+    assert "label 'twice' collides with a previously defined label" in lint.stdout + lint.stderr
+    assert "unable to infer output type from candidates: [stdoutt]" in lint.stdout + lint.stderr
