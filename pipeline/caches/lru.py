@@ -2,8 +2,9 @@
 
 ``algorithm: standard`` is a plain LRU; ``two_queues`` keeps items seen once apart from items
 seen again (with a list of recently evicted keys), so a burst of one-off keys does not push out
-frequently used ones, as hashicorp's 2Q that upstream uses. Where we differ: ``arc`` is refused
-at lint (use ``two_queues``). TTLs are ignored, as upstream.
+frequently used ones; ``arc`` (adaptive replacement) balances the two lists by the misses on
+their evicted keys. Both follow hashicorp's golang-lru, which upstream uses. TTLs are ignored,
+as upstream.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ SPEC = ComponentSpec(
             "algorithm",
             ("standard", "arc", "two_queues"),
             "`standard` is a plain LRU; `two_queues` tracks items used once apart from items used again; "
-            "`arc` (adaptive replacement) is not available in benthic.",
+            "`arc` (adaptive replacement) also tracks recently evicted keys of both kinds and shifts room "
+            "towards the kind that is missed more.",
             default="standard",
             advanced=True,
         ),
@@ -52,12 +54,7 @@ SPEC = ComponentSpec(
         ),
     ],
     lint=lambda conf: (
-        (["invalid lru cache parameter capacity: must be bigger than 0"] if conf["cap"] <= 0 else [])
-        + (
-            ["algorithm arc is not supported by benthic: use standard or two_queues"]
-            if conf["algorithm"] == "arc"
-            else []
-        )
+        ["invalid lru cache parameter capacity: must be bigger than 0"] if conf["cap"] <= 0 else []
     ),
 )
 
@@ -141,14 +138,83 @@ class TwoQueueLRU:
             return
         if self.frequent.items:
             self.frequent.items.popitem(last=False)
-        elif self.recent.items:
-            evicted, _ = self.recent.items.popitem(last=False)
-            self.ghosts.add(evicted, b"")
 
     def remove(self, key: str) -> None:
         self.frequent.remove(key)
         self.recent.remove(key)
         self.ghosts.remove(key)
+
+
+class AdaptiveLRU:
+    """ARC: ``recent``/``frequent`` hold items, ``recent_ghosts``/``frequent_ghosts`` the keys
+    evicted from each; a miss on a ghost moves the target share ``p`` of ``recent`` its way."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.p = 0
+        self.recent = StandardLRU(cap)
+        self.frequent = StandardLRU(cap)
+        self.recent_ghosts = StandardLRU(cap)
+        self.frequent_ghosts = StandardLRU(cap)
+
+    def peek(self, key: str) -> bytes | None:
+        value = self.recent.peek(key)
+        return value if value is not None else self.frequent.peek(key)
+
+    def get(self, key: str) -> bytes | None:
+        value = self.recent.peek(key)
+        if value is not None:
+            self.recent.remove(key)
+            self.frequent.add(key, value)
+            return value
+        return self.frequent.get(key)
+
+    def add(self, key: str, value: bytes) -> None:
+        if key in self.recent.items:
+            self.recent.remove(key)
+            self.frequent.add(key, value)
+            return
+        if key in self.frequent.items:
+            self.frequent.add(key, value)
+            return
+        full = len(self.recent.items) + len(self.frequent.items) >= self.cap
+        b1, b2 = len(self.recent_ghosts.items), len(self.frequent_ghosts.items)
+        if key in self.recent_ghosts.items:
+            delta = b2 // b1 if b2 > b1 else 1
+            self.p = min(self.p + delta, self.cap)
+            if full:
+                self._replace(False)
+            self.recent_ghosts.remove(key)
+            self.frequent.add(key, value)
+            return
+        if key in self.frequent_ghosts.items:
+            delta = b1 // b2 if b1 > b2 else 1
+            self.p = max(self.p - delta, 0)
+            if full:
+                self._replace(True)
+            self.frequent_ghosts.remove(key)
+            self.frequent.add(key, value)
+            return
+        if full:
+            self._replace(False)
+        if len(self.recent_ghosts.items) > self.cap - self.p:
+            self.recent_ghosts.items.popitem(last=False)
+        if len(self.frequent_ghosts.items) > self.p:
+            self.frequent_ghosts.items.popitem(last=False)
+        self.recent.add(key, value)
+
+    def _replace(self, in_frequent_ghosts: bool) -> None:
+        recent_len = len(self.recent.items)
+        if recent_len > 0 and (recent_len > self.p or (recent_len == self.p and in_frequent_ghosts)):
+            evicted, _ = self.recent.items.popitem(last=False)
+            self.recent_ghosts.add(evicted, b"")
+        elif self.frequent.items:
+            evicted, _ = self.frequent.items.popitem(last=False)
+            self.frequent_ghosts.add(evicted, b"")
+
+    def remove(self, key: str) -> None:
+        for part in (self.recent, self.frequent, self.recent_ghosts, self.frequent_ghosts):
+            part.remove(key)
 
 
 class LRUCache:
@@ -188,8 +254,12 @@ def _build(conf: dict[str, Any], res: Any) -> LRUCache:
         recent = conf.get("two_queues_recent_ratio")
         ghost = conf.get("two_queues_ghost_ratio")
         inner = TwoQueueLRU(cap, 0.25 if recent is None else recent, 0.5 if ghost is None else ghost)
+    elif algorithm == "arc":
+        inner = AdaptiveLRU(cap)
     else:
-        raise ValueError(f"algorithm {algorithm!r} is not supported by benthic: use standard or two_queues")
+        raise ValueError(
+            f'algorithm "{algorithm}" not supported. the supported values are "standard", "arc" and "two_queues"'
+        )
     return LRUCache(inner, conf["init_values"])
 
 

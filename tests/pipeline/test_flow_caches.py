@@ -171,3 +171,18 @@ def test_noop_cache_accepts_writes_and_never_finds_anything(tmp_path: Path) -> N
     caches = "  - label: c\n    noop: {}"
     procs = sets([("a", "1")]) + lookups(["a"])
     assert run_config(config(out, caches, procs), out) == [{"id": 1, "a": "<missing>"}]
+
+
+def test_lru_arc_keeps_frequently_used_keys_through_a_burst(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    caches = "  - label: c\n    lru: {cap: 4, algorithm: arc}"
+    procs = (
+        sets([("hot", "h")])
+        + lookups(["hot"])
+        + sets([(f"k{i}", str(i)) for i in range(6)])
+        + lookups(["hot", "k0", "k5"])
+    )
+    [line] = run_config(config(out, caches, procs), out)
+    assert line["hot"] == "h"
+    assert line["k0"] == "<missing>"
+    assert line["k5"] == "5"
