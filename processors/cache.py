@@ -97,7 +97,11 @@ class CacheProcessor:
         elif op == "delete":
             await self.cache.delete(key)
         else:
-            msg.set_structured(await self.cache.get(key) is not None)
+            try:
+                found = await self.cache.get(key) is not None
+            except Exception:
+                found = False  # as upstream: any failure to read counts as absent
+            msg.set_structured(found)
 
     async def close(self) -> None:
         return None

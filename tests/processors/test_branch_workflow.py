@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.pipeline.conftest import run_cli
 from tests.processors.flow_helpers import run_config
 
 
@@ -201,3 +202,33 @@ processor_resources:
     [line] = run_config(text, out)
     assert line["tripled"] == 21
     assert line["meta"]["workflow"]["succeeded"] == ["shared"]
+
+
+def test_a_workflow_config_passes_its_own_unit_tests_with_benthic_test(tmp_path: Path) -> None:
+    config = tmp_path / "enrich.yaml"
+    config.write_text("""
+pipeline:
+  processors:
+    - workflow:
+        meta_path: ""
+        branches:
+          greeting:
+            request_map: 'root = this.name'
+            processors:
+              - mapping: 'root = "hello " + content().string()'
+            result_map: 'root.greeting = content().string()'
+          shout:
+            request_map: 'root = this.greeting'
+            processors:
+              - mapping: 'root = content().string().uppercase()'
+            result_map: 'root.shout = content().string()'
+tests:
+  - name: greets then shouts
+    input_batch:
+      - json_content: {name: ada}
+    output_batches:
+      - - json_equals: {name: ada, greeting: hello ada, shout: HELLO ADA}
+""")
+    result = run_cli("test", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "succeeded" in result.stdout + result.stderr
