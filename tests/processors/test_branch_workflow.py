@@ -3,8 +3,13 @@ failed branches, and the order a workflow works out from its mappings."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+
+from pipeline.builder import Manager
+from pipeline.errors import ConfigError
 from tests.pipeline.conftest import run_cli
 from tests.processors.flow_helpers import run_config
 
@@ -232,3 +237,57 @@ tests:
     result = run_cli("test", str(config))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "succeeded" in result.stdout + result.stderr
+
+
+CHAIN = [
+    ("root = this.foo", "root.bar = this"),
+    ("root = this.bar", "root.baz = this"),
+    ("root = this.baz", "root.buz = this"),
+]
+
+
+@pytest.mark.parametrize(
+    ("branches", "order", "expected"),
+    [
+        (CHAIN, [], [["0"], ["1"], ["2"]]),
+        (CHAIN, [["1", "2"], ["0"]], [["1", "2"], ["0"]]),
+        (
+            [
+                ("root = this.foo", "root.bar = this"),
+                ("root = this.foo", "root.baz = this"),
+                ("root.bar = this.bar\nroot.baz = this.baz", "root.buz = this"),
+            ],
+            [],
+            [["0", "1"], ["2"]],
+        ),
+        (
+            [
+                ("root = this.foo", "root.bar = this"),
+                ("root = this.foo", "root.baz = this"),
+                ("root = this.baz", "root.foo = this"),
+            ],
+            [],
+            "failed to automatically resolve DAG, circular dependencies detected for branches: [0 1 2]",
+        ),
+        (CHAIN, [["1"], ["0"]], "the following branches were missing from order: [2]"),
+        (CHAIN, [["1"], ["0", "2"], ["1"]], "branch specified in order listed multiple times: 1"),
+    ],
+)
+def test_workflow_order_follows_upstreams_dependency_rules(
+    branches: list[tuple[str, str]], order: list[list[str]], expected: object
+) -> None:
+    conf = {
+        "workflow": {
+            "order": order,
+            "branches": {
+                str(i): {"request_map": req, "processors": [{"mapping": "root = this"}], "result_map": res}
+                for i, (req, res) in enumerate(branches)
+            },
+        }
+    }
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=re.escape(expected)):
+            Manager().build_processor(conf, "root.pipeline.processors.0")
+        return
+    stage = Manager().build_processor(conf, "root.pipeline.processors.0")
+    assert stage.processor.order == expected
