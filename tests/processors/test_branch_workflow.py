@@ -3,6 +3,8 @@ failed branches, and the order a workflow works out from its mappings."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from pipeline.builder import Manager
 from pipeline.errors import ConfigError
+from pipeline.message import Message
 from tests.pipeline.conftest import run_cli
 from tests.processors.flow_helpers import run_config
 
@@ -291,3 +294,115 @@ def test_workflow_order_follows_upstreams_dependency_rules(
         return
     stage = Manager().build_processor(conf, "root.pipeline.processors.0")
     assert stage.processor.order == expected
+
+
+NUMBERS = [
+    ("root.foo = this.foo.not_null()", "root = this", "root.bar = this.foo.number()"),
+    ("root.bar = this.bar.not_null()", "root = this", "root.baz = this.bar.number() + 5"),
+    ("root.baz = this.baz.not_null()", "root = this", "root.buz = this.baz.number() + 2"),
+]
+NULL_FOO = "request mapping failed: failed assignment (line 1): field `this.foo`: value is null"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            {"meta": {"workflow": {"apply": ["2"]}}, "baz": 2},
+            {
+                "baz": 2,
+                "buz": 4,
+                "meta": {
+                    "workflow": {"previous": {"apply": ["2"]}, "skipped": ["0", "1"], "succeeded": ["2"]}
+                },
+            },
+        ),
+        (
+            {"meta": {"workflow": {"skipped": ["0"]}}, "bar": 3},
+            {
+                "bar": 3,
+                "baz": 8,
+                "buz": 10,
+                "meta": {
+                    "workflow": {"previous": {"skipped": ["0"]}, "skipped": ["0"], "succeeded": ["1", "2"]}
+                },
+            },
+        ),
+        (
+            {"meta": {"workflow": {"succeeded": ["1"]}}, "baz": 9},
+            {
+                "baz": 9,
+                "buz": 11,
+                "meta": {
+                    "workflow": {
+                        "failed": {"0": NULL_FOO},
+                        "previous": {"succeeded": ["1"]},
+                        "skipped": ["1"],
+                        "succeeded": ["2"],
+                    }
+                },
+            },
+        ),
+        (
+            {"foo": "not a number"},
+            {
+                "foo": "not a number",
+                "meta": {
+                    "workflow": {
+                        "failed": {
+                            "0": "result mapping failed: failed assignment (line 1): field `this.foo`: strconv.ParseFloat: "
+                            'parsing "not a number": invalid syntax',
+                            "1": "request mapping failed: failed assignment (line 1): field `this.bar`: value is null",
+                            "2": "request mapping failed: failed assignment (line 1): field `this.baz`: value is null",
+                        }
+                    }
+                },
+            },
+        ),
+    ],
+)
+def test_workflow_records_and_replays_as_upstream(
+    given: dict[str, object], expected: dict[str, object]
+) -> None:
+    conf = {
+        "workflow": {
+            "branches": {
+                str(i): {"request_map": req, "processors": [{"bloblang": proc}], "result_map": res}
+                for i, (req, proc, res) in enumerate(NUMBERS)
+            }
+        }
+    }
+    stage = Manager().build_processor(conf, "root.pipeline.processors.0")
+    [[msg]] = asyncio.run(stage.process([Message(json.dumps(given).encode())]))
+    assert json.loads(msg.content) == expected
+    assert msg.error is None
+
+
+def test_workflow_keeps_a_pre_existing_error_flag_and_still_runs_branches() -> None:
+    conf = {
+        "workflow": {
+            "branches": {
+                "0": {
+                    "request_map": "root = this",
+                    "processors": [{"bloblang": "root = this\nroot.name_upper = this.name.uppercase()"}],
+                    "result_map": 'root.result = if this.failme.bool(false) { throw("branch error") } else { this.name_upper }',
+                }
+            }
+        }
+    }
+    stage = Manager().build_processor(conf, "root.pipeline.processors.0")
+    batch = [
+        Message(b'{"name":"first"}', error="earlier failure"),
+        Message(b'{"failme":true,"name":"second"}'),
+    ]
+    [[first, second]] = asyncio.run(stage.process(batch))
+    assert json.loads(first.content) == {
+        "name": "first",
+        "result": "FIRST",
+        "meta": {"workflow": {"succeeded": ["0"]}},
+    }
+    assert first.error == "earlier failure"
+    assert json.loads(second.content)["meta"]["workflow"]["failed"] == {
+        "0": "result mapping failed: failed assignment (line 1): branch error"
+    }
+    assert second.error is None
