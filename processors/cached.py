@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from pipeline import cache_access
 from pipeline.durations import parse_duration_ns
 from pipeline.engine import run_processors
 from pipeline.message import Message

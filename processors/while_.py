@@ -3,11 +3,13 @@
 
 As upstream: ``at_least_once`` runs the children once before the first check; ``max_loops``
 above zero caps the loops; a batch emptied by the children ends the loop; a check that fails to
-evaluate counts as false (and is logged).
+evaluate counts as false (and is logged). Each loop yields to the event loop, so an endless
+loop still lets the service answer and a shutdown end it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pipeline.engine import run_processors
@@ -60,6 +62,7 @@ class While:
         self.max_loops = int(conf["max_loops"])
         self.children = res.build_processors(conf["processors"], "processors")
         self.res = res
+        self._closed = False
 
     def _holds(self, batch: list[Message]) -> bool:
         try:
@@ -73,8 +76,13 @@ class While:
         loops = 0
         again = self.at_least_once or self._holds(batch)
         while again:
+            if self._closed:
+                raise RuntimeError("type was closed")
             if self.max_loops > 0 and loops >= self.max_loops:
                 break
+            # children that never wait would otherwise hold the event loop (and shutdown) for the
+            # whole of an endless loop
+            await asyncio.sleep(0)
             next_batches: list[list[Message]] = []
             for b in batches:
                 next_batches.extend(await run_processors(self.children, b))
@@ -86,6 +94,7 @@ class While:
         return batches
 
     async def close(self) -> None:
+        self._closed = True
         for child in self.children:
             await child.close()
 

@@ -8,7 +8,6 @@ would reach outside ``directory`` (``../x``, an absolute path) is refused.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pipeline.plugin import register_cache
 from pipeline.spec import ComponentSpec, string

@@ -406,3 +406,93 @@ def test_workflow_keeps_a_pre_existing_error_flag_and_still_runs_branches() -> N
         "0": "result mapping failed: failed assignment (line 1): branch error"
     }
     assert second.error is None
+
+
+FIVE = [{"id": i, "name": n} for i, n in enumerate(["first", "second", "third", "fourth", "fifth"])]
+COUNT_MISMATCH = (
+    "message count from branch processors does not match request, started with 4 messages, finished with 5"
+)
+
+
+@pytest.mark.parametrize(
+    ("request_map", "processor_map", "result_map", "given", "expected"),
+    [
+        (
+            "",
+            "root.nested = this",
+            "root.result = this.nested",
+            [{"value": "x"}],
+            [({"result": {"value": "x"}, "value": "x"}, None)],
+        ),
+        ("root.nested = this", "root = this", "", [{"value": "x"}], [({"value": "x"}, None)]),
+        (
+            'root = match {\n  this.id == 0 => throw("i dont like zero"),\n  this.id == 3 => deleted(),\n  _ => {"name":this.name,"id":this.id}\n}',
+            "root = this\nroot.name_upper = this.name.uppercase()",
+            'root.result = match {\n  this.id == 2 => throw("i dont like two either"),\n  _ => this.name_upper\n}',
+            FIVE,
+            [
+                (FIVE[0], "request mapping failed: failed assignment (line 1): i dont like zero"),
+                ({**FIVE[1], "result": "SECOND"}, None),
+                (FIVE[2], "result mapping failed: failed assignment (line 1): i dont like two either"),
+                (FIVE[3], None),
+                ({**FIVE[4], "result": "FIFTH"}, None),
+            ],
+        ),
+        ("root = deleted()", "root = this", "root.result = this", FIVE, [(m, None) for m in FIVE]),
+        (
+            'root = if this.id == 3 { throw("foo") } else { this }',
+            "root = if this.id == 2 { deleted() }",
+            "root.result = this",
+            FIVE,
+            [
+                (
+                    m,
+                    "request mapping failed: failed assignment (line 1): foo"
+                    if m["id"] == 3
+                    else COUNT_MISMATCH,
+                )
+                for m in FIVE
+            ],
+        ),
+    ],
+)
+def test_branch_behaves_as_upstreams_cases(
+    request_map: str,
+    processor_map: str,
+    result_map: str,
+    given: list[dict[str, object]],
+    expected: list[tuple[object, str | None]],
+) -> None:
+    conf = {
+        "branch": {
+            "request_map": request_map,
+            "processors": [{"bloblang": processor_map}],
+            "result_map": result_map,
+        }
+    }
+    stage = Manager().build_processor(conf, "root.pipeline.processors.0")
+    [out] = asyncio.run(stage.process([Message(json.dumps(m).encode()) for m in given]))
+    assert [(json.loads(m.content), m.error) for m in out] == expected
+
+
+def test_branch_request_map_reads_the_original_error_and_metadata() -> None:
+    conf = {
+        "branch": {
+            "request_map": 'root.err = error()\nmeta foo = meta("foo")',
+            "processors": [
+                {"bloblang": 'root.err = this.err.string().uppercase()\nmeta foo = meta("foo") + " and this"'}
+            ],
+            "result_map": 'root.result_err = this.err\nmeta new_foo = meta("foo")',
+        }
+    }
+    stage = Manager().build_processor(conf, "root.pipeline.processors.0")
+    batch = [
+        Message(b'{"id":0}', {"foo": "bar"}, error="earlier failure"),
+        Message(b'{"id":1}', {"foo": "baz"}),
+    ]
+    [[first, second]] = asyncio.run(stage.process(batch))
+    assert json.loads(first.content) == {"id": 0, "result_err": "EARLIER FAILURE"}
+    assert first.error == "earlier failure"
+    assert first.metadata == {"foo": "bar", "new_foo": "bar and this"}
+    assert json.loads(second.content) == {"id": 1, "result_err": "NULL"}
+    assert second.metadata == {"foo": "baz", "new_foo": "baz and this"}

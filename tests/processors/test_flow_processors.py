@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import ConfigError
+from tests.pipeline.conftest import start_cli
 from tests.processors.flow_helpers import run_config
 
 
@@ -309,3 +312,30 @@ cache_resources:
     memory: {}
 """
     assert run_config(config(out, procs, count=3, extra=extra), out) == [{"id": 1}, {"ok": 2}, {"ok": 2}]
+
+
+def test_an_endless_while_loop_still_stops_on_sigterm(tmp_path: Path) -> None:
+    config = tmp_path / "loop.yaml"
+    config.write_text(
+        """
+http: {enabled: false}
+shutdown_timeout: 1s
+input:
+  generate: {count: 1, interval: "", mapping: 'root = {}'}
+pipeline:
+  processors:
+    - while:
+        check: 'true'
+        processors: [{mutation: 'root.n = (this.n | 0) + 1'}]
+output:
+  drop: {}
+"""
+    )
+    proc = start_cli("run", str(config))
+    try:
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode is not None
