@@ -635,12 +635,13 @@ class Linter:
         if label is not None:
             self._lint_label(str(label), (*path, "label"))
         if type_name == "resource":
-            # an input or output resource may have processors of its own, as any input or output
-            allowed = ("resource", "label", *(("processors",) if kind in ("input", "output") else ()))
+            # an output resource may have processors of its own, as any output (the builder then
+            # builds it as a ``resource`` output wrapped with them)
+            allowed = ("resource", "label", *(("processors",) if kind == "output" else ()))
             extra = [k for k in conf if k not in allowed]
             for key in extra:
                 self.add((*path, key), f"field {key} is invalid when the component type is resource ({kind})")
-            if kind in ("input", "output"):
+            if kind == "output":
                 for i, proc in enumerate(conf.get("processors") or []):
                     self.lint_component("processor", proc, (*path, "processors", i))
             return
