@@ -179,7 +179,8 @@ class Manager:
         return [self.build_processor(conf, f"{path}.{i}") for i, conf in enumerate(confs or [])]
 
     def build_output(self, conf: Any, path: str) -> OutputStage:
-        if isinstance(conf, dict) and "resource" in conf:
+        # with processors of its own, a resource reference is built as a ``resource`` output
+        if isinstance(conf, dict) and "resource" in conf and not conf.get("processors"):
             return self._resource("output", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("output", conf, path)
         out = self._construct(registration, resolved, res, path)

@@ -70,9 +70,15 @@ class Linter:
         if label is not None:
             self._lint_label(str(label), (*path, "label"))
         if type_name == "resource":
-            extra = [k for k in conf if k not in ("resource", "label")]
+            # an output resource may have processors of its own, as any output (the builder then
+            # builds it as a ``resource`` output wrapped with them)
+            allowed = ("resource", "label", *(("processors",) if kind == "output" else ()))
+            extra = [k for k in conf if k not in allowed]
             for key in extra:
                 self.add((*path, key), f"field {key} is invalid when the component type is resource ({kind})")
+            if kind == "output":
+                for i, proc in enumerate(conf.get("processors") or []):
+                    self.lint_component("processor", proc, (*path, "processors", i))
             return
         registration = REGISTRY.get(kind, type_name)
         if registration is None:
@@ -200,6 +206,10 @@ class Linter:
                         )
                 elif f.kind == "scalar" and value is not None:
                     self._field_checks(f.children, value, raw_value, at, False)
+                elif f.kind == "map" and isinstance(value, dict):  # e.g. workflow.branches
+                    raw_map = raw_value if isinstance(raw_value, dict) else {}
+                    for key, item in value.items():
+                        self._field_checks(f.children, item, raw_map.get(key), (*at, key), False)
             elif f.type == "bloblang" and isinstance(value, str) and value:
                 self._check_mapping(value, at)
             elif f.type == "string" and raw_value is not None:
