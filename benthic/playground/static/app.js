@@ -136,12 +136,11 @@
       while (end > start && /\s/.test(chars[end - 1])) end--;
       return [start, end];
     }
+    // a parse error points at a token: a word (a name, a number) or a single character
     const start = Math.min(Math.max(position.column - 1, 0), chars.length);
-    let end = start;
-    if (start < chars.length && /\s/.test(chars[start])) {
-      end = start + 1;
-    } else {
-      while (end < chars.length && !/\s/.test(chars[end])) end++;
+    let end = Math.min(start + 1, chars.length);
+    if (start < chars.length && /[\p{L}\p{N}_]/u.test(chars[start])) {
+      while (end < chars.length && /[\p{L}\p{N}_]/u.test(chars[end])) end++;
     }
     return [start, end];
   }
