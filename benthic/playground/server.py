@@ -266,3 +266,6 @@ def main(argv: list[str]) -> int:
     except OSError as err:
         print(f"failed to serve on {args.host}:{args.port}: {err}", file=sys.stderr)
         return 1
+    except RuntimeError as err:  # the evaluator child could not start
+        print(f"failed to start: {err}", file=sys.stderr)
+        return 1

@@ -63,15 +63,13 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
     started: list[Playground] = []
     tmp_path = tmp_path_factory.mktemp("playground")
 
-    def start(*flags: str, cwd: Path = REPO) -> Playground:
+    def start(*flags: str, cwd: Path = REPO, program: list[str] | None = None) -> Playground:
         port = free_port()
         log = tmp_path / f"playground-{port}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 [
-                    sys.executable,
-                    "-m",
-                    "benthic.cli",
+                    *(program or [sys.executable, "-m", "benthic.cli"]),
                     "blobl",
                     "server",
                     "--no-open",

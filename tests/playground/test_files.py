@@ -10,6 +10,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.playground.conftest import REPO, Playground, _env
 from tests.playground.test_execute_endpoint import execute
 
@@ -105,3 +107,17 @@ def test_a_bad_timeout_is_refused(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 1 and "invalid --timeout" in proc.stderr
+
+
+def test_folders_named_like_our_packages_in_the_working_directory_do_not_break_it(
+    playground: Callable[..., Playground], tmp_path: Path
+) -> None:
+    # a user's project may have its own pipeline package where they start the playground
+    script = Path(sys.executable).with_name("benthic")
+    if not script.exists():
+        pytest.skip("the benthic console script is not installed beside this interpreter")
+    for name in ("pipeline", "mapping_lang", "benthic"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("# the user's own package of this name\n")
+    server = playground(cwd=tmp_path, program=[str(script)])
+    assert execute(server, "root = this.a + 1", '{"a": 1}')["result"] == "2"

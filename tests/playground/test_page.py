@@ -66,6 +66,8 @@ def test_typing_a_mapping_shows_its_output(server: Playground, browser: Any) -> 
     wait(browser, lambda d: '"who": "Ada"' in text_of(d, "output"), "the mapped output")
     assert output_json(browser) == {"who": "Ada", "count": 2}
     assert text_of(browser, "status") == "ok"
+    # nothing failed to load or broke the page's policy (the console lists both)
+    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
 def test_a_parse_error_appears_marked_at_its_line_and_column(server: Playground, browser: Any) -> None:
