@@ -6,8 +6,9 @@ Upstream (``internal/cli/blobl/server.go`` in redpanda-data/benthos) serves one 
 ``-m/--mapping-file``, ``-i/--input-file`` and ``-w/--write`` (write edits back to those files).
 We keep the flags, the path and the shapes, and differ where it protects the user:
 
-* the default host is 127.0.0.1, not ``localhost`` (which may resolve to every interface's
-  address family); a mapping can read environment variables and files, so the page is for you;
+* the default host is 127.0.0.1 rather than ``localhost``, so that the address bound is the
+  loopback one whatever the resolver says; a mapping can read environment variables and files,
+  so the page is for you alone;
 * requests whose ``Host`` is not a loopback name, or whose ``Origin`` is another site, are refused
   (a web page you visit cannot drive the playground, even through DNS rebinding);
 * request bodies are bounded and each evaluation runs in a child process with a time limit
