@@ -13,6 +13,14 @@ setup() {
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
 }
 
+# The playground's page tests drive Debian's headless Chromium through chromedriver; CI runs as
+# root on a clean machine, so install them there when they are missing.
+ensure_chromium() {
+    if ! command -v chromedriver >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+}
+
 case "${1:-}" in
     demo)
         setup
@@ -31,6 +39,7 @@ case "${1:-}" in
         fi
         "$VENV/bin/ruff" check .
         "$VENV/bin/mypy"
+        ensure_chromium
         exec "$VENV/bin/python" -m pytest -q "$@"
         ;;
     *)
