@@ -1,7 +1,12 @@
 """Batching on the input side, shared by the ``broker`` input (``batching``) and the ``batched``
 input (``policy``): transactions read from a source are held until the policy's count, byte size,
 check or period fires (or the source ends), then handed on as one batch whose acknowledgement
-goes back to every transaction in it. The policy's processors run on the batch first."""
+goes back to every transaction in it. The policy's processors run on the batch first.
+
+A source that has ended but holds messages awaiting acknowledgement (to replay them if nacked)
+cannot end until those messages are delivered, so the batcher also flushes what it holds once
+``source_ended()`` says no more new data can come.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,15 @@ from pipeline.errors import EndOfInputError
 from pipeline.message import Message
 from pipeline.plugin import AckFn
 
+ENDED_POLL = 0.05  # seconds between looks at whether the source ended while messages are held
 Source = Callable[[], Awaitable[tuple[list[Message], AckFn]]]
 
 
 class PolicyBatcher:
-    def __init__(self, policy: BatchPolicy, source: Source) -> None:
+    def __init__(self, policy: BatchPolicy, source: Source, source_ended: Callable[[], bool]) -> None:
         self.policy = policy
         self.source = source
+        self.source_ended = source_ended
         self._reading: asyncio.Task[tuple[list[Message], AckFn]] | None = None
         self._ended = False
 
@@ -50,8 +57,14 @@ class PolicyBatcher:
             if self._reading is None:
                 self._reading = asyncio.ensure_future(self.source())
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if messages:
+                timeout = ENDED_POLL if timeout is None else min(timeout, ENDED_POLL)
             done, _ = await asyncio.wait({self._reading}, timeout=timeout)
             if not done:
+                if messages and self.source_ended():
+                    break
+                if deadline is None or time.monotonic() < deadline:
+                    continue
                 if messages:
                     break
                 deadline = time.monotonic() + (self.policy.period or 0)

@@ -31,7 +31,9 @@ SPEC = s.ComponentSpec(
 class Batched:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         self.child = res.build_input(conf["child"], "child")
-        self.batcher = PolicyBatcher(build_policy(res, conf["policy"], "policy"), self.child.read)
+        self.batcher = PolicyBatcher(
+            build_policy(res, conf["policy"], "policy"), self.child.read, lambda: self.child.input_ended
+        )
 
     async def connect(self) -> None:
         await self.child.connect()

@@ -59,7 +59,7 @@ class BrokerInput:
         self.batcher = (
             None
             if is_noop(conf["batching"])
-            else PolicyBatcher(build_policy(res, conf["batching"], "batching"), self._next)
+            else PolicyBatcher(build_policy(res, conf["batching"], "batching"), self._next, self._ended)
         )
 
     async def connect(self) -> None:
@@ -68,6 +68,12 @@ class BrokerInput:
         for child in self.children:
             await child.connect()
         self.tasks = [asyncio.create_task(self._pump(child)) for child in self.children]
+
+    def _ended(self) -> bool:
+        return self.queue.empty() and all(
+            task.done() or getattr(child, "input_ended", False)
+            for task, child in zip(self.tasks, self.children, strict=True)
+        )
 
     async def _pump(self, child: Any) -> None:
         while True:

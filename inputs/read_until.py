@@ -1,10 +1,10 @@
 """The ``read_until`` input: read a child input until a condition is met.
 
-As upstream: ``check`` is a Bloblang query run on each message; the first message for which it
-is true is the last one passed on, and the input then ends (or, with ``restart_input``, the child
-is built again and reading starts over). When the child ends first it is restarted if
-``restart_input`` is set, otherwise this input ends too. ``idle_timeout`` ends the input (or
-restarts the child) when no message arrived for that long. One of ``check`` and
+As upstream: ``check`` is a Bloblang query run on the first message of each transaction. The
+first transaction it is true for gets ``benthos_read_until: final`` metadata and is passed on;
+once it is delivered the input ends (if it is nacked, reading goes on). When the child ends
+before that, it is built again with ``restart_input``, otherwise this input ends too.
+``idle_timeout`` ends the input when no message arrived for that long. One of ``check`` and
 ``idle_timeout`` is required.
 """
 
@@ -54,7 +54,7 @@ class ReadUntil:
         self.restart = conf["restart_input"]
         self.child: Any = self._build()
         self.done = False
-        self.generation = 0
+        self.final: asyncio.Future[bool] | None = None  # resolves with the final transaction's ack
 
     def _build(self) -> Any:
         return self.res.build_input(self.conf["input"], "input")
@@ -64,12 +64,25 @@ class ReadUntil:
 
     async def _restart(self) -> None:
         await self.child.close()
-        self.generation += 1
         self.child = self._build()
         await self.child.connect()
 
+    def _met(self, batch: list[Message]) -> bool:
+        if self.check is None or not batch:
+            return False
+        try:
+            return self.check.query(batch[0], batch, 0) is True
+        except Exception as err:
+            self.res.logger.error(f"Failed to execute check query: {err}")
+            return False
+
     async def read_batch(self) -> tuple[list[Message], AckFn]:
         while True:
+            if self.final is not None:
+                delivered = await self.final
+                self.final = None
+                if delivered:
+                    self.done = True
             if self.done:
                 raise EndOfInputError()
             try:
@@ -78,33 +91,29 @@ class ReadUntil:
                 else:
                     batch, ack = await self.child.read()
             except TimeoutError:
-                self.res.logger.info("Idle timeout reached on read_until input")
-                if not self.restart:
-                    self.done = True
-                    raise EndOfInputError() from None
-                await self._restart()
-                continue
+                self.res.logger.info("Idle timeout reached")
+                self.done = True
+                raise EndOfInputError() from None
             except EndOfInputError:
                 if not self.restart:
                     self.done = True
                     raise
                 await self._restart()
                 continue
-            if self.check is None:
+            if not self._met(batch):
                 return batch, ack
-            for index, msg in enumerate(batch):
-                try:
-                    met = self.check.query(msg, batch, index) is True
-                except Exception as err:
-                    self.res.logger.error(f"Failed to execute read_until check: {err}")
-                    met = False
-                if met:
-                    if self.restart:
-                        await self._restart()
-                    else:
-                        self.done = True
-                    break
-            return batch, ack
+            batch[0].metadata["benthos_read_until"] = "final"
+            final: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self.final = final
+
+            async def final_ack(
+                err: BaseException | None, ack: AckFn = ack, final: asyncio.Future[bool] = final
+            ) -> None:
+                await ack(err)
+                if not final.done():
+                    final.set_result(err is None)
+
+            return batch, final_ack
 
     async def close(self) -> None:
         await self.child.close()
