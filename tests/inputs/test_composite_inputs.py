@@ -39,7 +39,9 @@ output:
 
 
 def test_sharded_join_is_refused_at_lint(tmp_path: Path):
-    result = lint(tmp_path, "input:\n  sequence:\n    sharded_join: {type: full-outer, id_path: id}\n    inputs: []\n")
+    result = lint(
+        tmp_path, "input:\n  sequence:\n    sharded_join: {type: full-outer, id_path: id}\n    inputs: []\n"
+    )
     assert result.returncode == 1 and "sharded_join is not supported" in result.stderr
 
 

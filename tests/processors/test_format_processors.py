@@ -14,7 +14,9 @@ import msgpack
 from tests.component_runs import REPORT, file_input, lint, run_lines
 
 
-def pipeline(tmp_path: Path, lines: list[str] | bytes, processors: str, output: str = "stdout: {}") -> list[dict]:
+def pipeline(
+    tmp_path: Path, lines: list[str] | bytes, processors: str, output: str = "stdout: {}"
+) -> list[dict]:
     config = file_input(tmp_path, lines) + "pipeline:\n  threads: 1\n  processors:\n" + processors + REPORT
     return run_lines(tmp_path, config + f"output:\n  {output}\n")
 
@@ -62,7 +64,10 @@ def test_compress_with_snappy_is_refused_at_lint(tmp_path: Path):
 def test_jmespath_replaces_the_payload_with_the_query_result(tmp_path: Path):
     out = pipeline(
         tmp_path,
-        ['{"locations":[{"name":"Seattle","state":"WA"},{"name":"Bellevue","state":"WA"},{"name":"Olympia","state":"WA"}]}', "nope"],
+        [
+            '{"locations":[{"name":"Seattle","state":"WA"},{"name":"Bellevue","state":"WA"},{"name":"Olympia","state":"WA"}]}',
+            "nope",
+        ],
         "    - jmespath:\n        query: \"locations[?state == 'WA'].name | sort(@) | {Cities: join(', ', @)}\"\n",
     )
     assert json.loads(out[0]["content"]) == {"Cities": "Bellevue, Olympia, Seattle"}
@@ -103,7 +108,10 @@ def test_jq_syntax_error_fails_lint(tmp_path: Path):
 def test_grok_parses_vpc_flow_logs_with_types_as_upstreams_example(tmp_path: Path):
     out = pipeline(
         tmp_path,
-        ["2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK", "???"],
+        [
+            "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK",
+            "???",
+        ],
         "    - grok:\n"
         "        expressions: ['%{VPCFLOWLOG}']\n"
         "        pattern_definitions:\n"

@@ -21,7 +21,7 @@ def test_command_pipes_the_payload_through_and_sets_exit_code_and_stderr(tmp_pat
     out = pipeline(
         tmp_path,
         ["hello", "world"],
-        f"    - command:\n        name: {PY}\n        args_mapping: |\n          [\"-c\", {json.dumps(script)}]\n",
+        f'    - command:\n        name: {PY}\n        args_mapping: |\n          ["-c", {json.dumps(script)}]\n',
     )
     assert [m["content"] for m in out] == ["HELLO", "WORLD"]
     assert out[0]["meta"]["exit_code"] == 0 and out[0]["meta"]["command_stderr"] == "warned"
@@ -33,7 +33,7 @@ def test_command_failure_keeps_the_payload_and_flags_it_with_stderr(tmp_path: Pa
     out = pipeline(
         tmp_path,
         ["keep me"],
-        f"    - command:\n        name: {PY}\n        args_mapping: |\n          [\"-c\", {json.dumps(script)}]\n",
+        f'    - command:\n        name: {PY}\n        args_mapping: |\n          ["-c", {json.dumps(script)}]\n',
     )
     assert out[0]["content"] == "keep me"
     assert out[0]["meta"]["exit_code"] == 3
