@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from inputs.codecs import Scanner
+from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
 from pipeline import spec as s
 from pipeline.errors import NotConnectedError
 from pipeline.message import Message
@@ -41,10 +41,7 @@ SPEC = s.ComponentSpec(
 
 def _lint(conf: Any) -> list[str]:
     problems = []
-    try:
-        Scanner.from_config({"scanner": conf["scanner"]})
-    except ValueError as err:
-        problems.append(str(err))
+    problems.extend(check_scanner({"scanner": conf["scanner"]}))
     if conf["tls"]["enabled"]:
         problems.append("tls is not supported by benthic's socket input")
     if conf.get("open_message_mapping"):
@@ -64,17 +61,17 @@ class SocketInput:
         self.conf = conf
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
-        self.scanner: Scanner | None = None
+        self.scanner: Any = None
 
     async def connect(self) -> None:
-        scanner = Scanner.from_config({"scanner": self.conf["scanner"]})
+        scanner = build_scanner({"scanner": self.conf["scanner"]})
         address = self.conf["address"]
         if self.conf["network"] == "unix":
-            self.reader, self.writer = await asyncio.open_unix_connection(address, limit=scanner.reader_limit)
+            self.reader, self.writer = await asyncio.open_unix_connection(address, limit=limit_of(scanner))
         else:
             host, _, port = address.rpartition(":")
             self.reader, self.writer = await asyncio.open_connection(
-                host.strip("[]") or "127.0.0.1", int(port), limit=scanner.reader_limit
+                host.strip("[]") or "127.0.0.1", int(port), limit=limit_of(scanner)
             )
         self.scanner = scanner
 
@@ -85,7 +82,7 @@ class SocketInput:
         if parts is None:
             await self.close()
             raise NotConnectedError("socket closed by the server")
-        return [Message(p) for p in parts], _ack
+        return to_messages(parts, {}), _ack
 
     async def close(self) -> None:
         writer, self.writer, self.reader = self.writer, None, None

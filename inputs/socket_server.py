@@ -15,7 +15,7 @@ import os
 import socket
 from typing import Any
 
-from inputs.codecs import Scanner
+from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
 from pipeline import spec as s
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
@@ -71,10 +71,7 @@ SPEC = s.ComponentSpec(
 
 def _lint(conf: Any) -> list[str]:
     problems = []
-    try:
-        Scanner.from_config({"scanner": conf["scanner"]})
-    except ValueError as err:
-        problems.append(str(err))
+    problems.extend(check_scanner({"scanner": conf["scanner"]}))
     if conf["network"] in ("tls", "unixgram"):
         problems.append(f"network {conf['network']} is not supported by benthic's socket_server")
     if conf.get("address_cache"):
@@ -106,8 +103,8 @@ class SocketServer:
         self.transport: asyncio.BaseTransport | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def _scanner(self) -> Scanner:
-        return Scanner.from_config({"scanner": self.conf["scanner"]})
+    def _scanner(self) -> Any:
+        return build_scanner({"scanner": self.conf["scanner"]})
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -116,12 +113,12 @@ class SocketServer:
 
     async def scan_bytes(self, data: bytes) -> None:
         scanner = self._scanner()
-        reader = asyncio.StreamReader(limit=scanner.reader_limit)
+        reader = asyncio.StreamReader(limit=limit_of(scanner))
         reader.feed_data(data)
         reader.feed_eof()
         await self._scan(reader, scanner)
 
-    async def _scan(self, reader: asyncio.StreamReader, scanner: Scanner) -> None:
+    async def _scan(self, reader: asyncio.StreamReader, scanner: Any) -> None:
         while True:
             try:
                 parts = await scanner.next(reader)
@@ -130,7 +127,7 @@ class SocketServer:
                 return
             if parts is None:
                 return
-            await self.queue.put([Message(p) for p in parts])
+            await self.queue.put(to_messages(parts, {}))
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -146,7 +143,7 @@ class SocketServer:
         if self.server is not None or self.transport is not None:
             return
         network = self.conf["network"]
-        limit = self._scanner().reader_limit
+        limit = limit_of(self._scanner())
         if network == "unix":
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.conf["address"])
