@@ -15,12 +15,17 @@ operator and schemas from the Buf Schema Registry (``bsr``) are refused at lint.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 import tempfile
 from typing import Any
 
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, any_field, boolean, enum, string, string_list
+
+PROTOC_TIMEOUT = 120  # seconds: protoc on a large schema tree
 
 SPEC = ComponentSpec(
     "protobuf",
@@ -68,12 +73,13 @@ def _modules() -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _proto_files(import_paths: list[str]) -> list[tuple[str, str]]:
-    """(import path, file relative to it) for every .proto file found."""
+    """(import path, file relative to it) for every .proto file found (hidden files skipped, as
+    upstream)."""
     found = []
     for root in import_paths:
         for directory, _, files in os.walk(root):
             for name in sorted(files):
-                if name.endswith(".proto"):
+                if name.endswith(".proto") and not name.startswith("."):
                     found.append((root, os.path.relpath(os.path.join(directory, name), root)))
     return found
 
@@ -85,17 +91,23 @@ def load_message_class(import_paths: list[str], message: str) -> Any:
     files = _proto_files(import_paths)
     if not files:
         raise ValueError(f"unable to find message '{message}' definition within '{import_paths}'")
+    # the well-known types (google/protobuf/*.proto) ship with grpcio-tools
+    well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
     with tempfile.TemporaryDirectory() as scratch:
         out = os.path.join(scratch, "set.pb")
         args = [
-            "protoc",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
             *(f"-I{p}" for p in import_paths),
-            f"--descriptor_set_out={out}",
-            "--include_imports",
+            f"-I{well_known}",
         ]
-        args.extend(sorted({rel for _, rel in files}))
-        if protoc.main(args) != 0 or not os.path.exists(out):
-            raise ValueError(f"unable to load protos from {import_paths}: protoc reported errors")
+        args += [f"--descriptor_set_out={out}", "--include_imports", *sorted({rel for _, rel in files})]
+        # protoc runs as a child process so that its diagnostics can go into the error
+        result = subprocess.run(args, capture_output=True, text=True, timeout=PROTOC_TIMEOUT)
+        if result.returncode != 0 or not os.path.exists(out):
+            detail = "; ".join(line for line in result.stderr.splitlines() if line.strip())[:2000]
+            raise ValueError(f"unable to load protos from {import_paths}: {detail}")
         with open(out, "rb") as fh:
             descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(fh.read())
     pool = descriptor_pool.DescriptorPool()
@@ -119,6 +131,16 @@ def _lint(conf: Any) -> list[str]:
 
 
 SPEC.lint = _lint
+
+
+def _go_style(err: Exception) -> str:
+    """The runtime's parse error in the words of Go's protojson where tests match on them
+    (``unknown field "x"`` at the end)."""
+    text = str(err)
+    unknown = re.search(r'has no field named "([^"]+)"', text)
+    if unknown:
+        return f'proto: unknown field "{unknown.group(1)}"'
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 class Protobuf:
@@ -152,7 +174,7 @@ class Protobuf:
                 ignore_unknown_fields=self.conf["discard_unknown"],
             )
         except Exception as err:
-            raise ValueError(f"unmarshalling JSON message '{self.name}': {err}") from None
+            raise ValueError(f"unmarshalling JSON message '{self.name}': {_go_style(err)}") from None
         msg.content = encoded.SerializeToString()
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:

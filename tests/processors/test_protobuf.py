@@ -64,7 +64,7 @@ def test_enum_numbers_and_unknown_fields(tmp_path: Path):
         f"    - protobuf: {{operator: from_json, message: testing.Person, import_paths: {paths}}}\n",
     )
     assert strict[0]["content"] == '{"firstName":"y","extra":1}'
-    assert strict[0]["error"].startswith("unmarshalling JSON message 'testing.Person'")
+    assert strict[0]["error"] == "unmarshalling JSON message 'testing.Person': proto: unknown field \"extra\""
 
 
 def test_unknown_message_type_stops_the_config_with_a_clear_error(tmp_path: Path):
@@ -82,3 +82,35 @@ def test_unknown_message_type_stops_the_config_with_a_clear_error(tmp_path: Path
 def test_decode_operator_and_bsr_are_refused_at_lint(tmp_path: Path):
     result = lint(tmp_path, "pipeline:\n  processors:\n    - protobuf: {operator: decode, message: a.B}\n")
     assert result.returncode == 1 and "operator decode is not supported" in result.stderr
+
+
+def test_well_known_types_resolve_and_hidden_proto_files_are_skipped(tmp_path: Path):
+    root = protos(tmp_path)
+    (root / ".scratch.proto").write_text("this is not a proto file")
+    (root / "event.proto").write_text(
+        'syntax = "proto3";\npackage testing;\nimport "google/protobuf/timestamp.proto";\n'
+        "message Event { google.protobuf.Timestamp at = 1; }\n"
+    )
+    paths = json.dumps([str(root)])
+    out = run(
+        tmp_path,
+        ['{"at":"2024-01-02T03:04:05Z"}'],
+        f"    - protobuf: {{operator: from_json, message: testing.Event, import_paths: {paths}}}\n"
+        f"    - protobuf: {{operator: to_json, message: testing.Event, import_paths: {paths}}}\n",
+    )
+    assert out[0]["error"] is None
+    assert json.loads(out[0]["content"]) == {"at": "2024-01-02T03:04:05Z"}
+
+
+def test_a_proto_file_that_does_not_compile_names_protocs_complaint(tmp_path: Path):
+    root = tmp_path / "bad"
+    root.mkdir()
+    (root / "broken.proto").write_text('syntax = "proto3";\nmessage Broken { strin name = 1; }\n')
+    config = file_input(tmp_path, ["{}"]) + (
+        f"pipeline:\n  processors:\n    - protobuf: {{operator: to_json, message: Broken, import_paths: [{json.dumps(str(root))}]}}\n"
+        "output:\n  stdout: {}\nhttp:\n  enabled: false\n"
+    )
+    (tmp_path / "c.yaml").write_text(config)
+    result = run_cli("run", str(tmp_path / "c.yaml"))
+    assert result.returncode != 0
+    assert "unable to load protos" in result.stderr and "strin" in result.stderr
