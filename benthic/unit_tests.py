@@ -51,8 +51,8 @@ from pipeline.config import (
 )
 from pipeline.engine import ProcessorStage, run_processors
 from pipeline.errors import ConfigError
+from pipeline.logs import LEVELS, Logger, LogSink
 from pipeline.message import Message
-from pipeline.observability import LEVELS, Logger, LogSink
 from pipeline.registry import REGISTRY
 
 TEST_SUFFIX = "_benthos_test"

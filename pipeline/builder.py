@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from typing import Any
 
+import mapping_lang
 from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
 from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, hoist_sibling_child
@@ -17,7 +19,8 @@ from pipeline.durations import parse_duration_ns
 from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
 from pipeline.leader import Leadership
-from pipeline.observability import Logger, LogSink, Metrics
+from pipeline.logs import Logger, LogSink
+from pipeline.metrics import Metrics
 from pipeline.registry import REGISTRY
 from pipeline.resources import Resources
 
@@ -47,7 +50,6 @@ class Manager:
         resources: dict[str, dict[str, Any]] | None = None,
         leadership: Leadership | None = None,
     ) -> None:
-        import sys
 
         self.logger = logger or Logger(LogSink(stream=sys.stderr))
         self.metrics = metrics or Metrics(logger=self.logger)
@@ -206,8 +208,6 @@ class Manager:
         period = parse_duration_ns(conf["period"]) / 1e9 if conf.get("period") else None
         check = None
         if conf.get("check"):
-            import mapping_lang
-
             check = mapping_lang.compile(conf["check"])
         processors = self.build_processors(conf.get("processors") or [], f"{path}.processors")
         if (

@@ -51,7 +51,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.durations import format_duration, parse_duration
-from pipeline.observability import Logger, Metrics
+from pipeline.errors import LeaderElectionError
+from pipeline.logs import Logger
+from pipeline.metrics import Metrics
 
 CHECKPOINTS_ANNOTATION = "benthic/checkpoints"
 SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -258,10 +260,6 @@ class Leadership:
 
 
 # -- the elector -------------------------------------------------------------------------------------
-
-
-class LeaderElectionError(Exception):
-    """The elector cannot start: no usable kubeconfig or service account."""
 
 
 def _parse_checkpoints(annotations: Mapping[str, str] | None) -> dict[str, str]:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.observability import Counter, Gauge, Logger, Metrics, Timer
+import mapping_lang
+from mapping_lang.interpolation import compile_interpolation
+from pipeline.logs import Logger
+from pipeline.metrics import Counter, Gauge, Metrics, Timer
 
 if TYPE_CHECKING:
     from pipeline.builder import Manager
@@ -85,12 +88,10 @@ class Resources:
 
     def interpolation(self, text: str) -> Any:
         """Compile a ``${! }`` interpolated string (a config error names the component path)."""
-        from mapping_lang.interpolation import compile_interpolation
 
         return compile_interpolation(text)
 
     def mapping(self, text: str) -> Any:
-        import mapping_lang
 
         return mapping_lang.compile(text)
 

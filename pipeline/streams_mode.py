@@ -47,17 +47,16 @@ from pipeline.config import (
     secret_values,
 )
 from pipeline.durations import format_duration_ns, parse_duration_ns
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, LeaderElectionError
 from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.leader import (
     ElectionSettings,
-    LeaderElectionError,
     Leadership,
     LeaseElector,
     election_settings,
     kubernetes_missing,
 )
-from pipeline.observability import Logger
+from pipeline.logs import Logger
 from pipeline.redact import redact_text
 from pipeline.service import MetricsPublisher, make_logger, make_metrics, resolved_root, start_http
 

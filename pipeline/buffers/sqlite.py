@@ -31,6 +31,8 @@ import sqlite3
 import struct
 from typing import Any
 
+from mapping_lang.value import format_json, parse_json
+from pipeline.engine import run_processors
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_buffer
@@ -71,7 +73,6 @@ _FRESH = 9223372036854775807  # requeue value of a row never nacked (upstream: m
 
 def encode_batch(batch: list[Message]) -> bytes:
     """A batch as a row: version, count, then per message framed JSON metadata and raw payload."""
-    from mapping_lang.value import format_json
 
     parts = [struct.pack(">II", _FORMAT_VERSION, len(batch))]
     for msg in batch:
@@ -85,7 +86,6 @@ def encode_batch(batch: list[Message]) -> bytes:
 
 
 def decode_batch(row: bytes) -> list[Message]:
-    from mapping_lang.value import parse_json
 
     version, count = struct.unpack_from(">II", row, 0)
     if version != _FORMAT_VERSION:
@@ -236,8 +236,6 @@ class SQLiteBuffer:
         try:
             batches = [batch]
             if self.pre_processors:
-                from pipeline.engine import run_processors
-
                 batches = await run_processors(self.pre_processors, batch)
             rows = [encode_batch(b) for b in batches if b]
             if rows:
@@ -303,8 +301,6 @@ class SQLiteBuffer:
             return
         batches = [batch]
         if self.post_processors:
-            from pipeline.engine import run_processors
-
             batches = [b for b in await run_processors(self.post_processors, batch) if b]
         if not batches:
             await self._delete(row_id)

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config.document import ConfigReadError
+from pipeline.errors import ConfigReadError
 
 MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences a config may have."""

@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
@@ -366,7 +367,6 @@ def _stderr_line(text: str) -> None:
 
 
 def _reason(status: int) -> bytes:
-    from http import HTTPStatus
 
     try:
         return HTTPStatus(status).phrase.encode()
