@@ -68,7 +68,6 @@ CASE_FIELDS = (
     "input_batches",
     "output_batches",
 )
-INPUT_FIELDS = ("content", "json_content", "file_content", "metadata")
 
 
 class DefinitionError(Exception):

@@ -35,10 +35,6 @@ class BatchPolicy:
             and not self.processors
         )
 
-    @property
-    def has_trigger(self) -> bool:
-        return self.count > 0 or self.byte_size > 0 or bool(self.period) or self.check is not None
-
 
 def policy_problems(conf: dict[str, Any]) -> list[str]:
     """Lint a ``batching`` block: an active policy needs a trigger, the period must parse."""

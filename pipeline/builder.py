@@ -101,17 +101,15 @@ class Manager:
         if found is None:
             raise ConfigError(f"{kind} resource '{label}' was not found")
         conf, path = found
-        built = {
-            "input": self.build_input,
-            "processor": self.build_processor,
-            "output": self.build_output,
-            "cache": self._build_plain,
-            "rate_limit": self._build_plain,
-        }[kind]
-        if kind in ("cache", "rate_limit"):
+        instance: Any
+        if kind == "input":
+            instance = self.build_input(conf, path)
+        elif kind == "processor":
+            instance = self.build_processor(conf, path)
+        elif kind == "output":
+            instance = self.build_output(conf, path)
+        else:  # cache, rate_limit
             instance = self._build_plain(kind, conf, path)
-        else:
-            instance = built(conf, path)  # type: ignore[operator]
         self._built[key] = instance
         return instance
 
@@ -120,9 +118,6 @@ class Manager:
 
     def rate_limit(self, label: str) -> Any:
         return self._resource("rate_limit", label)
-
-    def has_resource(self, kind: str, label: str) -> bool:
-        return label in self._resource_confs[kind]
 
     # -- components -----------------------------------------------------------------------------
 

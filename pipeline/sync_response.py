@@ -20,12 +20,6 @@ ResultStore = list[list[Message]]
 """Every batch stored for one request, in the order they were stored."""
 
 
-def new_result_store() -> tuple[ResultStore, dict[str, Any]]:
-    """An empty store and the message context that carries it."""
-    store: ResultStore = []
-    return store, {RESULT_STORE: store}
-
-
 def result_store(batch: list[Message]) -> ResultStore | None:
     """The store of the batch's first message, or None when its input attached none."""
     context = batch[0].context if batch else None

@@ -151,9 +151,6 @@ class HTTPServer:
         ``await handle(request)`` and adjust the response."""
         self._middleware.append(middleware)
 
-    def has_route(self, path: str) -> bool:
-        return path in self._routes
-
     async def start(self) -> None:
         self._server = await asyncio.start_server(
             self._serve,
