@@ -57,7 +57,6 @@ def events_url(base: str) -> str:
 
 def encode_events(batch: list[Message]) -> bytes:
     """The JSON array Go's ``json.Encoder`` writes: HTML-escaped, sorted keys, trailing newline."""
-
     events = []
     failures = []
     for index, msg in enumerate(batch):

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.durations import parse_duration_ns
+from pipeline.logs import Logger
 from pipeline.message import Message
+from pipeline.metrics import Metrics
+from pipeline.resources import ComponentMetrics
 
 
 @dataclass
@@ -65,8 +68,8 @@ class Batcher:
         self,
         policy: BatchPolicy,
         on_flush: Callable[[list[Message], list[asyncio.Future[None]]], Awaitable[None]],
-        logger: Any,
-        metrics: Any,
+        logger: Logger,
+        metrics: Metrics | ComponentMetrics,
     ) -> None:
         self.policy = policy
         self.on_flush = on_flush

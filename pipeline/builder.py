@@ -18,6 +18,7 @@ from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, h
 from pipeline.durations import parse_duration_ns
 from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
+from pipeline.http.server import HTTPServer
 from pipeline.leader import Leadership
 from pipeline.logs import Logger, LogSink
 from pipeline.metrics import Metrics
@@ -43,7 +44,7 @@ class Manager:
         *,
         logger: Logger | None = None,
         metrics: Metrics | None = None,
-        http_server: Any = None,
+        http_server: HTTPServer | None = None,
         strict: bool = False,
         stream_name: str = "",
         inproc: InprocHub | None = None,

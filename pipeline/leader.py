@@ -311,7 +311,8 @@ class LeaseElector:
                     config_file=kubeconfig or None, client_configuration=api_config, persist_config=False
                 )
             else:
-                config.load_incluster_config(client_configuration=api_config)
+                # kubernetes_asyncio has no annotations on this one
+                config.load_incluster_config(client_configuration=api_config)  # type: ignore[no-untyped-call]
         except Exception as err:
             where = (
                 f"kubeconfig {kubeconfig}" if kubeconfig else "the pod's service account or ~/.kube/config"

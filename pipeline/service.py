@@ -26,6 +26,7 @@ import mapping_lang
 from pipeline.builder import Manager
 from pipeline.config import ROOT_SPEC, LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
+from pipeline.engine import Stream
 from pipeline.errors import ConfigError, ConfigReadError, LeaderElectionError
 from pipeline.http.access import basic_auth, cors, debug_endpoints
 from pipeline.http.endpoints import ServiceAPI
@@ -39,7 +40,6 @@ from pipeline.spec import ConfigValueError, resolve
 
 def resolved_root(data: dict[str, Any]) -> dict[str, Any]:
     """The service-wide blocks (http, logger, metrics...) with their defaults filled in."""
-
     try:
         root = resolve(ROOT_SPEC, data)
     except ConfigValueError:
@@ -69,7 +69,6 @@ class RotatingFile:
         self.handle.flush()
 
     def _rotate(self) -> None:
-
         self.handle.close()
         with open(self.path, "rb") as src, gzip.open(self.path + ".1.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
@@ -168,7 +167,6 @@ class MetricsPublisher:
             await self.push()
 
     async def push(self) -> None:
-
         url = f"{self.push_url.rstrip('/')}/metrics/job/{self.job}"
         try:
             async with httpx.AsyncClient(timeout=10, auth=self.auth) as client:
@@ -362,7 +360,7 @@ async def run_config(
 
 
 async def supervise(
-    stream: Any, data: dict[str, Any], logger: Logger, update: asyncio.Future[LoadedConfig] | None = None
+    stream: Stream, data: dict[str, Any], logger: Logger, update: asyncio.Future[LoadedConfig] | None = None
 ) -> tuple[int, LoadedConfig | None]:
     """Run a stream and carry out the shutdown sequence on a signal, or on a config ``update``
     (then the new config is returned, for the caller to run)."""

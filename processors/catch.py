@@ -44,7 +44,6 @@ class Catch:
         self.children = children
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-
         out: list[Message] = []
         for msg in batch:
             if msg.error is None or not self.children:

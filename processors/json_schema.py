@@ -91,7 +91,6 @@ class JSONSchema:
 
     @staticmethod
     def _load(conf: dict[str, Any]) -> Any:
-
         path = conf.get("schema_path") or ""
         if path.startswith("file://"):
             file_path = Path(unquote(path[len("file://") :]))
@@ -136,7 +135,6 @@ class JSONSchema:
 
 def _parse_error(content: bytes, err: ValueError) -> str:
     """Go ``encoding/json``'s words for a payload that is not one JSON document."""
-
     if not content:
         return "target message part does not exist"
     try:

@@ -95,7 +95,6 @@ class Switch:
         ]
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-
         # each message carries (origin index, sequence) so the result can be put back in order
         remaining: list[tuple[int, Message]] = list(enumerate(batch))
         result: list[tuple[int, Message]] = []

@@ -44,7 +44,6 @@ SPEC = ComponentSpec(
 
 
 def _parse(content: bytes) -> Any:
-
     if not content:
         raise ValueError("target message part does not exist")
     return parse_json(content)
@@ -95,7 +94,6 @@ def json_map(msg: Message) -> list[Message]:
 
 
 def json_documents(msg: Message) -> list[Message]:
-
     text = msg.content.decode("utf-8", "replace")
     decoder = json.JSONDecoder()
     out, pos = [], 0

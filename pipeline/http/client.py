@@ -83,7 +83,7 @@ class Throttle:
 
 def jittered_backoff(attempt: int, base: float, cap: float) -> float:
     """resty's jittered exponential wait before the ``attempt``-th retry (0-based)."""
-    centre = min(cap, base * (2**attempt)) / 2
+    centre: float = min(cap, base * (2**attempt)) / 2
     return max(base, centre + random.random() * centre)
 
 

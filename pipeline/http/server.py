@@ -157,7 +157,7 @@ class HTTPServer:
             self.host,
             self.port,
             ssl=self.ssl,
-            reuse_address=True,  # type: ignore[arg-type]
+            reuse_address=True,
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
@@ -353,9 +353,9 @@ class HTTPServer:
             h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status))
         )
         if response.body and not head:
-            data += conn.send(h11.Data(data=response.body))  # type: ignore[operator]
-        data += conn.send(h11.EndOfMessage())  # type: ignore[operator]
-        writer.write(data)  # type: ignore[arg-type]
+            data += conn.send(h11.Data(data=response.body))
+        data += conn.send(h11.EndOfMessage())
+        writer.write(data)
         await writer.drain()
 
 
@@ -364,7 +364,6 @@ def _stderr_line(text: str) -> None:
 
 
 def _reason(status: int) -> bytes:
-
     try:
         return HTTPStatus(status).phrase.encode()
     except ValueError:
