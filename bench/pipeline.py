@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.builder import Manager  # noqa: E402
-from pipeline.observability import Logger, LogSink  # noqa: E402
+from pipeline.logs import Logger, LogSink  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
 
 WORKLOAD = (

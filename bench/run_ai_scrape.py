@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from inputs.run_ai.client import WORKLOAD_METRICS, HTTPSettings, RunAIClient, metric_chunks  # noqa: E402
 from inputs.run_ai.schedule import Window  # noqa: E402
-from pipeline.observability import Logger, LogSink, Metrics  # noqa: E402
+from pipeline.logs import Logger, LogSink  # noqa: E402
+from pipeline.metrics import Metrics  # noqa: E402
 from pipeline.resources import ComponentMetrics  # noqa: E402
 
 

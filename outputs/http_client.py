@@ -475,8 +475,8 @@ class HTTPClientOutput:
                     ),
                 ]
                 parts.append((part_headers, self._render("multipart body", part_body, batch).encode()))
-            body, content_type = go_multipart(parts)
-            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", content_type)]
+            body, multipart_type = go_multipart(parts)
+            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", multipart_type)]
         elif len(batch) > 1:
             configured_type = next(
                 (value for key, value in self.headers if canonical_header(key) == "Content-Type"), None
@@ -496,8 +496,8 @@ class HTTPClientOutput:
                         if self.metadata.matches(k)
                     ]
                 parts.append((part_headers, msg.content))
-            body, content_type = go_multipart(parts)
-            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", content_type)]
+            body, multipart_type = go_multipart(parts)
+            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", multipart_type)]
         else:
             body = first.content
             if not any(k == "Content-Type" for k, _ in headers):

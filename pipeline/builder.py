@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from typing import Any
 
+import mapping_lang
 from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
 from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, hoist_sibling_child
 from pipeline.durations import parse_duration_ns
 from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
+from pipeline.http.server import HTTPServer
 from pipeline.leader import Leadership
-from pipeline.observability import Logger, LogSink, Metrics
+from pipeline.logs import Logger, LogSink
+from pipeline.metrics import Metrics
 from pipeline.registry import REGISTRY
 from pipeline.resources import Resources
 
@@ -40,14 +44,13 @@ class Manager:
         *,
         logger: Logger | None = None,
         metrics: Metrics | None = None,
-        http_server: Any = None,
+        http_server: HTTPServer | None = None,
         strict: bool = False,
         stream_name: str = "",
         inproc: InprocHub | None = None,
         resources: dict[str, dict[str, Any]] | None = None,
         leadership: Leadership | None = None,
     ) -> None:
-        import sys
 
         self.logger = logger or Logger(LogSink(stream=sys.stderr))
         self.metrics = metrics or Metrics(logger=self.logger)
@@ -99,17 +102,15 @@ class Manager:
         if found is None:
             raise ConfigError(f"{kind} resource '{label}' was not found")
         conf, path = found
-        built = {
-            "input": self.build_input,
-            "processor": self.build_processor,
-            "output": self.build_output,
-            "cache": self._build_plain,
-            "rate_limit": self._build_plain,
-        }[kind]
-        if kind in ("cache", "rate_limit"):
+        instance: Any
+        if kind == "input":
+            instance = self.build_input(conf, path)
+        elif kind == "processor":
+            instance = self.build_processor(conf, path)
+        elif kind == "output":
+            instance = self.build_output(conf, path)
+        else:  # cache, rate_limit
             instance = self._build_plain(kind, conf, path)
-        else:
-            instance = built(conf, path)  # type: ignore[operator]
         self._built[key] = instance
         return instance
 
@@ -118,9 +119,6 @@ class Manager:
 
     def rate_limit(self, label: str) -> Any:
         return self._resource("rate_limit", label)
-
-    def has_resource(self, kind: str, label: str) -> bool:
-        return label in self._resource_confs[kind]
 
     # -- components -----------------------------------------------------------------------------
 
@@ -207,8 +205,6 @@ class Manager:
         period = parse_duration_ns(conf["period"]) / 1e9 if conf.get("period") else None
         check = None
         if conf.get("check"):
-            import mapping_lang
-
             check = mapping_lang.compile(conf["check"])
         processors = self.build_processors(conf.get("processors") or [], f"{path}.processors")
         if (

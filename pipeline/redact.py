@@ -139,11 +139,6 @@ def redact_text(text: str) -> str:
     return text
 
 
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """A copy of a header map with the values of sensitive headers masked."""
-    return {k: (SECRET_MASK if is_sensitive_name(k) else v) for k, v in headers.items()}
-
-
 def url_secrets(text: str) -> list[str]:
     """The credentials that :func:`redact_text` would hide in a text: URL passwords and the
     values of sensitive query parameters (the logger masks them wherever they appear alone)."""

@@ -38,7 +38,7 @@ from pipeline.http.client import (
     jittered_backoff,
     retry_after_seconds,
 )
-from pipeline.observability import Logger
+from pipeline.logs import Logger
 from pipeline.redact import redact_text
 from pipeline.resources import ComponentMetrics
 

@@ -550,7 +550,7 @@ def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
 def compare_argon2(ctx: Any, target: Any, hashed_secret: str) -> Any:
     try:
         from argon2 import PasswordHasher  # optional dependency (the full extra)
-        from argon2.exceptions import InvalidHashError, VerificationError
+        from argon2.exceptions import InvalidHashError, VerificationError  # optional (argon2)
     except ImportError:
         raise EvalError("compare_argon2 needs the argon2-cffi package: pip install 'benthic[full]'") from None
     try:

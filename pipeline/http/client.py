@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from pipeline.errors import NoResponseError, UnexpectedResponseError
+from pipeline.errors import NoResponseError, RequestBuildError, UnexpectedResponseError
 from pipeline.metadata import canonical_header
 from pipeline.redact import SECRET_MASK, is_sensitive_name, redact_text, redact_url
 
@@ -47,11 +47,6 @@ GO_DEFAULT_HEADERS = {"User-Agent": "Go-http-client/1.1", "Accept-Encoding": "gz
 MAX_RETRY_AFTER = 300.0
 # How much of a response body an error quotes.
 BODY_EXCERPT = 200
-
-
-class RequestBuildError(Exception):
-    """The request could not be built (an interpolation failed, the URL is invalid): the batch
-    fails before anything is sent."""
 
 
 # -- waiting between attempts ------------------------------------------------------------------------
@@ -88,7 +83,7 @@ class Throttle:
 
 def jittered_backoff(attempt: int, base: float, cap: float) -> float:
     """resty's jittered exponential wait before the ``attempt``-th retry (0-based)."""
-    centre = min(cap, base * (2**attempt)) / 2
+    centre: float = min(cap, base * (2**attempt)) / 2
     return max(base, centre + random.random() * centre)
 
 
