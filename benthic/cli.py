@@ -281,8 +281,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {}
     for name in wanted:
         if name in ("bloblang-functions", "bloblang-methods"):
-            import mapping_lang  # noqa: F401 - registers the library
-            from mapping_lang.library import FUNCTIONS, METHODS
+            from mapping_lang.library import FUNCTIONS, METHODS, load_builtins
+
+            load_builtins()
 
             table = FUNCTIONS if name == "bloblang-functions" else METHODS
             out[name] = sorted(
