@@ -1,13 +1,14 @@
 """A lean HTTP/1.1 client for many small GETs to one origin over kept-alive connections.
 
-The ``run_ai`` input sends thousands of small metric requests per scrape to one host. Through
+The ``run_ai`` input sends thousands of small metric requests per scrape to one host, and the
+``http_client`` output one request per batch, all day. Through
 httpx each one costs about a millisecond of CPU on a small machine (the request and URL models,
 httpcore's pool bookkeeping, anyio's wrappers), which made the collector, not Run:ai, the limit of
 a scrape. This client writes the request line and headers itself and reads the response straight
 from an ``asyncio`` stream, with one connection per concurrent caller; it measured at about a
 third of httpx's CPU per request (``bench/run_ai_scrape.py``).
 
-What it does: ``GET`` only, HTTP/1.1 keep-alive, ``Content-Length``, chunked and close-delimited
+What it does: HTTP/1.1 requests (not ``HEAD``) with keep-alive, ``Content-Length``, chunked and close-delimited
 bodies, TLS (the caller's ``SSLContext``), a deadline over the whole exchange, and one silent
 retry on a fresh connection when a kept-alive one turns out to be closed before any response byte
 arrived (what httpcore does too). What it does not: proxies, redirects, compression, HTTP/2;
@@ -41,11 +42,13 @@ class KeepAliveError(Exception):
 
 @dataclass
 class Reply:
-    """A complete response: status, headers (names lower-cased, repeated ones joined) and body."""
+    """A complete response: status, headers (names lower-cased, repeated ones joined), the headers
+    as sent, and the body as it came (not decompressed)."""
 
     status_code: int
     headers: dict[str, str] = field(default_factory=dict)
     content: bytes = b""
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def usable_for(url: str) -> bool:
@@ -101,7 +104,28 @@ class KeepAlivePool:
         """``GET target`` (path and query) with ``headers``; raises :class:`KeepAliveError`."""
         head = f"GET {target} HTTP/1.1\r\nHost: {self.authority}\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
-        request = head.encode("latin-1")
+        return await self.send(head.encode("latin-1"))
+
+    async def request(
+        self, method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> Reply:
+        """Any method but ``HEAD`` with headers as given (``Host`` and ``Content-Length`` added when
+        missing); raises :class:`KeepAliveError`."""
+        out = bytearray(f"{method} {target} HTTP/1.1\r\n".encode("latin-1"))
+        names = set()
+        for name, value in headers:
+            names.add(name.lower())
+            out += name + b": " + value + b"\r\n"
+        if b"host" not in names:
+            out += f"Host: {self.authority}\r\n".encode("latin-1")
+        if body and b"content-length" not in names and b"transfer-encoding" not in names:
+            out += b"Content-Length: %d\r\n" % len(body)
+        out += b"\r\n"
+        out += body
+        return await self.send(bytes(out))
+
+    async def send(self, request: bytes) -> Reply:
+        """Send a complete request (head and body) and read its response."""
         stage = ["awaiting headers"]
         try:
             async with asyncio.timeout(self.timeout):
@@ -207,14 +231,17 @@ def _parse_head(head: bytes) -> tuple[Reply, bool, int | None, bool]:
     if len(status_line) < 2 or not status_line[0].startswith("HTTP/1.") or not status_line[1].isdigit():
         raise KeepAliveError(f"malformed HTTP response {redact_text(lines[0][:80])!r}")
     headers: dict[str, str] = {}
+    raw_headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if not line:
             continue
         name, sep, value = line.partition(":")
         if not sep:
             raise KeepAliveError(f"malformed MIME header line: {redact_text(line[:80])}")
-        name = name.strip().lower()
+        name = name.strip()
         value = value.strip()
+        raw_headers.append((name, value))
+        name = name.lower()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     connection = headers.get("connection", "").lower()
     keep_alive = "close" not in connection and (status_line[0] != "HTTP/1.0" or "keep-alive" in connection)
@@ -228,7 +255,7 @@ def _parse_head(head: bytes) -> tuple[Reply, bool, int | None, bool]:
     status = int(status_line[1])
     if status in (204, 304) or 100 <= status < 200:
         length, chunked = 0, False
-    return Reply(status, headers), keep_alive, length, chunked
+    return Reply(status, headers, raw_headers=raw_headers), keep_alive, length, chunked
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Awaitable, Callable
 
 import pytest
 
+from pipeline.http.client import HTTPClient, build_request
 from pipeline.http.keepalive import MAX_BODY, MAX_HEAD, KeepAliveError, KeepAlivePool, usable_for
 from tests.ports import free_port
 
@@ -179,3 +181,65 @@ def test_requests_through_a_proxy_or_with_credentials_are_left_to_httpx(monkeypa
     assert not usable_for("http://runai.example:8080")
     monkeypatch.setenv("NO_PROXY", "runai.example")
     assert usable_for("http://runai.example:8080")
+
+
+def test_the_shared_client_decodes_gzip_and_keeps_repeated_headers_on_the_lean_path():
+    body = gzip.compress(b'{"accepted":true}')
+
+    def answer(head: bytes) -> bytes:
+        return (
+            b"HTTP/1.1 202 Accepted\r\nContent-Encoding: gzip\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+
+    async def scenario() -> None:
+        server, url, connections = await serve(answer)
+        client = HTTPClient(timeout=5, go_headers=True)
+        try:
+            for _ in range(2):
+                exchange = await client.send(build_request("POST", url + "/events", {"X-A": "1"}, b"[1]"))
+                assert exchange.error is None
+                assert exchange.status == 202
+                assert exchange.body == b'{"accepted":true}'
+                assert exchange.response is not None
+                assert exchange.response.headers.get_list("set-cookie") == ["a=1", "b=2"]
+        finally:
+            await client.aclose()
+            server.close()
+        assert connections[0] == 1  # the lean path kept its connection
+
+    run(scenario)
+
+
+def test_the_shared_client_follows_a_redirect_the_lean_path_received():
+    def answer(head: bytes) -> bytes:
+        if head.startswith(b"POST /old "):
+            return b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
+        return ok(b"moved here")(head)
+
+    async def scenario() -> None:
+        server, url, _ = await serve(answer)
+        client = HTTPClient(timeout=5)
+        try:
+            exchange = await client.send(build_request("POST", url + "/old", {}, b"x"))
+        finally:
+            await client.aclose()
+            server.close()
+        assert (exchange.status, exchange.body) == (200, b"moved here")
+
+    run(scenario)
+
+
+def test_the_shared_client_reports_a_refused_connection_in_gos_words():
+    async def scenario() -> None:
+        port = free_port()
+        client = HTTPClient(timeout=5)
+        try:
+            exchange = await client.send(build_request("POST", f"http://127.0.0.1:{port}/x", {}, b"x"))
+        finally:
+            await client.aclose()
+        assert str(exchange.error).endswith(
+            f'Post "http://127.0.0.1:{port}/x": dial tcp 127.0.0.1:{port}: connect: connection refused'
+        )
+
+    run(scenario)
