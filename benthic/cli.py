@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import glob
 import os
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 import orjson
 import yaml
 
+from pipeline import eventloop
 from pipeline.config import ConfigReadError, LoadedConfig, load_env_file, read_config, scrub_secrets
 from pipeline.leader import election_settings, kubernetes_missing
 from pipeline.observability import BUILT, VERSION
@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         resource_paths = [p for pattern in args.resources for p in sorted(glob.glob(pattern))]
         watcher = ConfigWatcher([path, *resource_paths], reload, _startup_logger(), chilled=args.chilled)
-    return asyncio.run(run_config(loaded, log_level=args.log_level, watcher=watcher, election=election))
+    return eventloop.run(run_config(loaded, log_level=args.log_level, watcher=watcher, election=election))
 
 
 def _startup_logger() -> Any:
@@ -281,6 +281,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {}
     for name in wanted:
         if name in ("bloblang-functions", "bloblang-methods"):
+            # start-up cost: the Bloblang library is loaded for this listing only
             from mapping_lang.library import FUNCTIONS, METHODS, load_builtins
 
             load_builtins()

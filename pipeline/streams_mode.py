@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 import yaml
 
+from pipeline import eventloop
 from pipeline.config import ConfigReadError, LoadedConfig, read_config
 from pipeline.durations import format_duration_ns, parse_duration_ns
 from pipeline.errors import ConfigError
@@ -359,7 +360,7 @@ def main(argv: list[str]) -> int:
         for problem in election_problems or [missing or ""]:
             print(f"Leader election error: {problem}", file=sys.stderr)
         return 1
-    return asyncio.run(_run(root, streams, args, prefix, election))
+    return eventloop.run(_run(root, streams, args, prefix, election))
 
 
 async def _run(
