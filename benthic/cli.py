@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import glob
 import os
 import sys
@@ -21,7 +20,8 @@ import yaml
 from benthic.demo import main as demo_main
 from benthic.simulators.kubernetes import main as lease_api_main
 from mapping_lang.blobl import main as blobl_main
-from mapping_lang.library import FUNCTIONS, METHODS
+from mapping_lang.library import FUNCTIONS, METHODS, load_builtins
+from pipeline import eventloop
 from pipeline.config import (
     ConfigReadError,
     Lint,
@@ -116,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         resource_paths = [p for pattern in args.resources for p in sorted(glob.glob(pattern))]
         watcher = ConfigWatcher([path, *resource_paths], reload, _startup_logger(), chilled=args.chilled)
-    return asyncio.run(run_config(loaded, log_level=args.log_level, watcher=watcher, election=election))
+    return eventloop.run(run_config(loaded, log_level=args.log_level, watcher=watcher, election=election))
 
 
 def _startup_logger() -> Any:
@@ -267,6 +267,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {}
     for name in wanted:
         if name in ("bloblang-functions", "bloblang-methods"):
+            load_builtins()  # the Bloblang library registers on first compile; a listing asks for it
+
             table = FUNCTIONS if name == "bloblang-functions" else METHODS
             out[name] = sorted(
                 n for n, spec in table.items() if not args.status or spec.status == args.status

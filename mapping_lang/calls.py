@@ -223,6 +223,7 @@ class CallCompiler(CompileState):
     def function_call(self, node: Call) -> Compiled:
         name = node.name
         special = getattr(self, "fn_" + name, None)
+        library.load_builtins()
         spec = library.FUNCTIONS.get(name)
         if spec is None:
             raise self.error(f"unrecognised function '{name}'", node)
@@ -274,6 +275,7 @@ class CallCompiler(CompileState):
 
     def method_call(self, node: Call) -> Compiled:
         name = node.name
+        library.load_builtins()
         spec = library.METHODS.get(name)
         if spec is None:
             raise self.error(f"unrecognised method '{name}'", node)

@@ -114,6 +114,11 @@ class Manager:
         self._built[key] = instance
         return instance
 
+    def has_resource(self, kind: str, label: str) -> bool:
+        """Whether a resource of this kind has this label (``cache`` processors and outputs check
+        before they use one, to fail with upstream's message)."""
+        return label in self._resource_confs[kind]
+
     def cache(self, label: str) -> Any:
         return self._resource("cache", label)
 

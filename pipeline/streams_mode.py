@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 import yaml
 
+from pipeline import eventloop
 from pipeline.builder import Manager
 from pipeline.config import (
     ConfigReadError,
@@ -405,7 +406,7 @@ def main(argv: list[str]) -> int:
         for problem in election_problems or [missing or ""]:
             print(f"Leader election error: {problem}", file=sys.stderr)
         return 1
-    return asyncio.run(_run(root, streams, args, prefix, election))
+    return eventloop.run(_run(root, streams, args, prefix, election))
 
 
 async def _run(
