@@ -377,6 +377,16 @@ def _pos(meta_or_tok: Any) -> tuple[int, int]:
     return line, col
 
 
+def _reject_leading_digits(tok: Any) -> None:
+    """Go reads digits at the start of a term as a number literal (``1e3`` is ``1`` then ``e3``,
+    ``0x10`` is ``0`` then ``x10``), so a bare name may not start with a digit."""
+    text = str(tok)
+    if not text[:1].isdigit():
+        return
+    n = len(text) - len(text.lstrip("0123456789"))
+    raise _err(f"expected line break, got: {text[n:]}", tok.line, tok.column + n)
+
+
 def _err(msg: str, line: int, col: int) -> MappingError:
     return MappingError(f"line {line} char {col}: {msg}", line, col)
 
@@ -456,7 +466,7 @@ class ToAst(Transformer):
         (x,) = children
         line, col = _pos(meta)
         if isinstance(x, Literal) and type(x.value) in (int, float) and not isinstance(x.value, bool):
-            v = -x.value
+            v = 0 - x.value  # Go subtracts from int 0: -0.0 becomes 0.0
             if type(v) is int and v > _INT64_MAX:
                 v = v - (1 << 64)
             return Literal(v, line, col)
@@ -505,6 +515,7 @@ class ToAst(Transformer):
 
     def function_call(self, meta: Any, children: list[Any]) -> Call:
         name, (args, named) = children
+        _reject_leading_digits(name)
         return Call(str(name), args, named, None, name.line, name.column)
 
     def arguments(self, meta: Any, children: list[Any]) -> tuple[list[Any], dict[str, Any] | None]:
@@ -551,6 +562,7 @@ class ToAst(Transformer):
 
     def bare_ident(self, meta: Any, children: list[Any]) -> Path:
         tok = children[0]
+        _reject_leading_digits(tok)
         # resolved against lambda names by the compiler ("label" base)
         return Path("bare", [str(tok)], None, None, tok.line, tok.column)
 
@@ -601,8 +613,9 @@ class ToAst(Transformer):
         if "." in s:
             return Literal(float(s), tok.line, tok.column)
         v = int(s)
-        if v > _INT64_MAX + 1:
-            raise _err(f"failed to parse '{s}' as integer", tok.line, tok.column)
+        if v > _INT64_MAX:  # Go parses the digits without the sign: -9223372036854775808 fails too
+            msg = f'strconv.ParseInt: parsing "{s}": value out of range'
+            raise _err(f"failed to parse '{s}' as integer: {msg}", tok.line, tok.column)
         return Literal(v, tok.line, tok.column)
 
     def string(self, meta: Any, children: list[Any]) -> Literal:

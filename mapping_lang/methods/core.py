@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import struct
 from typing import Any
 
 from mapping_lang.compiled import clone
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gostrconv import num_error, parse_float, parse_int, parse_uint
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
     DELETED,
@@ -23,7 +23,6 @@ from mapping_lang.value import (
     UINT64_MAX,
     JsonNumber,
     compare,
-    format_float_g,
     is_number,
     normalise_number,
     to_float,
@@ -94,102 +93,113 @@ def not_null(ctx: Any, target: Any) -> Any:
     return target
 
 
-def _parse_go_float(s: str) -> float:
-    t = s
-    if "_" in t or t.strip() != t or not t:
-        raise ValueError
-    low = t.lower().lstrip("+-")
-    if low in ("inf", "infinity", "nan"):
-        return float(t)
-    if low.startswith("0x"):
-        return float.fromhex(t)
-    return float(t)
+def _text_of(target: Any) -> str:
+    return target.decode("utf-8", "replace") if type(target) is bytes else target
 
 
 @method("number", category=COERCION, params=[Param("default", "float", optional=True)])
 def number(ctx: Any, target: Any, default: Any = None) -> Any:
+    # Go: value.IToNumber, which is IToFloat64 (strconv.ParseFloat on strings and bytes).
     if is_number(target):
         return to_float(target)
     if type(target) is str or type(target) is bytes:
-        s = target.decode("utf-8", "replace") if isinstance(target, bytes) else target
         try:
-            return _parse_go_float(s)
-        except ValueError:
+            return parse_float(_text_of(target))
+        except EvalError:
             if default is not None:
                 return default
-            raise EvalError(f'strconv.ParseFloat: parsing "{s}": invalid syntax') from None
+            raise
     if default is not None:
         return default
-    raise TypeMismatch(["number", "string"], target)
+    raise TypeMismatch("number", target)
 
 
-_GO_INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$")
+_FRACTION = (
+    "float value contains decimals and therefore cannot be cast as {}, if you intend to round the "
+    "value then call `.round()` explicitly before this cast"
+)
+_WIDTH = {32: "a 32-bit", 16: "a 16-bit", 8: "an 8-bit"}
 
 
-def _parse_go_int(s: str, bits: int, signed: bool) -> int:
-    """Go ``strconv.ParseInt(s, 0, bits)`` / ``ParseUint``."""
-    fn = "ParseInt" if signed else "ParseUint"
-    if not _GO_INT.match(s) or (not signed and s[:1] in "+-"):
-        raise EvalError(f'strconv.{fn}: parsing "{s}": invalid syntax')
-    body = s.lstrip("+-")
-    neg = s.startswith("-")
-    if "_" in body and not (len(body) > 1 and body[0] == "0" and body[1] in "xXoObB"):
-        raise EvalError(f'strconv.{fn}: parsing "{s}": invalid syntax')
-    b = body.replace("_", "")
-    if len(b) > 1 and b[0] == "0" and b[1] in "xX":
-        v = int(b[2:], 16)
-    elif len(b) > 1 and b[0] == "0" and b[1] in "oO":
-        v = int(b[2:], 8)
-    elif len(b) > 1 and b[0] == "0" and b[1] in "bB":
-        v = int(b[2:], 2)
-    elif len(b) > 1 and b[0] == "0":
-        v = int(b[1:], 8)
-    else:
-        v = int(b)
-    v = -v if neg else v
-    lo, hi = _range(bits, signed)
-    if not lo <= v <= hi:
-        raise EvalError(f'strconv.{fn}: parsing "{s}": value out of range')
+def _to_int64(target: Any) -> int:
+    """Go's value.IToInt."""
+    t = type(target)
+    if t is int:
+        if target > INT64_MAX:
+            raise EvalError("unsigned integer value is too large to be cast as a signed integer")
+        return target
+    if t is JsonNumber:  # json.Number.Int64: a base-10 strconv.ParseInt of the lexeme
+        return parse_int_base10(target.lexeme)
+    if t is float:
+        if math.isinf(target):
+            raise EvalError("cannot convert +/-INF to an integer")
+        if math.isnan(target):
+            raise EvalError("cannot convert NAN to an integer")
+        if target > 9.223372036854775807e18:
+            raise EvalError("float value is too large to be cast as a signed integer")
+        if target < -9.223372036854775808e18:
+            raise EvalError("float value is too small to be cast as a signed integer")
+        if target != math.floor(target) or target == 9.223372036854775807e18:
+            raise EvalError(_FRACTION.format("a signed integer"))
+        return int(target)
+    if t is str or t is bytes:
+        return parse_int(_text_of(target))
+    raise TypeMismatch("number", target)
+
+
+def _to_uint64(target: Any) -> int:
+    """Go's value.IToUint."""
+    t = type(target)
+    if t is int:
+        if target < 0:
+            raise EvalError("signed integer value is negative and cannot be cast as an unsigned integer")
+        return target
+    if t is JsonNumber:
+        i = parse_int_base10(target.lexeme)
+        if i < 0:
+            raise EvalError("signed integer value is negative and cannot be cast as an unsigned integer")
+        return i
+    if t is float:
+        if target < 0:
+            raise EvalError("float value is negative and cannot be cast as an unsigned integer")
+        if math.isinf(target):
+            raise EvalError("cannot convert +/-INF to an unsigned integer")
+        if math.isnan(target):
+            raise EvalError("cannot convert NAN to an unsigned integer")
+        if target > 1.8446744073709552e19:
+            raise EvalError("float value is too large to be cast as an unsigned integer")
+        if target != math.floor(target) or target == 1.8446744073709552e19:
+            raise EvalError(_FRACTION.format("an unsigned integer"))
+        return int(target)
+    if t is str or t is bytes:
+        return parse_uint(_text_of(target))
+    raise TypeMismatch("number", target)
+
+
+def parse_int_base10(lexeme: str) -> int:
+    """strconv.ParseInt(s, 10, 64), as json.Number.Int64 calls it (no prefixes, no underscores)."""
+    body = lexeme[1:] if lexeme[:1] in ("+", "-") else lexeme
+    if not body or not body.isascii() or not body.isdigit():
+        raise num_error("ParseInt", lexeme, "invalid syntax")
+    v = int(lexeme)
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise num_error("ParseInt", lexeme, "value out of range")
     return v
 
 
-def _range(bits: int, signed: bool) -> tuple[int, int]:
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
-
-
 def _int_cast(bits: int, signed: bool) -> Any:
-    tname = f"{'int' if signed else 'uint'}{bits}"
+    width = _WIDTH.get(bits, "")
+    kind = "signed" if signed else "unsigned"
+    hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+    lo = -(1 << (bits - 1)) if signed else 0
 
     def cast(ctx: Any, target: Any) -> Any:
-        lo, hi = _range(bits, signed)
-        t = type(target)
-        if t is int:
-            v = target
-        elif t is JsonNumber or t is float:
-            n = normalise_number(target)
-            if type(n) is int:
-                v = n
-            else:
-                f = float(n)
-                if math.isnan(f) or math.isinf(f) or f != math.floor(f):
-                    raise EvalError(
-                        f"cannot convert value {format_float_g(f)} to {tname}: value has a fractional "
-                        "part, consider using .round() first"
-                    )
-                v = int(f)
-                if not lo <= v <= hi:
-                    raise EvalError(f"value {format_float_g(f)} is out of range for {tname}")
-        elif t is str or t is bytes:
-            s = target.decode("utf-8", "replace") if t is bytes else target
-            v = _parse_go_int(s, bits, signed)
-        else:
-            raise TypeMismatch(["number", "string"], target)
-        if not lo <= v <= hi:
+        v = _to_int64(target) if signed else _to_uint64(target)
+        if bits < 64:
+            if v > hi:
+                raise EvalError(f"value is too large to be cast as {width} {kind} integer")
             if v < lo:
-                raise EvalError(f"value {v} is out of range for {tname}")
-            raise EvalError(f"value {v} is out of range for {tname}")
+                raise EvalError(f"value is too small to be cast as {width} {kind} integer")
         return v
 
     return cast
@@ -205,13 +215,9 @@ def _float_cast(bits: int) -> Any:
         if is_number(target):
             f = to_float(target)
         elif type(target) in (str, bytes):
-            s = target.decode("utf-8", "replace") if type(target) is bytes else target
-            try:
-                f = _parse_go_float(s)
-            except ValueError:
-                raise EvalError(f'strconv.ParseFloat: parsing "{s}": invalid syntax') from None
+            f = parse_float(_text_of(target), bits)
         else:
-            raise TypeMismatch(["number", "string"], target)
+            raise TypeMismatch("number", target)
         if bits == 32:
             f = struct.unpack("f", struct.pack("f", f))[0]
             # float32 values print with float32 shortest digits
@@ -312,8 +318,8 @@ def ceil(ctx: Any, target: Any) -> Any:
 def abs_(ctx: Any, target: Any) -> Any:
     n = _num(target)
     if type(n) is int:
-        if n == INT64_MIN:
-            return -float(n)
+        if n == INT64_MIN:  # Go returns the largest int64 for the one value without a negation
+            return INT64_MAX
         return -n if n < 0 else n
     return abs(n)
 
