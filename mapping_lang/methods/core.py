@@ -732,8 +732,16 @@ def index(ctx: Any, target: Any, index: int) -> Any:
     return target[i]
 
 
-@method("slice", category=OBJECTS, params=[Param("low", "int"), Param("high", "int", optional=True)])
+def _check_slice(low: int, high: Any = None) -> tuple[Any, ...]:
+    if high is not None and high > 0 and low >= high:
+        raise EvalError(f"lower slice bound {low} must be lower than upper ({high})")
+    return (low, high)
+
+
+@method("slice", category=OBJECTS, params=[Param("low", "int"), Param("high", "int", optional=True)],
+        prepare=_check_slice)  # fmt: skip
 def slice_(ctx: Any, target: Any, low: int, high: Any = None) -> Any:
+    _check_slice(low, high)
     t = type(target)
     if t is str:
         data: Any = target.encode("utf-8", "surrogatepass")
@@ -742,14 +750,15 @@ def slice_(ctx: Any, target: Any, low: int, high: Any = None) -> Any:
     else:
         raise TypeMismatch(["array", "string", "bytes"], target)
     n = len(data)
-    lo = low + n if low < 0 else low
-    hi = n if high is None else (high + n if high < 0 else high)
-    if lo < 0:
-        lo = 0
-    if hi > n:
-        hi = n
+    # Go's bounds: a negative high counts from the end, high is clamped to [0, n]; a negative low
+    # counts from the end (floored at 0), a positive low is not clamped
+    hi = n if high is None else (n + high if high < 0 else high)
+    hi = min(max(hi, 0), n)
+    lo = max(n + low, 0) if low < 0 else low
     if lo > hi:
-        raise EvalError(f"lower slice bound {lo} must be lower than or equal to upper bound ({hi})")
+        raise EvalError(
+            f"lower slice bound {lo} must be lower than or equal to upper bound ({hi}) and target length ({n})"
+        )
     out = data[lo:hi]
     if t is str:
         return out.decode("utf-8", "replace")

@@ -26,12 +26,22 @@ def append(ctx: Any, target: Any, *values: Any) -> Any:
     return [*as_array(target), *values]
 
 
-@method("concat", category=CATEGORY, params=[Param("*values", "any")],
+def _check_concat(*arrays: Any) -> tuple[Any, ...]:
+    """Upstream checks the arguments in the constructor: a literal non-array fails at parse time,
+    and the message names no source."""
+    for a in arrays:
+        if type(a) is not list:
+            raise EvalError(TypeMismatch("array", a).render(None))
+    return arrays
+
+
+@method("concat", category=CATEGORY, params=[Param("*values", "any")], prepare=_check_concat,
         description="Concatenates an array with one or more arrays.")  # fmt: skip
 def concat(ctx: Any, target: Any, *arrays: Any) -> Any:
+    _check_concat(*arrays)
     out = list(as_array(target))
     for arr in arrays:
-        out.extend(as_array(arr))
+        out.extend(arr)
     return out
 
 

@@ -154,8 +154,14 @@ _unix_method("ts_unix_nano", 1, "format_timestamp_unix_nano")
 # zones, rounding, differences
 
 
+def _check_zone(tz: str) -> tuple[Any, ...]:
+    """time.LoadLocation in upstream's constructor: a bad literal zone fails at parse time."""
+    load_location(tz)
+    return (tz,)
+
+
 @method("ts_tz", category=CATEGORY, params=[Param("tz", "string", description="An IANA time zone name.")],
-        description="Returns the timestamp expressed in another time zone.")  # fmt: skip
+        prepare=_check_zone, description="Returns the timestamp expressed in another time zone.")  # fmt: skip
 def ts_tz(ctx: Any, target: Any, tz: str) -> Any:
     return _in_zone(to_timestamp(target), tz)
 
