@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import struct
 import xml.etree.ElementTree as ET  # noqa: N817
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import yaml
 
 from mapping_lang.errors import EvalError, TypeMismatch
-from mapping_lang.gofmt import UnquoteError, go_unquote
+from mapping_lang.gocsv import read_all
+from mapping_lang.gofmt import go_quote
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, as_text
 from mapping_lang.methods.strings import escape_html_text, url_unescape
@@ -139,33 +139,20 @@ def parse_csv(ctx: Any, target: Any, parse_header_row: bool = True, delimiter: s
               lazy_quotes: bool = False) -> Any:  # fmt: skip
     if len(delimiter) != 1:
         raise EvalError("delimiter value must be exactly one character")
-    text = as_text(target)
-    try:
-        rows = [
-            r
-            for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=not lazy_quotes)
-            if r
-        ]
-    except csv.Error as e:
-        raise EvalError(f"failed to parse csv: {e}") from None
-    if not lazy_quotes:
-        for line_no, line in enumerate(text.splitlines(), 1):
-            for col, field in enumerate(line.split(delimiter)):
-                if '"' in field and not field.startswith('"') and field.count('"') % 2:
-                    raise EvalError(
-                        f'parse error on line {line_no}, column {col + 1}: bare " in non-quoted-field'
-                    )
-    if rows:
-        width = len(rows[0])
-        for i, row in enumerate(rows[1:], 2):
-            if len(row) != width:
-                raise EvalError(f"record on line {i}: wrong number of fields")
+    t = type(target)
+    if t is str:
+        data = target.encode("utf-8", "surrogatepass")
+    elif t is bytes:
+        data = target
+    else:
+        raise TypeMismatch("string", target)
+    rows = read_all(data, delimiter, lazy_quotes)
+    if not rows:
+        raise EvalError("zero records were parsed")
     if not parse_header_row:
         return rows
-    if not rows:
-        return []
-    header, body = rows[0], rows[1:]
-    return [dict(zip(header, row, strict=True)) for row in body]
+    header = rows[0]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,34 +238,60 @@ def parse_form_url_encoded(ctx: Any, target: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # logfmt
 
-_LOGFMT_PAIR = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
+_LOGFMT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 
 
 @method("parse_logfmt", category=CATEGORY, description="Parses logfmt text into an object.")
 def parse_logfmt(ctx: Any, target: Any) -> Any:
-    text = as_text(target)
+    # Upstream's own scanner: pairs split on spaces and tabs, a key without "=" is true, a lone
+    # "=" is skipped, a quoted value takes JSON-like escapes (others kept with their backslash),
+    # the last value of a repeated key wins.
+    s = as_text(target) if type(target) in (str, bytes) else _string_target(target)
     out: dict[str, Any] = {}
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
+    i, n = 0, len(s)
+    while i < n:
+        while i < n and s[i] in " \t":
+            i += 1
+        if i >= n:
             break
-        m = _LOGFMT_PAIR.match(text, pos)
-        if m is None or m.end() == pos:
-            raise EvalError(f"logfmt syntax error at pos {pos + 1}: unexpected character")
-        key, value = m.group(1), m.group(2)
-        if value is None:
-            out[key] = ""
-        elif value.startswith('"'):
-            try:
-                out[key] = go_unquote(value)
-            except UnquoteError:
-                raise EvalError(
-                    f"logfmt syntax error at pos {m.start(2) + 1}: invalid quoted value"
-                ) from None
+        start = i
+        while i < n and s[i] not in "= \t":
+            i += 1
+        key = s[start:i]
+        if not key:
+            i += 1
+            continue
+        if i >= n or s[i] != "=":
+            out[key] = True
+            continue
+        i += 1
+        if i < n and s[i] == '"':
+            i += 1
+            val: list[str] = []
+            while i < n and s[i] != '"':
+                if s[i] == "\\" and i + 1 < n:
+                    i += 1
+                    c = s[i]
+                    val.append(_LOGFMT_ESCAPES.get(c, "\\" + c))
+                else:
+                    val.append(s[i])
+                i += 1
+            if i >= n:
+                raise EvalError(f"logfmt: unterminated quoted value for key {go_quote(key)}")
+            i += 1
+            out[key] = "".join(val)
         else:
-            out[key] = value
-        pos = m.end()
+            start = i
+            while i < n and s[i] not in " \t":
+                i += 1
+            out[key] = s[start:i]
     return out
+
+
+def _string_target(target: Any) -> str:
+    if isinstance(target, datetime):  # IGetString formats a timestamp as RFC 3339
+        return to_text(target)
+    raise TypeMismatch("string", target)
 
 
 # ---------------------------------------------------------------------------------------------
