@@ -110,8 +110,11 @@ def _replacer(values: list[Any]) -> tuple[re.Pattern[str], dict[str, str]]:
         if old_s not in table:  # argument order wins, as Go's strings.Replacer
             table[old_s] = new_s
             order.append(old_s)
-    alternatives = "|".join(re.escape(o) for o in order if o)
-    return re.compile(alternatives or r"(?!)"), table
+    # Alternation tries the olds in argument order at each position, as Go's Replacer does; an
+    # empty old matches between every character (and at the ends), Python's empty-match rules
+    # after a non-empty match being Go's too.
+    alternatives = "|".join(re.escape(o) for o in order)
+    return re.compile(alternatives if order else r"(?!)"), table
 
 
 def _prepare_replacer(values: list[Any]) -> tuple[Any, ...]:
