@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import struct
 from typing import Any
 
 from mapping_lang.compiled import clone
-from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.errors import BareError, EvalError, TypeMismatch
 from mapping_lang.gostrconv import num_error, parse_float, parse_int, parse_uint
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
@@ -22,7 +23,6 @@ from mapping_lang.value import (
     NOTHING,
     UINT64_MAX,
     JsonNumber,
-    compare,
     is_number,
     normalise_number,
     to_float,
@@ -370,9 +370,11 @@ def sum_(ctx: Any, target: Any) -> Any:
 
 
 def _split_path(path: str) -> list[str]:
-    if path == "":
-        return []
+    """gabs.DotPathToSlice: an empty path is one empty key, not the value itself."""
     return [s.replace("~1", ".").replace("~0", "~") for s in path.split(".")]
+
+
+_GO_ATOI = re.compile(r"[+-]?[0-9]+\Z")
 
 
 def _get_path(v: Any, segs: list[str]) -> tuple[bool, Any]:
@@ -391,7 +393,7 @@ def _get_path(v: Any, segs: list[str]) -> tuple[bool, Any]:
                     if ok:
                         out.append(x)
                 return True, out
-            if not s.isdigit() or int(s) >= len(v):
+            if not _GO_ATOI.match(s) or not 0 <= int(s) < len(v):  # strconv.Atoi, in range
                 return False, None
             v = v[int(s)]
         else:
@@ -572,24 +574,35 @@ def merge_values(a: Any, b: Any) -> Any:
 
 
 def assign_values(a: Any, b: Any) -> Any:
+    """gabs MergeFn with an overriding collision: objects merge key by key, anything else that
+    collides (arrays too) is replaced."""
     if type(a) is dict and type(b) is dict:
         out = dict(a)
         for k, v in b.items():
             out[k] = assign_values(out[k], v) if k in out else v
         return out
-    if type(a) is list and type(b) is list:
-        return a + b
     return b
 
 
-@method("merge", category=OBJECTS, params=[Param("with", "any")])
-def merge(ctx: Any, target: Any, with_: Any) -> Any:
-    return _copy(merge_values(target, with_))
+def _merge_like(name: str, combine: Any) -> Any:
+    def impl(ctx: Any, target: Any, with_: Any) -> Any:
+        # Upstream: an array target takes the argument appended (or concatenated); an object
+        # target is merged with an object argument and unchanged by anything else; any other
+        # target is a type error.
+        if type(target) is list:
+            return _copy([*target, *with_] if type(with_) is list else [*target, with_])
+        if type(target) is not dict:
+            raise TypeMismatch(["object", "array"], target)
+        if type(with_) is not dict:
+            return _copy(target)
+        return _copy(combine(target, with_))
+
+    impl.__name__ = name
+    return impl
 
 
-@method("assign", category=OBJECTS, params=[Param("with", "any")])
-def assign(ctx: Any, target: Any, with_: Any) -> Any:
-    return _copy(assign_values(target, with_))
+method("merge", category=OBJECTS, params=[Param("with", "any")])(_merge_like("merge", merge_values))
+method("assign", category=OBJECTS, params=[Param("with", "any")])(_merge_like("assign", assign_values))
 
 
 def _sort_key_check(values: list[Any]) -> None:
@@ -614,28 +627,70 @@ def _cmp_sort(values: list[Any], less: Any) -> list[Any]:
     return sorted(values, key=functools.cmp_to_key(cmp))
 
 
+def _sort_kind(v: Any) -> str | None:
+    t = type(v)
+    if t is int or t is float or t is JsonNumber:
+        return "number"
+    if t is str or t is bytes:
+        return "string"
+    return None
+
+
+def _sort_key(v: Any, kind: str) -> Any:
+    if kind == "number":
+        return to_float(v)
+    return v.encode("utf-8", "surrogatepass") if type(v) is str else bytes(v)
+
+
+def _go_less(keys: list[Any], i: int, j: int, what: str) -> bool:
+    """Upstream's comparator: the type of element i picks number (as float64) or string
+    comparison, and element j must convert to it."""
+    kind = _sort_kind(keys[i])
+    if kind is None:
+        raise BareError(f"{what} element {i}: {TypeMismatch(['number', 'string'], keys[i]).render(None)}")
+    if _sort_kind(keys[j]) != kind:
+        raise BareError(f"{what} element {j}: {TypeMismatch(kind, keys[j]).render(None)}")
+    return bool(_sort_key(keys[i], kind) < _sort_key(keys[j], kind))
+
+
+def _go_sort(values: list[Any], keys: list[Any], what: str) -> list[Any]:
+    """Go's sort.Slice: up to 12 elements an insertion sort (so the first failing comparison and
+    the order of equal keys are Go's); longer arrays are checked for one kind, then sorted by key
+    (equal keys may be ordered differently from Go's unstable pdqsort)."""
+    n = len(values)
+    if n <= 12:
+        vals, ks = list(values), list(keys)
+        for i in range(1, n):
+            j = i
+            while j > 0 and _go_less(ks, j, j - 1, what):
+                ks[j], ks[j - 1] = ks[j - 1], ks[j]
+                vals[j], vals[j - 1] = vals[j - 1], vals[j]
+                j -= 1
+        return vals
+    kinds = {_sort_kind(k) for k in keys}
+    if len(kinds) != 1 or None in kinds:
+        for i in range(1, n):
+            _go_less(keys, i, 0, what)
+            _go_less(keys, 0, i, what)
+    kind = next(iter(kinds))
+    order = sorted(range(n), key=lambda i: _sort_key(keys[i], kind))  # type: ignore[arg-type]
+    return [values[i] for i in order]
+
+
 @method("sort", category=OBJECTS, params=[Param("compare", "query", optional=True)])
 def sort(ctx: Any, target: Any, compare_: Any = None) -> Any:
     if type(target) is not list:
         raise TypeMismatch("array", target)
     if compare_ is not None:
         return _cmp_sort(list(target), compare_)
-    _sort_key_check(target)
-    return sorted(target, key=functools.cmp_to_key(compare))
+    return _go_sort(target, target, "sort")
 
 
 @method("sort_by", category=OBJECTS, params=[Param("query", "query")])
 def sort_by(ctx: Any, target: Any, query: Any) -> Any:
     if type(target) is not list:
         raise TypeMismatch("array", target)
-    keyed = [(query(v), v) for v in target]
-    _sort_key_check([k for k, _ in keyed])
-
-    def compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
-        return compare(a[0], b[0])
-
-    keyed.sort(key=functools.cmp_to_key(compare_keys))
-    return [v for _, v in keyed]
+    return _go_sort(target, [query(v) for v in target], "sort_by")
 
 
 @method("unique", category=OBJECTS, params=[Param("emit", "query", optional=True)])

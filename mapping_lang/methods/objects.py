@@ -160,7 +160,8 @@ def merge_values(dest: Any, src: Any) -> Any:
 def squash(ctx: Any, target: Any) -> Any:
     out: dict[str, Any] = {}
     for v in as_array(target):
-        out = merge_values(out, as_object(v))
+        if type(v) is dict:  # gabs merges objects only: other elements are skipped
+            out = merge_values(out, v)
     return out
 
 
