@@ -15,10 +15,19 @@ import yaml
 from mapping_lang.errors import EvalError, TypeMismatch
 from mapping_lang.gocsv import read_all
 from mapping_lang.gofmt import go_quote
+from mapping_lang.gostrconv import parse_float, parse_int, parse_uint
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, as_text
 from mapping_lang.methods.strings import escape_html_text, url_unescape
-from mapping_lang.value import INT64_MAX, INT64_MIN, JsonNumber, format_float_g, format_timestamp, to_text
+from mapping_lang.value import (
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    JsonNumber,
+    format_float_g,
+    format_timestamp,
+    to_text,
+)
 
 CATEGORY = "Parsing"
 
@@ -28,13 +37,58 @@ CATEGORY = "Parsing"
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loading without timestamp resolution (Go's yaml.v3 keeps dates as strings)."""
+    """Safe loading with yaml.v3's resolution of plain scalars (below) instead of YAML 1.1's."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, regexp) for tag, regexp in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+# yaml.v3 decoding into an interface: null and bool only in their YAML 1.2 spellings (``yes``/``on``
+# stay strings), dates stay strings, and anything number-like goes through strconv (base prefixes,
+# ``017`` octal, underscores dropped, uint64 above int64) or the YAML float syntax.
+_V3_NUMBER_TAG = "tag:benthic,2024:yaml-v3-number"
+_Loader.yaml_implicit_resolvers = {}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(_V3_NUMBER_TAG, re.compile(r"^[-+.0-9]"), list("-+.0123456789"))
+
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_YAML_SPECIAL_FLOATS = {
+    **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"], math.inf),
+    **dict.fromkeys(["-.inf", "-.Inf", "-.INF"], -math.inf),
+    **dict.fromkeys([".nan", ".NaN", ".NAN"], math.nan),
 }
+
+
+def yaml_v3_scalar(text: str) -> Any:
+    """A plain scalar that starts like a number, resolved as yaml.v3 does (else the string)."""
+    if text in _YAML_SPECIAL_FLOATS:
+        return _YAML_SPECIAL_FLOATS[text]
+    plain = text.replace("_", "")
+    for parse in (parse_int, parse_uint):
+        try:
+            return parse(plain)
+        except EvalError:
+            pass
+    if _YAML_FLOAT.match(plain):
+        try:
+            return parse_float(plain)
+        except EvalError:
+            pass
+    for prefix, sign in (("0b", 1), ("-0b", -1), ("0o", 1), ("-0o", -1)):
+        if plain.startswith(prefix):
+            digits = plain[len(prefix) :]
+            base = 2 if "b" in prefix else 8
+            if digits and all(c in "01234567"[:base] for c in digits):
+                v = sign * int(digits, base)
+                if INT64_MIN <= v <= INT64_MAX:
+                    return v
+            break
+    return text
+
+
+_Loader.add_constructor(_V3_NUMBER_TAG, lambda loader, node: yaml_v3_scalar(node.value))
 
 
 def _allowed_alias_ratio(decoded: int) -> float:
@@ -80,8 +134,8 @@ class _YamlValues:
                 }
             finally:
                 self.alias_depth -= alias
-        if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
-            return float(v)
+        if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= UINT64_MAX:
+            return float(v)  # (plain scalars beyond uint64 resolve to floats or strings already)
         return v
 
 
@@ -99,6 +153,32 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
+
+
+_OLD_BOOLS = frozenset("y Y yes Yes YES on On ON n N no No NO off Off OFF".split())
+_BASE60_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_V3_NON_STRINGS = re.compile(r"^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|)$")
+_V3_DATE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?$")
+
+
+def _v3_string_style(s: str) -> str | None:
+    """yaml.v3's choice for a string: literal block when it has a newline, double quotes when the
+    plain text would read back as something else (number, bool, null, date, YAML 1.1 bool or
+    sexagesimal), else plain (the emitter falls back to single quotes where plain is invalid)."""
+    if "\n" in s:
+        return "|"
+    if _V3_NON_STRINGS.match(s) or s in _OLD_BOOLS or _BASE60_FLOAT.match(s) or _V3_DATE.match(s):
+        return '"'
+    if s[:1] in "-+.0123456789" and yaml_v3_scalar(s) is not s:
+        return '"'
+    return None
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=_v3_string_style(data))
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def _to_yaml(v: Any) -> Any:
