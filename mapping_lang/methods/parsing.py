@@ -248,7 +248,43 @@ def _escaped_default(raw: str, unescaped: str) -> bool:
     return quote(unescaped, safe=_PATH_SAFE) == raw
 
 
+_HOST_OK = frozenset("!$&'()*+,;=:[]<>\"-_.~")
+_USERINFO_OK = frozenset("-._:~!$&'()*+,;=%@")
+_PORT = re.compile(r"(?::[0-9]*)?\Z")
+
+
+def _check_host(host: str) -> None:
+    """net/url's parseHost: a bracketed IPv6 literal or a name, an optional numeric port, and no
+    ASCII character a host may not hold (%-escapes only for non-ASCII bytes)."""
+    if host.startswith("["):
+        end = host.rfind("]")
+        if end < 0:
+            raise EvalError("missing ']' in host")
+        if not _PORT.match(host[end + 1 :]):
+            raise EvalError(f"invalid port {go_quote(host[end + 1 :])} after host")
+        return
+    colon = host.rfind(":")
+    if colon >= 0 and not _PORT.match(host[colon:]):
+        raise EvalError(f"invalid port {go_quote(host[colon:])} after host")
+    i = 0
+    while i < len(host):
+        c = host[i]
+        if c == "%":
+            esc = host[i : i + 3]
+            if len(esc) < 3 or not all(h in "0123456789abcdefABCDEF" for h in esc[1:]):
+                raise EvalError(f"invalid URL escape {go_quote(esc)}")
+            if int(esc[1], 16) < 8 and esc != "%25":
+                raise EvalError(f"invalid URL escape {go_quote(esc)}")
+            i += 3
+            continue
+        if c.isascii() and not (c.isalnum() or c in _HOST_OK):
+            raise EvalError(f"invalid character {go_quote(c)} in host name")
+        i += 1
+
+
 def parse_url_object(text: str) -> dict[str, Any]:
+    if any(c < " " or c == "\x7f" for c in text.partition("#")[0]):
+        raise EvalError("net/url: invalid control character in URL")
     m = _URL_RE.match(text)
     if m is None:
         raise EvalError(f'parse "{text}": invalid URI')
@@ -268,6 +304,9 @@ def parse_url_object(text: str) -> dict[str, Any]:
         path = ""
     if authority is not None:
         userinfo, sep, host = authority.rpartition("@")
+        if sep and not all(c.isascii() and (c.isalnum() or c in _USERINFO_OK) for c in userinfo):
+            raise EvalError("net/url: invalid userinfo")
+        _check_host(host)
         result["host"] = host
         if sep:
             name, has_pw, password = userinfo.partition(":")
@@ -298,7 +337,7 @@ def parse_url(ctx: Any, target: Any) -> Any:
         if message.startswith("parse "):
             raise
         # Go's url.Parse wraps its errors as: parse "<url>": <reason>
-        raise EvalError(f'parse "{text.partition("#")[0]}": {message}') from None
+        raise EvalError(f"parse {go_quote(text.partition('#')[0])}: {message}") from None
 
 
 @method("parse_form_url_encoded", category=CATEGORY,

@@ -109,3 +109,27 @@ def test_parse_logfmt_unterminated_quote() -> None:
 def test_format_methods_reject_numbers() -> None:
     assert "expected string value, got number" in error_of("root = 5.parse_logfmt()")
     assert "expected string value, got number" in error_of("root = 5.parse_csv()")
+
+
+@pytest.mark.parametrize(
+    ("url", "want"),
+    [
+        ("http://exa mple.com/x", 'parse "http://exa mple.com/x": invalid character " " in host name'),
+        ("http://example.com:80x/x", 'parse "http://example.com:80x/x": invalid port ":80x" after host'),
+        ("http://[::1/x", "parse \"http://[::1/x\": missing ']' in host"),
+        ("http://h%41.com/", 'parse "http://h%41.com/": invalid URL escape "%41"'),
+        (
+            "http://ex\\tample.com/",
+            'parse "http://ex\\tample.com/": net/url: invalid control character in URL',
+        ),
+        ("http://a b@h.com/", 'parse "http://a b@h.com/": net/url: invalid userinfo'),
+    ],
+)
+def test_parse_url_rejects_hosts_go_rejects(url: str, want: str) -> None:
+    assert want in error_of(f'root = "{url}".parse_url()')
+
+
+def test_parse_url_accepts_hosts_go_accepts() -> None:
+    assert run('root = "http://[::1]:80/x".parse_url().host') == b"[::1]:80"
+    assert run('root = "http://b\\u00fc.com/".parse_url().host') == "bü.com".encode()
+    assert run('root = "http://u:p@h.com:8080/x".parse_url().user.password') == b"p"
