@@ -398,6 +398,11 @@ _INT64_MAX = (1 << 63) - 1
 class ToAst(Transformer):
     """Parse tree → AST nodes."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # bare names that start with a digit, pending until known not to be assignment targets
+        self.digit_names: dict[int, tuple[Path, MappingError]] = {}  # the path is kept alive for its id
+
     # --- statements ------------------------------------------------------------------------
 
     def start(self, meta: Any, children: list[Any]) -> list[Any]:
@@ -417,6 +422,7 @@ class ToAst(Transformer):
     def assignment(self, meta: Any, children: list[Any]) -> Assign:
         target, value = children
         line, col = _pos(meta)
+        self.digit_names.pop(id(target), None)
         segs = _target_path(target)
         if segs is None:
             raise _err("expected import, map, or assignment", line, col)
@@ -562,9 +568,13 @@ class ToAst(Transformer):
 
     def bare_ident(self, meta: Any, children: list[Any]) -> Path:
         tok = children[0]
-        _reject_leading_digits(tok)
+        path = Path("bare", [str(tok)], None, None, tok.line, tok.column)
+        try:
+            _reject_leading_digits(tok)
+        except MappingError as err:
+            self.digit_names[id(path)] = (path, err)
         # resolved against lambda names by the compiler ("label" base)
-        return Path("bare", [str(tok)], None, None, tok.line, tok.column)
+        return path
 
     def if_expr(self, meta: Any, children: list[Any]) -> _RawIf:
         line, col = _pos(meta)
@@ -931,7 +941,8 @@ def _parse_tree(text: str) -> list[Any]:
         with _parse_lock:
             _postlex.text = text
             tree = _parser().parse(text)
-        return ToAst().transform(tree)
+        ast = ToAst()
+        result = ast.transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, MappingError):
             raise e.orig_exc from None
@@ -944,3 +955,9 @@ def _parse_tree(text: str) -> list[Any]:
         raise
     except LarkError as e:
         raise _convert_error(e, text) from None
+    # a bare name starting with a digit is only valid as an assignment target (`1st = 5`)
+    if ast.digit_names:
+        raise min(
+            (err for _, err in ast.digit_names.values()), key=lambda err: (err.line or 0, err.column or 0)
+        )
+    return result

@@ -180,3 +180,10 @@ def test_integer_literal_out_of_int64_range_names_strconv() -> None:
 
 def test_field_path_segments_may_still_start_with_digits() -> None:
     assert run("root = this.1abc", b'{"1abc":3}') == b"3"
+
+
+def test_a_bare_assignment_target_may_start_with_digits() -> None:
+    assert run("1st = 5") == b'{"1st":5}'
+    with pytest.raises(MappingError) as info:
+        mapping_lang.compile("1st = 1x")
+    assert (info.value.line, info.value.column) == (1, 8)
