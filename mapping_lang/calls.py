@@ -23,7 +23,7 @@ from mapping_lang.compiled import (
     structured_or_unparsed,
 )
 from mapping_lang.context import CallContext
-from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.errors import BareError, EvalError, TypeMismatch
 from mapping_lang.functions.core import _meta_text as _core_meta_text
 from mapping_lang.functions.core import meta as _core_meta
 from mapping_lang.operations import (
@@ -301,7 +301,7 @@ class CallCompiler(CompileState):
         def fail(e: EvalError) -> EvalError:
             if isinstance(e, TypeMismatch):
                 return EvalError(e.render(tann))
-            if isinstance(e, StatementError):
+            if isinstance(e, (StatementError, BareError)):
                 return e
             return EvalError(f"{tann}: {e.message}")
 
