@@ -5,8 +5,10 @@ delivered after a restart. A row is deleted only when everything made of it was 
 puts it back at the front of the queue. SQLite runs in one worker thread of its own, so the event
 loop never waits on the disk.
 
-Group commit: writes that arrive while a commit is running wait for the next one, and all of them
-share its transaction; each write is acknowledged only once that transaction is committed. Deletes
+Group commit: ``write`` queues a batch and returns, so the input goes on taking requests; writes
+that arrive while a commit is running wait for the next one, and all of them share its
+transaction; each write is acknowledged only once that transaction is committed (beyond 1024
+queued writes the input waits for the disk). Deletes
 of delivered rows are grouped the same way (in a transaction of their own), and the output side
 reads rows ahead in small runs, so a busy ingest costs a few transactions per burst, not one per
 request.
@@ -76,6 +78,7 @@ SPEC = ComponentSpec(
 _FORMAT_VERSION = 1  # upstream writes 0 (msgpack metadata); ours is JSON metadata
 _FRESH = 9223372036854775807  # requeue value of a row never nacked (upstream: max int64)
 _READ_AHEAD = 64  # rows the output side reads from the file at once
+_MAX_WAITING = 1024  # writes queued for the next commit before the input has to wait
 
 
 def encode_batch(batch: list[Message]) -> bytes:
@@ -244,7 +247,7 @@ class SQLiteBuffer:
         self._delete_retry: asyncio.Task[None] | None = None
         # group commit: writes and deletes that arrive while a commit runs wait for the next one,
         # and share its transaction
-        self._waiting_rows: list[tuple[list[bytes], asyncio.Future[None]]] = []
+        self._waiting_rows: list[tuple[list[bytes], int, AckFn]] = []  # rows, messages, ack
         self._waiting_deletes: list[tuple[int, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
         # after the disk ran out of space, every delete is followed by a checkpoint so the freed
@@ -277,11 +280,6 @@ class SQLiteBuffer:
 
                 batches = await run_processors(self.pre_processors, batch)
             rows = [encode_batch(b) for b in batches if b]
-            if rows:
-                done = asyncio.get_running_loop().create_future()
-                self._waiting_rows.append((rows, done))
-                self._start_committer()
-                await done
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -289,10 +287,16 @@ class SQLiteBuffer:
             self.res.logger.error(f"Failed to write to the buffer: {err}")
             await ack(err)
             return
-        self._received.incr(len(batch))
-        self._batch_received.incr()
-        self._changed.set()
-        await ack(None)
+        if not rows:  # the pre_processors filtered everything: nothing to keep
+            self._received.incr(len(batch))
+            self._batch_received.incr()
+            await ack(None)
+            return
+        # queued for the next group commit, which acks it; the input goes on reading meanwhile
+        self._waiting_rows.append((rows, len(batch), ack))
+        self._start_committer()
+        if len(self._waiting_rows) >= _MAX_WAITING and self._committer is not None:
+            await asyncio.wait({self._committer})  # back pressure: the disk is behind
 
     def _start_committer(self) -> None:
         if self._committer is None or self._committer.done():
@@ -304,7 +308,7 @@ class SQLiteBuffer:
         while (self._waiting_rows or self._waiting_deletes) and self._store is not None:
             writes, self._waiting_rows = self._waiting_rows, []
             deletes, self._waiting_deletes = self._waiting_deletes, []
-            rows = [row for batch_rows, _ in writes for row in batch_rows]
+            rows = [row for batch_rows, _, _ in writes for row in batch_rows]
             insert_error: BaseException | None
             delete_error: BaseException | None
             try:
@@ -315,12 +319,19 @@ class SQLiteBuffer:
                 insert_error = delete_error = err
             if rows:
                 self._short_of_space = insert_error is not None
-            for _, done in writes:
-                if not done.done():
-                    if insert_error is None:
-                        done.set_result(None)
-                    else:
-                        done.set_exception(insert_error)
+            if writes:
+                if insert_error is None:
+                    self._received.incr(sum(size for _, size, _ in writes))
+                    self._batch_received.incr(len(writes))
+                    self._changed.set()
+                else:
+                    self._write_error.incr(len(writes))
+                    self.res.logger.error(f"Failed to write to the buffer: {insert_error}")
+                for _, _, ack in writes:
+                    try:
+                        await ack(insert_error)
+                    except Exception as err:  # one input's ack must not stop the others'
+                        self.res.logger.error(f"Failed to acknowledge a buffered batch: {err}")
             for _, done in deletes:
                 if not done.done():
                     if delete_error is None:
@@ -329,6 +340,8 @@ class SQLiteBuffer:
                         done.set_exception(delete_error)
 
     async def end_of_input(self) -> None:
+        if self._committer is not None:
+            await asyncio.wait({self._committer})  # what was written is in the file first
         self._ended = True
         self._changed.set()
 
