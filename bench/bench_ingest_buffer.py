@@ -1,7 +1,7 @@
 """Ingest throughput of OpenMeter's http-server preset (http_server → sqlite buffer → output),
 against a baseline measured in the same run.
 
-    .venv/bin/python bench/bench_ingest_buffer.py [--requests 20000] [--concurrency 32] [--client httpx|raw]
+    .venv/bin/python bench/bench_ingest_buffer.py [--requests 10000] [--rounds 3] [--concurrency 32] [--client httpx|raw]
 
 Three servers are measured one after the other, each with the same load generator running in a
 separate process (keep-alive connections, ``--concurrency`` of them, one small CloudEvent per
@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import io
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -195,36 +196,45 @@ async def benthic_server(port: int, buffer: dict[str, Any] | None) -> Callable[[
     return stop
 
 
-async def measure(
-    name: str, start: Callable[[int], Awaitable[Callable[[], Awaitable[None]]]], args: Any
-) -> float:
+async def measure(start: Callable[[int], Awaitable[Callable[[], Awaitable[None]]]], args: Any) -> float:
     port = free_port()
     stop = await start(port)
     try:
-        rate = await asyncio.to_thread(run_load, port, args.requests, args.concurrency, args.client)
+        return await asyncio.to_thread(run_load, port, args.requests, args.concurrency, args.client)
     finally:
         await stop()
-    print(f"{name:<12} {rate:8.0f} req/s")
-    return rate
 
 
 async def main(args: argparse.Namespace) -> None:
+    """Each round measures the three servers one after the other (so a neighbour's load on the
+    machine hits all three alike); each figure is the median over the rounds."""
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{args.requests} requests, {args.concurrency} keep-alive connections, {args.client} client")
-        base = await measure("baseline", baseline_server, args)
-        plain = await measure("unbuffered", lambda port: benthic_server(port, None), args)
-        sqlite = await measure(
-            "sqlite", lambda port: benthic_server(port, {"sqlite": {"path": f"{tmp}/buffer.db"}}), args
+        servers: dict[str, Callable[[int], Awaitable[Callable[[], Awaitable[None]]]]] = {
+            "baseline": baseline_server,
+            "unbuffered": lambda port: benthic_server(port, None),
+            "sqlite": lambda port: benthic_server(port, {"sqlite": {"path": f"{tmp}/buffer.db"}}),
+        }
+        print(
+            f"{args.requests} requests, {args.concurrency} keep-alive connections, {args.client} client,"
+            f" median of {args.rounds} rounds"
         )
-    print(f"ratio unbuffered/baseline: {plain / base:.3f}")
-    print(f"ratio sqlite/baseline:     {sqlite / base:.3f}")
+        rates: dict[str, list[float]] = {name: [] for name in servers}
+        for _ in range(args.rounds):
+            for name, start in servers.items():
+                rates[name].append(await measure(start, args))
+        median = {name: statistics.median(values) for name, values in rates.items()}
+        for name, values in rates.items():
+            print(f"{name:<12} {median[name]:8.0f} req/s  (rounds: {', '.join(f'{v:.0f}' for v in values)})")
+    print(f"ratio unbuffered/baseline: {median['unbuffered'] / median['baseline']:.3f}")
+    print(f"ratio sqlite/baseline:     {median['sqlite'] / median['baseline']:.3f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--requests", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--client", choices=["httpx", "raw"], default="httpx")
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)  # internal: be the load generator
