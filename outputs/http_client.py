@@ -18,6 +18,10 @@ Behaviour follows Redpanda Connect's ``http_client`` output (``internal/httpclie
 
 - ``basic_auth`` (and any ``Authorization`` header) wins over user-info in the URL, as Go's
   transport only turns user-info into credentials when no ``Authorization`` header is set.
+- A header Go's transport would refuse to write (a name that is not an HTTP token, a value with a
+  control character after interpolation) fails the write with ``UnwritableError``: the engine
+  hands those messages back as failed rather than retrying them forever. Other values are sent
+  as UTF-8 bytes, as Go sends them.
 
 The sending itself (deadline, Go's error text, the throttle, multipart, dumps) is the shared
 client in ``pipeline.http.client``; this module is the output's spec and how a batch becomes
@@ -38,7 +42,7 @@ from typing import Any
 import httpx
 import orjson
 
-from pipeline.errors import NoResponseError
+from pipeline.errors import NoResponseError, UnwritableError
 from pipeline.http.client import (
     Exchange,
     HTTPClient,
@@ -53,7 +57,7 @@ from pipeline.http.client import (
 )
 from pipeline.http.tls import tls_context, tls_problems
 from pipeline.message import Message
-from pipeline.metadata import MetadataFilter, canonical_header, metadata_filter_field
+from pipeline.metadata import HTTP_TOKEN, MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.plugin import register_output
 from pipeline.redact import redact_text
 from pipeline.resources import Resources
@@ -517,7 +521,7 @@ class HTTPClientOutput:
         if "accept-encoding" not in names:
             headers.append(("Accept-Encoding", "gzip"))
         headers = [(k, v.strip(" \t")) for k, v in headers]
-        return build_request(self.verb, url, headers, body)
+        return build_request(self.verb, url, _sendable(headers), body)
 
     # -- oauth2 (client credentials) ---------------------------------------------------------------
 
@@ -580,6 +584,25 @@ class HTTPClientOutput:
             if not store_sync_response([reply]):
                 ctx.setdefault("responses", []).append(reply.copy())
             break
+
+
+# control characters other than tab: Go's transport refuses a header value carrying one
+_BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _sendable(headers: list[tuple[str, str]]) -> Any:
+    """The headers as Go's transport would write them, or :class:`UnwritableError` when one can
+    never be sent (a name that is not an HTTP token, a value with a control character, after
+    interpolation): retrying would fail the same way. Values are sent as UTF-8, as Go sends them;
+    the error names the header, never its value (it may be a credential)."""
+    sendable = []
+    for name, value in headers:
+        if not HTTP_TOKEN.match(name):
+            raise UnwritableError(f"net/http: invalid header field name {redact_text(name)!r}")
+        if _BAD_HEADER_VALUE.search(value):
+            raise UnwritableError(f"net/http: invalid header field value for {name!r}")
+        sendable.append((name, value.encode()))
+    return sendable
 
 
 register_output(SPEC, HTTPClientOutput)
