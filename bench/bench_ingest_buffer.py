@@ -36,9 +36,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.observability import Logger, LogSink  # noqa: E402
-
 from pipeline.builder import Manager  # noqa: E402
+from pipeline.logs import Logger, LogSink  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
 PATH = "/api/v1/events"
