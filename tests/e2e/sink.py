@@ -154,18 +154,20 @@ class RecordingSink:
             fault = self._faults.popleft() if self._faults else None
             self.in_flight += 1
             self.max_concurrent = max(self.max_concurrent, self.in_flight)
+        status = fault.status if fault is not None else self.status
+        # recorded on arrival, as a real sink ingests before it answers: a slow answer (and a client
+        # that gives up on it and closes the connection) does not undo what was received
+        with self._changed:
+            self.requests.append(
+                Recorded(request.method, request.path, request.headers, request.body, status, time.time())
+            )
+            self._changed.notify_all()
         try:
             if fault is not None and fault.delay:
                 await asyncio.sleep(fault.delay)
         finally:
             with self._lock:
                 self.in_flight -= 1
-        status = fault.status if fault is not None else self.status
-        with self._changed:
-            self.requests.append(
-                Recorded(request.method, request.path, request.headers, request.body, status, time.time())
-            )
-            self._changed.notify_all()
         if fault is not None:
             return Response(
                 status,
