@@ -3,7 +3,8 @@
 Upstream lints from the same specs that document the components; so do we, through JSON Schema
 (the spec of each component becomes a schema, ``jsonschema`` finds the problems) translated back
 into upstream's wording (``field x not recognised``, ``expected string value, got ...``).
-Beyond upstream, a bare ``$NAME`` in a string is a warning (it is used literally).
+Beyond upstream, a bare ``$NAME`` (capitals, as environment variables are named) in a string is
+a warning (it is used literally).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, ConfigValueError, Field
 
 LABEL_PATTERN = re.compile(r"^[a-z0-9_\-]+$")
-_BARE_VAR = re.compile(r"(?<![\w$\\])\$([A-Za-z_][A-Za-z0-9_]*)")
+# an environment variable's name by convention: capitals, digits and underscores. Lower-case
+# ``$name`` is left alone, being far more often another language's own syntax (JSON Schema's
+# ``$schema``/``$ref``, jq and shell variables, SQL placeholders) than a mistaken env reference.
+_BARE_VAR = re.compile(r"(?<![\w$\\\"'])\$([A-Z_][A-Z0-9_]*)(?![a-z])")
 
 
 class Linter:
@@ -69,16 +73,21 @@ class Linter:
         label = conf.get("label")
         if label is not None:
             self._lint_label(str(label), (*path, "label"))
+        # the keys every component of this kind accepts whatever its type (inputs and outputs
+        # carry their own processors, a resource reference included)
+        reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
         if type_name == "resource":
-            extra = [k for k in conf if k not in ("resource", "label")]
-            for key in extra:
-                self.add((*path, key), f"field {key} is invalid when the component type is resource ({kind})")
+            for key in conf:
+                if key not in reserved and key != "resource":
+                    self.add(
+                        (*path, key), f"field {key} is invalid when the component type is resource ({kind})"
+                    )
+            self._lint_own_processors(kind, conf, path)
             return
         registration = REGISTRY.get(kind, type_name)
         if registration is None:
             self.add(path, f"unable to infer {kind} type from candidates: [{type_name}]")
             return
-        reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
         for key in conf:
             if key not in reserved and key != type_name and not (key == "plugin" and "type" in conf):
                 self.add(
@@ -91,6 +100,9 @@ class Linter:
         if missing is not None:
             self.add(body_path, missing)
         self._validate(registration.spec, body, body_path)
+        self._lint_own_processors(kind, conf, path)
+
+    def _lint_own_processors(self, kind: str, conf: dict[str, Any], path: tuple[Any, ...]) -> None:
         if kind in ("input", "output"):
             for i, proc in enumerate(conf.get("processors") or []):
                 self.lint_component("processor", proc, (*path, "processors", i))
