@@ -16,7 +16,14 @@ import jsonschema
 
 import pipeline.spec as s
 from pipeline.config.document import Lint, LoadedConfig
-from pipeline.config.root import METRICS_FIELDS, RESERVED, RESOURCE_SECTIONS, ROOT_SPEC, component_type
+from pipeline.config.root import (
+    METRICS_FIELDS,
+    RESERVED,
+    RESOURCE_SECTIONS,
+    ROOT_SPEC,
+    UNSUPPORTED_METRICS,
+    component_type,
+)
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, ConfigValueError, Field
 
@@ -58,7 +65,8 @@ class Linter:
                 continue
             fields = METRICS_FIELDS.get(key)
             if fields is None:
-                self.add(("metrics", key), f"field {key} not recognised")
+                if key not in UNSUPPORTED_METRICS:  # those get the root lint's own message
+                    self.add(("metrics", key), f"field {key} not recognised")
                 continue
             self._validate(ComponentSpec(key, "metrics", fields), value, ("metrics", key))
 
