@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email.parser
+import email.policy
 import re
 import ssl
 import time
@@ -331,13 +333,13 @@ class Requester:
 
     # -- sending -----------------------------------------------------------------------------------
 
-    async def send(self, batch: list[Message]) -> Exchange:
+    async def send(self, batch: list[Message], body: bytes | None = None) -> Exchange:
         """Send one request for ``batch`` with retries; raise the last error."""
-        first_request: httpx.Request | None = self._build_request(batch)
+        first_request: httpx.Request | None = self._build_request(batch, body)
 
         async def attempt() -> Exchange:
             nonlocal first_request
-            request = first_request if first_request is not None else self._build_request(batch)
+            request = first_request if first_request is not None else self._build_request(batch, body)
             first_request = None
             await self._wait_rate_limit()
             return await self._attempt(request)
@@ -379,7 +381,9 @@ class Requester:
         except Exception as err:
             raise RequestBuildError(redact_text(f"{what} interpolation error: {err}")) from None
 
-    def _build_request(self, batch: list[Message]) -> httpx.Request:
+    def _build_request(self, batch: list[Message], body_override: bytes | None = None) -> httpx.Request:
+        """The request for ``batch``: url and headers rendered against its first message; the body is
+        ``body_override`` when given (an input's payload), else the message(s)."""
         first = batch[0]
         url = self._render("url", self.url, batch)
         headers: list[tuple[str, str]] = []
@@ -405,6 +409,10 @@ class Requester:
                 parts.append((part_headers, self._render("multipart body", part_body, batch).encode()))
             body, content_type = go_multipart(parts)
             headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", content_type)]
+        elif body_override is not None:
+            body = body_override
+            if not any(k == "Content-Type" for k, _ in headers):
+                headers.append(("Content-Type", "application/octet-stream"))
         elif len(batch) > 1:
             configured_type = next(
                 (value for key, value in self.headers if canonical_header(key) == "Content-Type"), None
@@ -485,3 +493,33 @@ class Requester:
             expires_in = float(token.get("expires_in") or 3600)
             # refresh slightly before expiry, as golang.org/x/oauth2 does (10s delta)
             self._oauth2_expiry = time.monotonic() + max(0.0, expires_in - 10)
+
+
+# -- responses as messages ---------------------------------------------------------------------------
+
+
+def response_metadata(response: httpx.Response, extract_headers: MetadataFilter) -> dict[str, Any]:
+    """``http_status_code`` and the response headers ``extract_headers`` picks (lower-cased)."""
+    metadata: dict[str, Any] = {"http_status_code": response.status_code}
+    if extract_headers.is_set:
+        for key, value in response.headers.items():
+            if extract_headers.matches(key.lower()):
+                metadata[key.lower()] = value
+    return metadata
+
+
+def response_bodies(response: httpx.Response, body: bytes) -> list[bytes]:
+    """The body of a response as message contents: one per part of a ``multipart/*`` response,
+    otherwise the whole body."""
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("multipart/"):
+        return [body]
+    raw = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
+    if not parsed.is_multipart():
+        return [body]
+    parts = []
+    for part in parsed.iter_parts():
+        payload = part.get_payload(decode=True)
+        parts.append(payload if isinstance(payload, bytes) else b"")
+    return parts or [body]
