@@ -24,6 +24,7 @@ from pipeline.config.root import (
     UNSUPPORTED_METRICS,
     component_type,
 )
+from pipeline.config.templates import TEMPLATES, Template, TemplateError
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, ConfigValueError, Field
 
@@ -107,8 +108,28 @@ class Linter:
         missing = registration.spec.missing_extra()
         if missing is not None:
             self.add(body_path, missing)
+        before = len(self.lints)
         self._validate(registration.spec, body, body_path)
+        template = TEMPLATES.get((kind, type_name))
+        if template is not None and len(self.lints) == before:
+            self._lint_generated(template, kind, body, body_path)
         self._lint_own_processors(kind, conf, path)
+
+    def _lint_generated(self, template: Template, kind: str, body: Any, at: tuple[Any, ...]) -> None:
+        """A templated component: the config its template generates must lint clean too (its
+        problems are reported at the templated component, naming the template)."""
+        try:
+            generated = template.render(body)
+        except (TemplateError, ConfigValueError) as err:
+            self.add(at, str(getattr(err, "message", err)))
+            return
+        inner = Linter(self.loaded)
+        inner.labels = dict(self.labels)
+        inner.lint_component(kind, generated, at)
+        for lint in inner.lints:
+            self.lints.append(
+                Lint(lint.line, lint.column, f"template {template.name}: {lint.message}", lint.level)
+            )
 
     def _lint_own_processors(self, kind: str, conf: dict[str, Any], path: tuple[Any, ...]) -> None:
         if kind in ("input", "output"):
