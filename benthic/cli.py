@@ -469,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(err, file=sys.stderr)
                 return 1
     # commands that own their flags
+    if argv[:2] == ["blobl", "server"]:
+        # start-up cost: the playground's modules load only for this command
+        from benthic.playground.server import main as playground_main
+
+        return playground_main(argv[2:])
     if argv and argv[0] == "blobl":
         # start-up cost: the Bloblang parser takes ~0.4 s to build (measured), so only `blobl`,
         # `test` and `simulate` pay for it

@@ -1,4 +1,5 @@
-"""The ``file`` input: consumes files (globs allowed), one message per line or per codec part."""
+"""The ``file`` input: consumes files (globs allowed), cut into messages by a codec or any scanner
+of ``inputs/scanners.py`` (a ``switch`` scanner sees each file's path)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import glob
 import os
 from typing import Any
 
-from inputs.codecs import Scanner, check_codec, codec_fields
+from inputs.codecs import codec_fields
+from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
 from pipeline import spec as s
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
@@ -33,7 +35,7 @@ SPEC = s.ComponentSpec(
     ],
     summary="Reads local files and cuts their contents into messages with the chosen codec.",
     categories=("Local",),
-    lint=check_codec,
+    lint=check_scanner,
 )
 
 
@@ -84,7 +86,7 @@ class FileInput:
             self.paths.extend(matches if matches else [pattern])
         self.current: _ConsumedFile | None = None
         self.reader: asyncio.StreamReader | None = None
-        self.scanner: Scanner | None = None
+        self.scanner: Any = None
         self.logger = res.logger
         self.delete_on_finish = conf["delete_on_finish"]
 
@@ -99,8 +101,8 @@ class FileInput:
             except OSError as err:
                 self.logger.error(f"Failed to consume file {path}: {err}")
                 continue
-            self.scanner = Scanner.from_config(self.conf)
-            reader = asyncio.StreamReader(limit=self.scanner.reader_limit)
+            self.scanner = build_scanner(self.conf, path)
+            reader = asyncio.StreamReader(limit=limit_of(self.scanner))
             reader.feed_data(data)
             reader.feed_eof()
             self.reader = reader
@@ -125,7 +127,7 @@ class FileInput:
                 self.reader = None
                 current.finish()
                 continue
-            return [Message(p, {"path": current.path}) for p in parts], current.ack_fn()
+            return to_messages(parts, {"path": current.path}), current.ack_fn()
 
     async def close(self) -> None:
         return None

@@ -13,7 +13,8 @@ import stat
 import sys
 from typing import Any
 
-from inputs.codecs import Scanner, check_codec, codec_fields
+from inputs.codecs import codec_fields
+from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
 from pipeline import spec as s
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
@@ -32,19 +33,19 @@ SPEC = s.ComponentSpec(
     ],
     summary="Reads standard input and cuts it into messages with the chosen codec or scanner.",
     categories=("Local",),
-    lint=check_codec,
+    lint=check_scanner,
 )
 
 
 class StdinInput:
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.scanner = Scanner.from_config(conf)
+        self.scanner = build_scanner(conf)
         self.reader: asyncio.StreamReader | None = None
         self._feeder: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
-        self.reader = asyncio.StreamReader(limit=self.scanner.reader_limit)
+        self.reader = asyncio.StreamReader(limit=limit_of(self.scanner))
         protocol = asyncio.StreamReaderProtocol(self.reader)
         fd = sys.stdin.fileno()
         mode = os.fstat(fd).st_mode
@@ -70,7 +71,7 @@ class StdinInput:
         parts = await self.scanner.next(self.reader)
         if parts is None:
             raise EndOfInputError()
-        return [Message(p) for p in parts], _ack
+        return to_messages(parts, {}), _ack
 
     async def close(self) -> None:
         if self._feeder is not None:

@@ -107,6 +107,22 @@ class Interpolation:
                 pieces.append(to_text(v))
         return "".join(pieces)
 
+    def render_bytes(
+        self, msg: MessageLike | None = None, batch: list[Any] | None = None, index: int = 0
+    ) -> bytes:
+        """The rendered value as bytes; a lone ``${! }`` that yields bytes keeps them as they are
+        (``cache`` values and ``insert_part`` contents are raw bytes, not text)."""
+        if self._static is not None:
+            return self._static.encode()
+        if len(self._parts) == 1:
+            v = self._values(msg, batch, index)[0]
+            if type(v) is bytes:
+                return v
+            if v is NOTHING or v is DELETED:
+                return b"null"
+            return to_text(v).encode("utf-8", "surrogatepass")
+        return self.render(msg, batch, index).encode("utf-8", "surrogatepass")
+
     def __repr__(self) -> str:
         return f"Interpolation({self.text!r})"
 

@@ -171,6 +171,25 @@ class Mapping:
             _set_payload(new, root)
         return new
 
+    def map_onto(self, onto: M, batch: list[Any], index: int) -> M | None:
+        """Upstream's ``MapOnto`` (``branch``): ``this`` and ``metadata()`` read ``batch[index]``,
+        while ``root`` starts as ``onto``'s document (when it parses) and ``@`` as its metadata.
+        Returns the new message, or None when the mapping deleted it."""
+        meta_out = dict(onto.metadata)
+        ctx = self._context(batch[index], batch, index, meta_out)
+        try:
+            ctx.root = clone(onto.structured())
+        except ValueError:
+            pass  # not a document: root starts as nothing
+        self._run(ctx, self._this(ctx))
+        root = ctx.root
+        if root is DELETED:
+            return None
+        new = onto.copy(meta_out)
+        if root is not NOTHING:
+            _set_payload(new, root)
+        return new
+
     def query(self, msg: MessageLike | None, batch: list[Any] | None = None, index: int = 0) -> Any:
         """The value the mapping assigns to ``root`` (NOTHING if none, DELETED if deleted)."""
         ctx = self._context(msg, batch, index, dict(msg.metadata) if msg is not None else {})

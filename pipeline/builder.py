@@ -193,7 +193,8 @@ class Manager:
 
     def build_output(self, conf: Any, path: str) -> OutputStage:
         conf = self._expand("output", conf, path)
-        if isinstance(conf, dict) and "resource" in conf:
+        # with processors of its own, a resource reference is built as a ``resource`` output
+        if isinstance(conf, dict) and "resource" in conf and not conf.get("processors"):
             return self._resource("output", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("output", conf, path)
         out = self._construct(registration, resolved, res, path)

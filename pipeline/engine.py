@@ -229,6 +229,12 @@ class InputStage:
         self._conn_failed = m.counter("input_connection_failed")
         self._conn_lost = m.counter("input_connection_lost")
 
+    @property
+    def input_ended(self) -> bool:
+        """The input has no more data; only nacked transactions may still come back for replay
+        (a reader holding unacknowledged messages uses this to flush them instead of waiting)."""
+        return self._ended
+
     async def connect(self) -> None:
         backoff = Backoff(0.1, 1.0, 1.5)
         while True:

@@ -13,6 +13,25 @@ setup() {
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
 }
 
+# Servers and browsers the tests use for real, from Debian's packages: redis-server (the redis
+# components), chromium and chromedriver (the playground's page tests). CI runs as root on a clean
+# machine, so they are installed there when missing; apt-get update runs only when needed.
+ensure_debian_packages() {
+    missing=""
+    command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+    command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium chromium-driver"
+    [ -n "$missing" ] || return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "tools/dev.sh: the tests need these Debian packages:$missing" >&2
+        return 0
+    fi
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null 2>&1 || {
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq $missing >/dev/null
+    }
+}
+
 case "${1:-}" in
     demo)
         setup
@@ -22,13 +41,7 @@ case "${1:-}" in
     test)
         setup
         shift
-        # the tests start a real redis-server (Debian's package); CI runs as root on a clean machine
-        if ! command -v redis-server >/dev/null 2>&1; then
-            if ! apt-get install -y -q redis-server >/dev/null 2>&1; then
-                apt-get update -q >/dev/null
-                apt-get install -y -q redis-server >/dev/null
-            fi
-        fi
+        ensure_debian_packages
         "$VENV/bin/ruff" check .
         "$VENV/bin/mypy"
         exec "$VENV/bin/python" -m pytest -q "$@"

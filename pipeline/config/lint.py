@@ -82,21 +82,22 @@ class Linter:
         label = conf.get("label")
         if label is not None:
             self._lint_label(str(label), (*path, "label"))
-        # the keys every component of this kind accepts whatever its type (inputs and outputs
-        # carry their own processors, a resource reference included)
-        reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
         if type_name == "resource":
-            for key in conf:
-                if key not in reserved and key != "resource":
-                    self.add(
-                        (*path, key), f"field {key} is invalid when the component type is resource ({kind})"
-                    )
-            self._lint_own_processors(kind, conf, path)
+            # an output resource may have processors of its own, as any output (the builder then
+            # builds it as a ``resource`` output wrapped with them)
+            allowed = ("resource", "label", *(("processors",) if kind == "output" else ()))
+            extra = [k for k in conf if k not in allowed]
+            for key in extra:
+                self.add((*path, key), f"field {key} is invalid when the component type is resource ({kind})")
+            if kind == "output":
+                for i, proc in enumerate(conf.get("processors") or []):
+                    self.lint_component("processor", proc, (*path, "processors", i))
             return
         registration = REGISTRY.get(kind, type_name)
         if registration is None:
             self.add(path, f"unable to infer {kind} type from candidates: [{type_name}]")
             return
+        reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
         for key in conf:
             if key not in reserved and key != type_name and not (key == "plugin" and "type" in conf):
                 self.add(
@@ -241,6 +242,10 @@ class Linter:
                         )
                 elif f.kind == "scalar" and value is not None:
                     self._field_checks(f.children, value, raw_value, at, False)
+                elif f.kind == "map" and isinstance(value, dict):  # e.g. workflow.branches
+                    raw_map = raw_value if isinstance(raw_value, dict) else {}
+                    for key, item in value.items():
+                        self._field_checks(f.children, item, raw_map.get(key), (*at, key), False)
             elif f.type == "bloblang" and isinstance(value, str) and value:
                 self._check_mapping(value, at)
             elif f.type == "string" and raw_value is not None:

@@ -287,6 +287,9 @@ def _components_in(
                     yield from _components_in(f.children, item, (*at, i))
             elif f.kind == "scalar":
                 yield from _components_in(f.children, value, at)
+            elif f.kind == "map" and isinstance(value, dict):
+                for key, item in value.items():
+                    yield from _components_in(f.children, item, (*at, key))
 
 
 def _component_tree(
@@ -296,12 +299,17 @@ def _component_tree(
         return
     yield kind, conf, path
     type_name, error = component_type(kind, conf)
-    if error is not None or type_name in (None, "resource"):
+    if error is not None or type_name is None:
         return
-    registration = REGISTRY.get(kind, type_name)
+    registration = REGISTRY.get(kind, type_name) if type_name != "resource" else None
     if registration is not None and registration.spec.root is None:
         key = type_name if type_name in conf else "plugin"
         yield from _components_in(registration.spec.fields, conf.get(key), (*path, key))
+    elif registration is not None and registration.spec.root is not None and type_name in conf:
+        # a component whose config is one list or object of components (for_each, fallback...)
+        yield from _components_in(
+            [registration.spec.root], {registration.spec.root.name: conf[type_name]}, path
+        )
     if kind in ("input", "output"):
         for i, proc in enumerate(conf.get("processors") or []):
             yield from _component_tree("processor", proc, (*path, "processors", i))

@@ -68,10 +68,10 @@ def test_unknown_scanner_fields_are_lint_errors(tmp_path: Path):
     assert result.returncode == 1
     assert "scanner.lines.max_buffer: field max_buffer not recognised" in result.stderr
 
-    config = _stdin_config(tmp_path, "    scanner:\n      csv: {}\n")
+    config = _stdin_config(tmp_path, "    scanner:\n      avro: {}\n")
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert "scanner: csv is not supported" in result.stderr
+    assert "scanner: the avro scanner is not supported by benthic" in result.stderr
 
 
 def _file_config(tmp_path: Path, paths: str, out: Path, extra: str = "", output: str = "") -> Path:
@@ -183,3 +183,13 @@ def test_stdin_from_a_pipe_ends_when_the_writer_closes_it(tmp_path: Path):
         producer.wait(timeout=10)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["a", "b", "c"]
+
+
+def test_stdin_takes_every_scanner_the_file_input_takes(tmp_path: Path):
+    config = _stdin_config(tmp_path, "    scanner:\n      csv: {}\n")
+    events = tmp_path / "usage.csv"
+    events.write_text("subject,gpu\nwl-1,2\nwl-2,0.5\n")
+    with events.open("rb") as redirected:
+        result = _run_with_stdin(config, redirected)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['{"gpu":"2","subject":"wl-1"}', '{"gpu":"0.5","subject":"wl-2"}']

@@ -1,0 +1,192 @@
+"""The ``protobuf`` processor: convert payloads between Protobuf and JSON with ``.proto`` files.
+
+As upstream: every ``.proto`` file under ``import_paths`` is loaded; ``message`` names the type
+(fully qualified). ``to_json`` decodes a binary payload into structured JSON in Protobuf's
+canonical JSON form (``use_proto_names`` keeps the field names of the ``.proto`` file,
+``use_enum_numbers`` writes enums as numbers); ``from_json`` encodes a JSON payload
+(``discard_unknown`` ignores fields the message does not have). A payload that does not convert
+is flagged with the error and left as it was.
+
+The ``.proto`` files are compiled by protoc itself (``grpcio-tools``) into descriptors that the
+``protobuf`` runtime uses, both in the ``formats`` extra. Where we differ: the ``decode``
+operator and schemas from the Buf Schema Registry (``bsr``) are refused at lint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from pipeline.message import Message
+from pipeline.plugin import register_processor
+from pipeline.spec import ComponentSpec, any_field, boolean, enum, string, string_list
+
+PROTOC_TIMEOUT = 120  # seconds: protoc on a large schema tree
+
+SPEC = ComponentSpec(
+    "protobuf",
+    "processor",
+    summary="Converts messages between Protobuf and JSON using the types of `.proto` files.",
+    categories=("Parsing",),
+    fields=[
+        enum("operator", ("to_json", "from_json", "decode"), "Which way to convert."),
+        string(
+            "message", "The fully qualified name of the Protobuf message type.", examples=("testing.Person",)
+        ),
+        boolean(
+            "discard_unknown",
+            "With `from_json`, ignore JSON fields the message does not define.",
+            default=False,
+        ),
+        boolean(
+            "use_proto_names",
+            "With `to_json`, use the field names of the `.proto` file instead of camel case.",
+            default=False,
+        ),
+        string_list(
+            "import_paths", "Directories searched for `.proto` files; all found are loaded.", default=[]
+        ),
+        boolean("use_enum_numbers", "With `to_json`, write enum values as numbers.", default=False),
+        any_field(
+            "bsr",
+            "Schemas from the Buf Schema Registry (not supported by benthic).",
+            default=[],
+            advanced=True,
+        ),
+    ],
+)
+
+
+def _modules() -> tuple[Any, Any, Any, Any, Any]:
+    try:  # optional dependencies: the "formats" extra
+        from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+        from grpc_tools import protoc
+    except ImportError:
+        raise ValueError(
+            "the protobuf processor needs protobuf and grpcio-tools: pip install 'benthic[formats]'"
+        ) from None
+    return descriptor_pb2, descriptor_pool, json_format, message_factory, protoc
+
+
+def _proto_files(import_paths: list[str]) -> list[tuple[str, str]]:
+    """(import path, file relative to it) for every .proto file found (hidden files skipped, as
+    upstream)."""
+    found = []
+    for root in import_paths:
+        for directory, _, files in os.walk(root):
+            for name in sorted(files):
+                if name.endswith(".proto") and not name.startswith("."):
+                    found.append((root, os.path.relpath(os.path.join(directory, name), root)))
+    return found
+
+
+def load_message_class(import_paths: list[str], message: str) -> Any:
+    descriptor_pb2, descriptor_pool, _, message_factory, protoc = _modules()
+    if not message:
+        raise ValueError("message field must not be empty")
+    files = _proto_files(import_paths)
+    if not files:
+        raise ValueError(f"unable to find message '{message}' definition within '{import_paths}'")
+    # the well-known types (google/protobuf/*.proto) ship with grpcio-tools
+    well_known = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "set.pb")
+        args = [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            *(f"-I{p}" for p in import_paths),
+            f"-I{well_known}",
+        ]
+        args += [f"--descriptor_set_out={out}", "--include_imports", *sorted({rel for _, rel in files})]
+        # protoc runs as a child process so that its diagnostics can go into the error
+        result = subprocess.run(args, capture_output=True, text=True, timeout=PROTOC_TIMEOUT)
+        if result.returncode != 0 or not os.path.exists(out):
+            detail = "; ".join(line for line in result.stderr.splitlines() if line.strip())[:2000]
+            raise ValueError(f"unable to load protos from {import_paths}: {detail}")
+        with open(out, "rb") as fh:
+            descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(fh.read())
+    pool = descriptor_pool.DescriptorPool()
+    for file in descriptor_set.file:
+        pool.Add(file)
+    try:
+        descriptor = pool.FindMessageTypeByName(message)
+    except KeyError:
+        raise ValueError(f"unable to find message '{message}' definition within '{import_paths}'") from None
+    return message_factory.GetMessageClass(descriptor)
+
+
+def _lint(conf: Any) -> list[str]:
+    if conf["operator"] == "decode":
+        return ["operator decode is not supported by benthic (use to_json)"]
+    if conf["bsr"]:
+        return ["bsr is not supported by benthic: use import_paths"]
+    if not conf["message"]:
+        return ["message field must not be empty"]
+    return []
+
+
+SPEC.lint = _lint
+
+
+def _go_style(err: Exception) -> str:
+    """The runtime's parse error in the words of Go's protojson where tests match on them
+    (``unknown field "x"`` at the end)."""
+    text = str(err)
+    unknown = re.search(r'has no field named "([^"]+)"', text)
+    if unknown:
+        return f'proto: unknown field "{unknown.group(1)}"'
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class Protobuf:
+    def __init__(self, conf: dict[str, Any], res: Any) -> None:
+        self.json_format = _modules()[2]
+        self.cls = load_message_class(conf["import_paths"], conf["message"])
+        self.name = conf["message"]
+        self.to_json = conf["operator"] == "to_json"
+        self.conf = conf
+
+    def _convert(self, msg: Message) -> None:
+        if self.to_json:
+            decoded = self.cls()
+            try:
+                decoded.ParseFromString(msg.content)
+            except Exception as err:
+                raise ValueError(f"failed to unmarshal message '{self.name}': {err}") from None
+            msg.set_structured(
+                self.json_format.MessageToDict(
+                    decoded,
+                    preserving_proto_field_name=self.conf["use_proto_names"],
+                    use_integers_for_enums=self.conf["use_enum_numbers"],
+                )
+            )
+            return
+        encoded = self.cls()
+        try:
+            self.json_format.Parse(
+                msg.content.decode("utf-8", "replace"),
+                encoded,
+                ignore_unknown_fields=self.conf["discard_unknown"],
+            )
+        except Exception as err:
+            raise ValueError(f"unmarshalling JSON message '{self.name}': {_go_style(err)}") from None
+        msg.content = encoded.SerializeToString()
+
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        for msg in batch:
+            try:
+                self._convert(msg)
+            except ValueError as err:
+                msg.error = str(err)
+        return [batch]
+
+    async def close(self) -> None:
+        return None
+
+
+register_processor(SPEC, Protobuf)

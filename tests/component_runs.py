@@ -1,0 +1,49 @@
+"""Running a config through the real CLI the way a user does, for the component tests: the
+config is written to a file, ``benthic run`` runs it to the end of its input, and the lines it
+printed with the ``stdout`` output come back parsed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.pipeline.conftest import run_cli
+
+# A last processor that shows each message as a user would inspect it: payload, error, metadata.
+REPORT = """    - mapping: |
+        root.content = content().string()
+        root.error = error()
+        root.meta = @
+"""
+
+
+def run_config(tmp_path: Path, config: str, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "config.yaml"
+    path.write_text(config + "\nhttp:\n  enabled: false\n")
+    return run_cli("run", str(path), timeout=timeout)
+
+
+def run_lines(tmp_path: Path, config: str, *, timeout: float = 60) -> list[Any]:
+    """Run a config whose output is ``stdout`` and return what it printed, one JSON per line."""
+    result = run_config(tmp_path, config, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def lint(tmp_path: Path, config: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "lint.yaml"
+    path.write_text(config)
+    return run_cli("lint", str(path))
+
+
+def file_input(tmp_path: Path, lines: list[str] | bytes, codec: str = "lines") -> str:
+    """An ``input:`` block reading the given lines (or bytes as one message) from a real file."""
+    path = tmp_path / "input.txt"
+    if isinstance(lines, bytes):
+        path.write_bytes(lines)
+        codec = "all-bytes"
+    else:
+        path.write_text("".join(f"{line}\n" for line in lines))
+    return f"input:\n  file:\n    paths: [{json.dumps(str(path))}]\n    codec: {codec}\n"
