@@ -80,7 +80,8 @@ class Linter:
             self.add((*path, keys[0]) if keys else path, error or f"unable to infer {kind} type")
             return
         label = conf.get("label")
-        if label is not None:
+        # an empty label is upstream's default (no label), as its docs' config blocks show
+        if label is not None and label != "":
             self._lint_label(str(label), (*path, "label"))
         if type_name == "resource":
             # an output resource may have processors of its own, as any output (the builder then

@@ -71,3 +71,10 @@ def test_json_schema_keywords_are_not_taken_for_environment_variables(tmp_path: 
 def test_capitalised_bare_dollar_name_is_still_warned(tmp_path: Path):
     _, out = _lint(tmp_path, "output:\n  file:\n    path: /tmp/$OUT_DIR/out\n")
     assert "'$OUT_DIR' is not an environment variable reference" in out
+
+
+def test_an_empty_label_is_no_label_as_upstream_documents_it(tmp_path: Path):
+    code, out = _lint(tmp_path, 'input:\n  label: ""\n  stdin: {}\noutput:\n  label: ""\n  drop: {}\n')
+    assert (code, out) == (0, "")
+    _, out = _lint(tmp_path, "input:\n  label: _hidden\n  stdin: {}\n")
+    assert "invalid label '_hidden'" in out
