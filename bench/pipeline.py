@@ -6,8 +6,13 @@
 - seed: the same input → the seed's mapping → the seed's output (``drop_on`` → ``http_client``
   with ``count: 100`` batches, ``metric`` + ``archive json_array``) → a sink on 127.0.0.1.
 
-Both run the real engine in-process (``Manager.build_stream``); the sink runs in a thread.
-The printed ratio is seed throughput / baseline throughput.
+Both run the real engine in-process (``Manager.build_stream``). The sink runs in a process of its
+own (``--sink thread`` puts it in a thread of this one, as before: its CPU then competes with the
+pipeline's for the GIL). Each run prints events/s (wall clock) and the CPU time this process spent per event
+(``time.process_time``, which excludes the sink when it runs apart); the ratios are seed /
+baseline for both. ``--loop both`` (the default when uvloop is installed: ``pip install
+'benthic[speed]'``) runs the seed pipeline on uvloop's event loop too and compares it with the
+asyncio baseline of the same run.
 """
 
 from __future__ import annotations
@@ -15,8 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.builder import Manager  # noqa: E402
-from pipeline.observability import Logger, LogSink  # noqa: E402
+from pipeline.logs import Logger, LogSink  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
 
 WORKLOAD = (
@@ -35,6 +44,39 @@ WORKLOAD = (
     ' "metrics": {"values": {"CPU_LIMIT_CORES": 8, "GPU_ALLOCATION": 2}}}\n'
     'meta scrape_interval = "30s"\nmeta resource_type = "workload"\n'
 )
+
+
+SINK_CHILD = """
+import sys
+from tests.e2e.sink import RecordingSink
+with RecordingSink() as sink:
+    print(sink.url, flush=True)
+    sys.stdin.readline()
+    print(len(sink.events()), flush=True)
+"""
+
+
+@contextmanager
+def sink_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The recording sink in a process of its own; yields its URL and the process (write a line
+    to its stdin to get the number of events it received)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SINK_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().strip(), proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def received_by(proc: subprocess.Popen[str]) -> int:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("count\n")
+    proc.stdin.flush()
+    return int(proc.stdout.readline())
 
 
 def seed_sections() -> dict[str, Any]:
@@ -49,23 +91,49 @@ def build(events: int, output: dict[str, Any], processors: list[Any]) -> dict[st
     }
 
 
-async def run(config: dict[str, Any]) -> float:
-    logger = Logger(LogSink(level="ERROR", stream=io.StringIO()))
-    manager = Manager(logger=logger)
-    stream = manager.build_stream(config)
-    started = time.perf_counter()
-    await stream.run()
-    elapsed = time.perf_counter() - started
-    await stream.close()
-    return elapsed
+class Figures:
+    def __init__(self, events: int, wall: float, cpu: float) -> None:
+        self.rate = events / wall
+        self.cpu_us = 1e6 * cpu / events
+
+
+def run(
+    config: dict[str, Any], events: int, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None
+) -> Figures:
+    async def once() -> None:
+        logger = Logger(LogSink(level="ERROR", stream=io.StringIO()))
+        stream = Manager(logger=logger).build_stream(config)
+        await stream.run()
+        await stream.close()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        wall, cpu = time.perf_counter(), time.process_time()
+        runner.run(once())
+        return Figures(events, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop  # optional dependency (benthic[speed])
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--sink", choices=("process", "thread"), default="process")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop", "both"), default=None)
     args = parser.parse_args(argv)
+    uvloop_loop = uvloop_factory()
+    loop = args.loop or ("both" if uvloop_loop is not None else "asyncio")
+    if loop != "asyncio" and uvloop_loop is None:
+        raise SystemExit("uvloop is not installed (pip install 'benthic[speed]')")
     seed = seed_sections()
-    with RecordingSink() as sink:
+    events = args.events
+
+    def measure(url: str) -> list[tuple[str, Figures]]:
         # the seed writes drop_on's child as a sibling of drop_on (see the report); nest it as meant
         documented = seed["output"]
         output = {
@@ -73,19 +141,48 @@ def main(argv: list[str]) -> int:
             "drop_on": {**documented["drop_on"], "output": documented["output"]},
         }
         client = output["drop_on"]["output"]["http_client"]
-        client["url"] = sink.url
+        client["url"] = url
         client["dump_request_log_level"] = ""
-        baseline = asyncio.run(run(build(args.events, {"drop": {}}, [])))
-        seeded = asyncio.run(run(build(args.events, output, seed["pipeline"]["processors"])))
-        received = len(sink.events())
-    base_rate = args.events / baseline
-    seed_rate = args.events / seeded
-    print(f"baseline generate -> drop:                 {base_rate:>10.0f} events/s ({baseline:.2f}s)")
-    print(
-        f"seed mapping -> drop_on/http_client (x100): {seed_rate:>10.0f} events/s ({seeded:.2f}s, {received} events at the sink)"
-    )
-    print(f"ratio seed/baseline: {seed_rate / base_rate:.3f}")
-    return 0 if received >= args.events else 1
+        seeded = build(events, output, seed["pipeline"]["processors"])
+        # one-time costs (the grammar, the function library, connections) stay out of the figures
+        warm = max(100, events // 20)
+        run(build(warm, {"drop": {}}, []), warm, None)
+        run(build(warm, output, seed["pipeline"]["processors"]), warm, None)
+        results = []
+        if loop in ("asyncio", "both"):
+            results.append(
+                ("baseline generate -> drop (asyncio)", run(build(events, {"drop": {}}, []), events, None))
+            )
+            results.append(("seed -> drop_on/http_client (asyncio)", run(seeded, events, None)))
+        if loop in ("uvloop", "both"):
+            if loop == "uvloop":
+                results.append(
+                    (
+                        "baseline generate -> drop (uvloop)",
+                        run(build(events, {"drop": {}}, []), events, uvloop_loop),
+                    )
+                )
+            results.append(("seed -> drop_on/http_client (uvloop)", run(seeded, events, uvloop_loop)))
+        return results
+
+    if args.sink == "thread":
+        with RecordingSink() as sink:
+            results = measure(sink.url)
+            received = len(sink.events())
+    else:
+        with sink_process() as (url, proc):
+            results = measure(url)
+            received = received_by(proc)
+    print(f"{events} events per run; sink in a {args.sink}; batches of 100 to the sink")
+    base = results[0][1]
+    for name, figures in results:
+        print(
+            f"{name:40s} {figures.rate:>8.0f} events/s  {figures.cpu_us:6.1f} CPU us/event   "
+            f"ratio to baseline: {figures.rate / base.rate:.3f} (events/s), {base.cpu_us / figures.cpu_us:.3f} (CPU)"
+        )
+    expected = events * (len(results) - 1) + max(100, events // 20)
+    print(f"{received} events at the sink (expected {expected})")
+    return 0 if received >= expected else 1
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ from pipeline.config import (
 )
 from pipeline.engine import ProcessorStage, run_processors
 from pipeline.errors import ConfigError
+from pipeline.logs import LEVELS, Logger, LogSink
 from pipeline.message import Message
-from pipeline.observability import LEVELS, Logger, LogSink
 from pipeline.registry import REGISTRY
 
 TEST_SUFFIX = "_benthos_test"
@@ -68,7 +68,6 @@ CASE_FIELDS = (
     "input_batches",
     "output_batches",
 )
-INPUT_FIELDS = ("content", "json_content", "file_content", "metadata")
 
 
 class DefinitionError(Exception):
@@ -658,15 +657,14 @@ def lint_target(config_path: str, cases: list[Case]) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benthic test",
-        description="Execute config unit tests. If one or more tests fail the process reports the "
-        "errors and exits with status 1.\n\n  benthic test ./path/to/configs/...\n"
+        description="Runs the unit tests of configs; exits with status 1 when any test fails.\n\n  benthic test ./path/to/configs/...\n"
         "  benthic test ./foo_configs/*.yaml ./bar_configs/*.yaml\n  benthic test ./foo.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*")
-    parser.add_argument("--log", default="", help="allow components to write logs at this level to stdout")
+    parser.add_argument("--log", default="", help="let components log to stdout at this level")
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="print all test case names before they are executed"
+        "-v", "--verbose", action="store_true", help="list each test case's name before running it"
     )
     parser.add_argument(
         "-r", "--resources", action="append", default=[], help="extra resource files (globs allowed)"

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from inputs.run_ai.schedule import Schedule, ScheduleError
 from pipeline import spec as s
 from pipeline.durations import parse_duration_ns
 from pipeline.errors import EndOfInputError
@@ -65,7 +66,6 @@ def _parse_interval(interval: str) -> tuple[float | None, Any]:
         return parse_duration_ns(interval) / 1e9, None
     except ValueError:
         pass
-    from inputs.run_ai.schedule import Schedule, ScheduleError
 
     text = interval.strip()
     prefix = ""

@@ -17,21 +17,45 @@ Public API::
   expression.
 * ``MappingError`` (``.line``/``.column``) is the one error type; ``EvalError`` is what function and
   method implementations raise. New functions and methods register with ``mapping_lang.library``.
+
+Importing the package is cheap: every process imports it (``mapping_lang.durations``), most
+configs have no mapping, and the compiler, the grammar and the function/method library take most
+of a second to import on a small machine. The names above are loaded on first use (module
+``__getattr__``), and the library is registered on the first compile
+(:func:`mapping_lang.library.load_builtins`; code that lists ``FUNCTIONS``/``METHODS`` calls it).
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from typing import TYPE_CHECKING, Any
 
-from mapping_lang import functions as _functions_pkg
-from mapping_lang import methods as _methods_pkg
-from mapping_lang.context import CallContext
-from mapping_lang.document import Document, MessageLike
-from mapping_lang.errors import EvalError, MappingError
-from mapping_lang.interpolation import Interpolation, compile_interpolation
-from mapping_lang.mapping import Mapping, MappingResult, compile, compile_query
-from mapping_lang.value import DELETED, NOTHING, format_json, parse_json
+if TYPE_CHECKING:
+    from mapping_lang.context import CallContext
+    from mapping_lang.document import Document, MessageLike
+    from mapping_lang.errors import EvalError, MappingError
+    from mapping_lang.interpolation import Interpolation, compile_interpolation
+    from mapping_lang.mapping import Mapping, MappingResult, compile, compile_query
+    from mapping_lang.value import DELETED, NOTHING, format_json, parse_json
+
+# exported name -> the module that defines it
+_EXPORTS = {
+    "compile": "mapping_lang.mapping",
+    "compile_query": "mapping_lang.mapping",
+    "compile_interpolation": "mapping_lang.interpolation",
+    "Mapping": "mapping_lang.mapping",
+    "MappingResult": "mapping_lang.mapping",
+    "MappingError": "mapping_lang.errors",
+    "EvalError": "mapping_lang.errors",
+    "CallContext": "mapping_lang.context",
+    "DELETED": "mapping_lang.value",
+    "NOTHING": "mapping_lang.value",
+    "Document": "mapping_lang.document",
+    "MessageLike": "mapping_lang.document",
+    "Interpolation": "mapping_lang.interpolation",
+    "parse_json": "mapping_lang.value",
+    "format_json": "mapping_lang.value",
+}
 
 __all__ = [
     "compile",
@@ -52,11 +76,14 @@ __all__ = [
 ]
 
 
-def _load_library() -> None:
-    """Register the built-in functions and methods (each module registers itself on import)."""
-    for pkg in (_functions_pkg, _methods_pkg):
-        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mapping_lang' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
-_load_library()
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

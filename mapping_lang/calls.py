@@ -23,7 +23,7 @@ from mapping_lang.compiled import (
     structured_or_unparsed,
 )
 from mapping_lang.context import CallContext
-from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.errors import BareError, EvalError, TypeMismatch
 from mapping_lang.functions.core import _meta_text as _core_meta_text
 from mapping_lang.functions.core import meta as _core_meta
 from mapping_lang.operations import (
@@ -223,6 +223,7 @@ class CallCompiler(CompileState):
     def function_call(self, node: Call) -> Compiled:
         name = node.name
         special = getattr(self, "fn_" + name, None)
+        library.load_builtins()
         spec = library.FUNCTIONS.get(name)
         if spec is None:
             raise self.error(f"unrecognised function '{name}'", node)
@@ -274,6 +275,7 @@ class CallCompiler(CompileState):
 
     def method_call(self, node: Call) -> Compiled:
         name = node.name
+        library.load_builtins()
         spec = library.METHODS.get(name)
         if spec is None:
             raise self.error(f"unrecognised method '{name}'", node)
@@ -299,7 +301,7 @@ class CallCompiler(CompileState):
         def fail(e: EvalError) -> EvalError:
             if isinstance(e, TypeMismatch):
                 return EvalError(e.render(tann))
-            if isinstance(e, StatementError):
+            if isinstance(e, (StatementError, BareError)):
                 return e
             return EvalError(f"{tann}: {e.message}")
 

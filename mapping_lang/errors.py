@@ -34,6 +34,11 @@ class EvalError(Exception):
         return self.message
 
 
+class BareError(EvalError):
+    """An error upstream's method returns as it is, without the annotation of its target (the
+    comparators of ``sort``/``sort_by`` do this)."""
+
+
 class TypeMismatch(EvalError):
     """A value of the wrong type reached an operator, method or function.
 

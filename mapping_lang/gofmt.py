@@ -174,12 +174,31 @@ def _fmt_int(n: int, verb: str, flags: str, prec: int | None) -> str | None:
     return sign + body
 
 
+def _hex_float(x: float, upper: bool) -> str:
+    """strconv.FormatFloat(x, 'x', -1, 64): shortest hexadecimal mantissa, normalised, with an
+    exponent of at least two digits (``0x1.8p+00``)."""
+    sign = "-" if math.copysign(1.0, x) < 0 else ""
+    x = abs(x)
+    if x == 0:
+        mant, exp = "0", 0
+    else:
+        m, e = math.frexp(x)  # x = m * 2**e, 0.5 <= m < 1
+        frac = int((m * 2 - 1) * (1 << 52))
+        exp = e - 1
+        digits = f"{frac:013x}".rstrip("0")
+        mant = "1." + digits if digits else "1"
+    out = f"{sign}0x{mant}p{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    return out.upper() if upper else out
+
+
 def _fmt_float(x: float, verb: str, flags: str, prec: int | None) -> str | None:
-    if verb not in "vfFeEgGb":
+    if verb not in "vfFeEgGbxX":
         return None
     if math.isinf(x) or math.isnan(x):
         return "NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf")
-    if verb in "vgG" and prec is None:
+    if verb in "xX":
+        s = _hex_float(x, verb == "X")
+    elif verb in "vgG" and prec is None:
         s = format_float_g(x)
         if verb == "G":
             s = s.upper()
@@ -239,7 +258,10 @@ def format_value(v: Any, verb: str, flags: str = "", prec: int | None = None) ->
         if verb in "sq" or verb in "xX":
             text = bytes(v).decode("utf-8", "replace")
             if verb in "xX":
-                return bytes(v).hex() if verb == "x" else bytes(v).hex().upper()
+                out = bytes(v).hex() if verb == "x" else bytes(v).hex().upper()
+                if " " in flags:
+                    out = " ".join(out[i : i + 2] for i in range(0, len(out), 2))
+                return out
             return _fmt_str(text, verb, flags, prec) or ""
         return "[" + " ".join(format_value(b, verb, flags, prec) for b in v) + "]"
     if t is list:
@@ -290,20 +312,67 @@ def sprintf(fmt: str, args: list[Any] | tuple[Any, ...]) -> str:
         argi += 1
         assert width is None or isinstance(width, int)
         assert prec is None or isinstance(prec, int)
+        if verb == "v" and "+" in flags:
+            flags = flags.replace("+", "")  # Go turns %+v into plusV: no sign on numbers
         if verb == "T":
             text = go_type(v)
-        elif verb == "v" and "#" in flags and type(v) is str:
-            text = go_quote(v)
+        elif verb == "v" and "#" in flags:
+            text = go_syntax(v, top=True)
         else:
             text = format_value(v, verb, flags, prec)
-        numeric = is_numeric_value(v) and verb in "dxXobeEfFgGv"
-        out.append(_pad(text, width, flags, numeric))
+        if width is not None and (type(v) is list or type(v) is dict) and verb != "T" and "#" not in flags:
+            # Go keeps the width while printing each element, so it pads every leaf
+            text = _padded_leaves(v, verb, flags, prec, width)
+        else:
+            numeric = is_numeric_value(v) and verb in "dxXobeEfFgGv"
+            text = _pad(text, width, flags, numeric)
+        out.append(text)
     if argi < len(args):
         extra = ", ".join(
             "<nil>" if a is None else f"{go_type(a)}={format_value(a, 'v')}" for a in args[argi:]
         )
         out.append(f"%!(EXTRA {extra})")
     return "".join(out)
+
+
+def _padded_leaves(v: Any, verb: str, flags: str, prec: int | None, width: int) -> str:
+    t = type(v)
+    if t is list:
+        return "[" + " ".join(_padded_leaves(x, verb, flags, prec, width) for x in v) + "]"
+    if t is dict:
+        items = (
+            f"{_padded_leaves(k, verb, flags, prec, width)}:{_padded_leaves(v[k], verb, flags, prec, width)}"
+            for k in sorted(v)
+        )
+        return "map[" + " ".join(items) + "]"
+    numeric = is_numeric_value(v) and verb in "dxXobeEfFgGv"
+    return _pad(format_value(v, verb, flags, prec), width, flags, numeric)
+
+
+def go_syntax(v: Any, top: bool = False) -> str:
+    """``%#v``: the value as Go source (``map[string]interface {}{"a":1}``)."""
+    t = type(v)
+    if v is None:
+        return "<nil>" if top else "interface {}(nil)"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return _fmt_float(v, "v", "", None) or ""
+    if t is str or t is JsonNumber:
+        return go_quote(v.lexeme if t is JsonNumber else v)
+    if t is bytes or t is bytearray:
+        return "[]byte{" + ", ".join(f"0x{b:x}" for b in v) + "}"
+    if t is list:
+        return "[]interface {}{" + ", ".join(go_syntax(x) for x in v) + "}"
+    if t is dict:
+        return (
+            "map[string]interface {}{"
+            + ", ".join(f"{go_quote(k)}:{go_syntax(v[k])}" for k in sorted(v))
+            + "}"
+        )
+    return format_value(v, "v")
 
 
 def is_numeric_value(v: Any) -> bool:

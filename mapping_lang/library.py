@@ -26,6 +26,8 @@ compiled once per mapping instead of once per message.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,8 +68,41 @@ class Spec:
 FUNCTIONS: dict[str, Spec] = {}
 METHODS: dict[str, Spec] = {}
 
+_builtins_loaded = False
+
+
+def load_builtins() -> None:
+    """Register the built-in functions and methods (each module of ``mapping_lang.functions`` and
+    ``mapping_lang.methods`` registers itself on import); later calls do nothing.
+
+    The compiler calls it on its first lookup; a plugin's registration of a built-in's name wins
+    whenever the built-in module is imported (see :func:`_register`). Code that reads ``FUNCTIONS`` or ``METHODS`` directly (listings,
+    docs) calls it before reading. Loading is deferred because the library is most of
+    ``mapping_lang``'s import time, and every process imports ``mapping_lang`` (durations) whether
+    or not its config has a mapping.
+    """
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for package in ("mapping_lang.functions", "mapping_lang.methods"):
+        path = importlib.import_module(package).__path__
+        for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
+            importlib.import_module(f"{package}.{info.name}")
+
+
+_BUILTIN_MODULES = ("mapping_lang.functions.", "mapping_lang.methods.")
+# (kind, name) of registrations from outside the library: a built-in of the same name loaded later
+# does not replace them
+_REPLACED: set[tuple[str, str]] = set()
+
 
 def _register(table: dict[str, Spec], spec: Spec) -> None:
+    if getattr(spec.impl, "__module__", "").startswith(_BUILTIN_MODULES):
+        if (spec.kind, spec.name) in _REPLACED:
+            return
+    else:
+        _REPLACED.add((spec.kind, spec.name))
     table[spec.name] = spec
 
 

@@ -377,6 +377,16 @@ def _pos(meta_or_tok: Any) -> tuple[int, int]:
     return line, col
 
 
+def _reject_leading_digits(tok: Any) -> None:
+    """Go reads digits at the start of a term as a number literal (``1e3`` is ``1`` then ``e3``,
+    ``0x10`` is ``0`` then ``x10``), so a bare name may not start with a digit."""
+    text = str(tok)
+    if not text[:1].isdigit():
+        return
+    n = len(text) - len(text.lstrip("0123456789"))
+    raise _err(f"expected line break, got: {text[n:]}", tok.line, tok.column + n)
+
+
 def _err(msg: str, line: int, col: int) -> MappingError:
     return MappingError(f"line {line} char {col}: {msg}", line, col)
 
@@ -387,6 +397,11 @@ _INT64_MAX = (1 << 63) - 1
 @v_args(meta=True)
 class ToAst(Transformer):
     """Parse tree → AST nodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # bare names that start with a digit, pending until known not to be assignment targets
+        self.digit_names: dict[int, tuple[Path, MappingError]] = {}  # the path is kept alive for its id
 
     # --- statements ------------------------------------------------------------------------
 
@@ -407,6 +422,7 @@ class ToAst(Transformer):
     def assignment(self, meta: Any, children: list[Any]) -> Assign:
         target, value = children
         line, col = _pos(meta)
+        self.digit_names.pop(id(target), None)
         segs = _target_path(target)
         if segs is None:
             raise _err("expected import, map, or assignment", line, col)
@@ -456,7 +472,7 @@ class ToAst(Transformer):
         (x,) = children
         line, col = _pos(meta)
         if isinstance(x, Literal) and type(x.value) in (int, float) and not isinstance(x.value, bool):
-            v = -x.value
+            v = 0 - x.value  # Go subtracts from int 0: -0.0 becomes 0.0
             if type(v) is int and v > _INT64_MAX:
                 v = v - (1 << 64)
             return Literal(v, line, col)
@@ -505,6 +521,7 @@ class ToAst(Transformer):
 
     def function_call(self, meta: Any, children: list[Any]) -> Call:
         name, (args, named) = children
+        _reject_leading_digits(name)
         return Call(str(name), args, named, None, name.line, name.column)
 
     def arguments(self, meta: Any, children: list[Any]) -> tuple[list[Any], dict[str, Any] | None]:
@@ -551,8 +568,13 @@ class ToAst(Transformer):
 
     def bare_ident(self, meta: Any, children: list[Any]) -> Path:
         tok = children[0]
+        path = Path("bare", [str(tok)], None, None, tok.line, tok.column)
+        try:
+            _reject_leading_digits(tok)
+        except MappingError as err:
+            self.digit_names[id(path)] = (path, err)
         # resolved against lambda names by the compiler ("label" base)
-        return Path("bare", [str(tok)], None, None, tok.line, tok.column)
+        return path
 
     def if_expr(self, meta: Any, children: list[Any]) -> _RawIf:
         line, col = _pos(meta)
@@ -601,8 +623,9 @@ class ToAst(Transformer):
         if "." in s:
             return Literal(float(s), tok.line, tok.column)
         v = int(s)
-        if v > _INT64_MAX + 1:
-            raise _err(f"failed to parse '{s}' as integer", tok.line, tok.column)
+        if v > _INT64_MAX:  # Go parses the digits without the sign: -9223372036854775808 fails too
+            msg = f'strconv.ParseInt: parsing "{s}": value out of range'
+            raise _err(f"failed to parse '{s}' as integer: {msg}", tok.line, tok.column)
         return Literal(v, tok.line, tok.column)
 
     def string(self, meta: Any, children: list[Any]) -> Literal:
@@ -918,7 +941,8 @@ def _parse_tree(text: str) -> list[Any]:
         with _parse_lock:
             _postlex.text = text
             tree = _parser().parse(text)
-        return ToAst().transform(tree)
+        ast = ToAst()
+        result = ast.transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, MappingError):
             raise e.orig_exc from None
@@ -931,3 +955,9 @@ def _parse_tree(text: str) -> list[Any]:
         raise
     except LarkError as e:
         raise _convert_error(e, text) from None
+    # a bare name starting with a digit is only valid as an assignment target (`1st = 5`)
+    if ast.digit_names:
+        raise min(
+            (err for _, err in ast.digit_names.values()), key=lambda err: (err.line or 0, err.column or 0)
+        )
+    return result

@@ -523,6 +523,18 @@ def _slow_parse(raw: bytes) -> Any:
     return value
 
 
+def first_json_value(raw: bytes) -> bytes:
+    """The text of the first JSON value in ``raw`` (leading space included), for readers that
+    decode one value and leave the rest, as Go's ``json.Decoder.Decode`` does."""
+    text = raw.decode("utf-8", errors="replace")
+    stripped = text.lstrip(" \t\r\n")
+    try:
+        _, end = _slow_decoder.raw_decode(stripped)
+    except (ValueError, RecursionError):
+        return raw
+    return stripped[:end].encode("utf-8", errors="surrogatepass")
+
+
 # ---------------------------------------------------------------------------------------------
 # JSON encoding
 

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from mapping_lang.value import format_json_marshal
 from pipeline.errors import NoResponseError
 from pipeline.http.client import HTTPClient, body_excerpt, build_request
 from pipeline.message import Message
@@ -56,8 +57,6 @@ def events_url(base: str) -> str:
 
 def encode_events(batch: list[Message]) -> bytes:
     """The JSON array Go's ``json.Encoder`` writes: HTML-escaped, sorted keys, trailing newline."""
-    from mapping_lang.value import format_json_marshal
-
     events = []
     failures = []
     for index, msg in enumerate(batch):

@@ -87,7 +87,7 @@ def backoff_field(
             duration("max_elapsed_time", elapsed_doc, default=max_elapsed),
         ],
         "How long to wait between retries, and when to stop.",
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

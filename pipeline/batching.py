@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.durations import parse_duration_ns
+from pipeline.logs import Logger
 from pipeline.message import Message
+from pipeline.metrics import Metrics
+from pipeline.resources import ComponentMetrics
 
 
 @dataclass
@@ -34,10 +37,6 @@ class BatchPolicy:
             and self.check is None
             and not self.processors
         )
-
-    @property
-    def has_trigger(self) -> bool:
-        return self.count > 0 or self.byte_size > 0 or bool(self.period) or self.check is not None
 
 
 def policy_problems(conf: dict[str, Any]) -> list[str]:
@@ -69,8 +68,8 @@ class Batcher:
         self,
         policy: BatchPolicy,
         on_flush: Callable[[list[Message], list[asyncio.Future[None]]], Awaitable[None]],
-        logger: Any,
-        metrics: Any,
+        logger: Logger,
+        metrics: Metrics | ComponentMetrics,
     ) -> None:
         self.policy = policy
         self.on_flush = on_flush

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from typing import Any
 
+import mapping_lang
 from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
 from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, hoist_sibling_child
@@ -18,8 +20,10 @@ from pipeline.config.templates import expand as expand_template
 from pipeline.durations import parse_duration_ns
 from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
+from pipeline.http.server import HTTPServer
 from pipeline.leader import Leadership
-from pipeline.observability import Logger, LogSink, Metrics
+from pipeline.logs import Logger, LogSink
+from pipeline.metrics import Metrics
 from pipeline.registry import REGISTRY
 from pipeline.resources import Resources
 
@@ -42,14 +46,13 @@ class Manager:
         *,
         logger: Logger | None = None,
         metrics: Metrics | None = None,
-        http_server: Any = None,
+        http_server: HTTPServer | None = None,
         strict: bool = False,
         stream_name: str = "",
         inproc: InprocHub | None = None,
         resources: dict[str, dict[str, Any]] | None = None,
         leadership: Leadership | None = None,
     ) -> None:
-        import sys
 
         self.logger = logger or Logger(LogSink(stream=sys.stderr))
         self.metrics = metrics or Metrics(logger=self.logger)
@@ -101,28 +104,28 @@ class Manager:
         if found is None:
             raise ConfigError(f"{kind} resource '{label}' was not found")
         conf, path = found
-        built = {
-            "input": self.build_input,
-            "processor": self.build_processor,
-            "output": self.build_output,
-            "cache": self._build_plain,
-            "rate_limit": self._build_plain,
-        }[kind]
-        if kind in ("cache", "rate_limit"):
+        instance: Any
+        if kind == "input":
+            instance = self.build_input(conf, path)
+        elif kind == "processor":
+            instance = self.build_processor(conf, path)
+        elif kind == "output":
+            instance = self.build_output(conf, path)
+        else:  # cache, rate_limit
             instance = self._build_plain(kind, conf, path)
-        else:
-            instance = built(conf, path)  # type: ignore[operator]
         self._built[key] = instance
         return instance
+
+    def has_resource(self, kind: str, label: str) -> bool:
+        """Whether a resource of this kind has this label (``cache`` processors and outputs check
+        before they use one, to fail with upstream's message)."""
+        return label in self._resource_confs[kind]
 
     def cache(self, label: str) -> Any:
         return self._resource("cache", label)
 
     def rate_limit(self, label: str) -> Any:
         return self._resource("rate_limit", label)
-
-    def has_resource(self, kind: str, label: str) -> bool:
-        return label in self._resource_confs[kind]
 
     # -- components -----------------------------------------------------------------------------
 
@@ -221,8 +224,6 @@ class Manager:
         period = parse_duration_ns(conf["period"]) / 1e9 if conf.get("period") else None
         check = None
         if conf.get("check"):
-            import mapping_lang
-
             check = mapping_lang.compile(conf["check"])
         processors = self.build_processors(conf.get("processors") or [], f"{path}.processors")
         if (

@@ -16,7 +16,14 @@ from typing import Any
 
 from pipeline.backoff import Backoff
 from pipeline.batching import Batcher, BatchPolicy
-from pipeline.errors import BackoffError, EndOfInputError, NotConnectedError, UnwritableError
+from pipeline.errors import (
+    BackoffError,
+    EndOfInputError,
+    NotConnectedError,
+    RejectedError,
+    ShutdownError,
+    UnwritableError,
+)
 from pipeline.message import Message
 from pipeline.plugin import AckFn, Input, Output, Processor
 from pipeline.resources import Resources
@@ -361,10 +368,6 @@ async def _noop(_: BaseException | None) -> None:
 # -- output -----------------------------------------------------------------------------------------
 
 
-class RejectedError(Exception):
-    """A message flagged as errored reached the output with ``error_handling.strict`` on."""
-
-
 class OutputStage:
     """An output with its batch policy, ``processors``, ``max_in_flight`` writers, connect loop and
     the ``output_*`` metrics. ``submit`` hands over one transaction and returns once it has been
@@ -631,10 +634,6 @@ class OutputStage:
 # How long the transactions of a failed batch wait for the rest of it to come back (their retries
 # are spread by jittered backoff of at most a few seconds) before they are batched anew.
 REGATHER_AFTER = 10.0
-
-
-class ShutdownError(Exception):
-    """A transaction abandoned by a forced shutdown."""
 
 
 def _forget_if_delivered(

@@ -1,4 +1,28 @@
-"""Errors of the plugin API, named as in Redpanda Connect's Python SDK."""
+"""Every error the engine raises or understands, in one place.
+
+The plugin API's errors are named as in Redpanda Connect's Python SDK; the HTTP errors carry Go's
+wording because ``drop_on.error_patterns`` and users' alerts match on it. The tree::
+
+    Exception
+    +-- BaseError                  a component steers the engine (plugin API)
+    |   +-- NotConnectedError      connection lost: the engine reconnects
+    |   +-- EndOfInputError        input exhausted: the stream shuts down cleanly
+    |   +-- BackoffError           wait ``duration`` seconds before trying again
+    |   +-- UnwritableError        these messages can never be written: nacked, not retried
+    +-- RejectedError              an errored message reached a strict output: nacked
+    +-- ShutdownError              a transaction abandoned by a forced shutdown
+    +-- RequestBuildError          an HTTP request could not be built: the batch fails unsent
+    +-- UnexpectedResponseError    an HTTP status outside the successful ones: retried
+    +-- NoResponseError            no HTTP response at all: retried
+    +-- ConfigError                a config that cannot be built: the service exits with it
+    +-- ConfigReadError            a config file that cannot be read or parsed: fatal, not a lint
+    |   +-- YAMLSyntaxError        (pipeline.config.yaml_reader) the YAML parser's own words
+    +-- LeaderElectionError        the Lease elector cannot start: the service exits naming why
+
+Errors about one value stay beside the code that parses it and are turned into the ones above
+with a position: ``pipeline.spec.ConfigValueError`` (a field of the wrong type) and
+``pipeline.config.env.EnvError`` (a broken env file or ``${VAR}`` reference).
+"""
 
 from __future__ import annotations
 
@@ -37,11 +61,42 @@ class UnwritableError(BaseError):
 
 
 class ConfigError(Exception):
-    """A config that cannot be built: names where it is (``file(line,col)``) when known."""
+    """A config that cannot be built (unknown component, bad field, unknown resource label):
+    raised by the builder, it names where the problem is (``file(line,col)``) when known. The
+    ``run`` command prints it and exits with status 1; streams mode refuses that stream only."""
 
 
-class ComponentError(Exception):
-    """A component failed to construct; carries its config path."""
+class ConfigReadError(Exception):
+    """A config file that cannot be read or parsed: raised while loading, before any lint. With a
+    position it prints as a lint does, ``<file>(<line>,<col>) <message>``; the command exits 1.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int = 0, column: int = 0) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(f"{path}({line},{column}) {message}" if path is not None and line else message)
+
+
+class RejectedError(Exception):
+    """A message flagged as errored reached an output while ``error_handling.strict`` is on: the
+    output stage raises it instead of writing, and the transaction is nacked with it."""
+
+
+class ShutdownError(Exception):
+    """A transaction abandoned by a forced shutdown (``context canceled``, as upstream says): its
+    acknowledgement carries this error so the input can redeliver on the next start."""
+
+
+class LeaderElectionError(Exception):
+    """The Lease elector cannot start (no usable kubeconfig or service account, the API server
+    unreachable): the service stops with one line naming the cause instead of a traceback."""
+
+
+class RequestBuildError(Exception):
+    """An HTTP request could not be built (an interpolation failed, the URL is invalid): raised
+    from ``write_batch`` before anything is sent, it fails the batch."""
 
 
 class UnexpectedResponseError(Exception):

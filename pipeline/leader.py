@@ -51,7 +51,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.durations import format_duration, parse_duration
-from pipeline.observability import Logger, Metrics
+from pipeline.errors import LeaderElectionError
+from pipeline.logs import Logger
+from pipeline.metrics import Metrics
 
 CHECKPOINTS_ANNOTATION = "benthic/checkpoints"
 SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -260,10 +262,6 @@ class Leadership:
 # -- the elector -------------------------------------------------------------------------------------
 
 
-class LeaderElectionError(Exception):
-    """The elector cannot start: no usable kubeconfig or service account."""
-
-
 def _parse_checkpoints(annotations: Mapping[str, str] | None) -> dict[str, str]:
     text = (annotations or {}).get(CHECKPOINTS_ANNOTATION)
     if not text:
@@ -313,7 +311,8 @@ class LeaseElector:
                     config_file=kubeconfig or None, client_configuration=api_config, persist_config=False
                 )
             else:
-                config.load_incluster_config(client_configuration=api_config)
+                # kubernetes_asyncio has no annotations on this one
+                config.load_incluster_config(client_configuration=api_config)  # type: ignore[no-untyped-call]
         except Exception as err:
             where = (
                 f"kubeconfig {kubeconfig}" if kubeconfig else "the pod's service account or ~/.kube/config"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mapping_lang.value import format_json, parse_json, to_text
+
 _UNSET: Any = object()
 
 
@@ -42,8 +44,6 @@ class Message:
     @property
     def content(self) -> bytes:
         if self._content is None:
-            from mapping_lang.value import format_json
-
             self._content = format_json(self._structured)
         return self._content
 
@@ -55,8 +55,6 @@ class Message:
     def structured(self) -> Any:
         """The payload parsed as JSON (cached). Raises ``ValueError`` when it is not JSON."""
         if self._structured is _UNSET:
-            from mapping_lang.value import parse_json
-
             self._structured = parse_json(self._content or b"")
         return self._structured
 
@@ -102,7 +100,6 @@ class Message:
         """A metadata value as text, as outputs and ``meta()`` see it."""
         if key not in self.metadata:
             return None
-        from mapping_lang.value import to_text
 
         return to_text(self.metadata[key])
 

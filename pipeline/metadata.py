@@ -26,12 +26,12 @@ def metadata_filter_field(name: str, description: str, **kw: Any) -> Field:
         [
             string_list(
                 "include_prefixes",
-                "Provide a list of explicit metadata key prefixes to match against.",
+                "Metadata keys starting with any of these prefixes match.",
                 default=[],
             ),
             string_list(
                 "include_patterns",
-                "Provide a list of explicit metadata key regular expression (re2) patterns to match against.",
+                "Metadata keys matching any of these regular expressions (re2 syntax) match.",
                 default=[],
             ),
         ],

@@ -12,7 +12,6 @@ logger and metrics carrying its ``label`` and ``path``, and access to shared res
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -122,8 +121,6 @@ class RateLimit(Protocol):
 
 
 # -- registration -----------------------------------------------------------------------------------
-
-InputCtor = Callable[[Any, "Resources"], "Input | tuple[Input, bool]"]
 
 
 def register_input(spec: ComponentSpec, ctor: Callable[[Any, Resources], Any]) -> None:
@@ -342,8 +339,3 @@ def batch_output(
         return fn
 
     return wrap
-
-
-async def sleep_or_cancel(seconds: float) -> None:
-    """Sleep that a task cancellation (shutdown) interrupts; a helper for plugin authors."""
-    await asyncio.sleep(max(0.0, seconds))

@@ -115,12 +115,20 @@ def _mask_pair(match: re.Match[str]) -> str:
     return f"{name}={SECRET_MASK}"
 
 
+def _redact_url_match(match: re.Match[str]) -> str:
+    # punctuation that ends a sentence or precedes an error ("at nats://h:4222: refused") is not
+    # part of the URL, and would make its port unparseable
+    url = match.group(0)
+    core = url.rstrip(".,:;!?")
+    return redact_url(core) + url[len(core) :]
+
+
 def redact_text(text: str) -> str:
     """Free text (an error, a log line, a response body) with every URL in it redacted, and the
     credentials text can carry outside a URL masked: ``Bearer``/``Basic`` credentials, JWTs,
     JSON members and ``name=value`` pairs whose name looks like a credential."""
     if "://" in text:
-        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+        text = _URL_IN_TEXT.sub(_redact_url_match, text)
     if '"' in text:
         text = _JSON_MEMBER.sub(_mask_member, text)
     if "=" in text:
@@ -129,11 +137,6 @@ def redact_text(text: str) -> str:
     if "eyJ" in text:
         text = _JWT.sub(SECRET_MASK, text)
     return text
-
-
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """A copy of a header map with the values of sensitive headers masked."""
-    return {k: (SECRET_MASK if is_sensitive_name(k) else v) for k, v in headers.items()}
 
 
 def url_secrets(text: str) -> list[str]:

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipeline.observability import Counter, Gauge, Logger, Metrics, Timer
+import mapping_lang
+from mapping_lang.interpolation import Interpolation, compile_interpolation
+from pipeline.logs import Logger
+from pipeline.metrics import Counter, Gauge, Metrics, Timer
 
 if TYPE_CHECKING:
-    from pipeline.builder import Manager
+    from pipeline.builder import InprocHub, Manager
     from pipeline.engine import InputStage, OutputStage, ProcessorStage
+    from pipeline.http.server import HTTPServer
+    from pipeline.leader import Leadership
 
 
 class ComponentMetrics:
@@ -83,30 +88,26 @@ class Resources:
     def rate_limit(self, label: str) -> Any:
         return self.manager.rate_limit(label)
 
-    def interpolation(self, text: str) -> Any:
+    def interpolation(self, text: str) -> Interpolation:
         """Compile a ``${! }`` interpolated string (a config error names the component path)."""
-        from mapping_lang.interpolation import compile_interpolation
-
         return compile_interpolation(text)
 
-    def mapping(self, text: str) -> Any:
-        import mapping_lang
-
+    def mapping(self, text: str) -> mapping_lang.Mapping:
         return mapping_lang.compile(text)
 
     @property
-    def http_server(self) -> Any:
+    def http_server(self) -> HTTPServer | None:
         """The service-wide HTTP server (``http.address``), for inputs that share it."""
         return self.manager.http_server
 
     @property
-    def leadership(self) -> Any:
+    def leadership(self) -> Leadership:
         """The process's ``pipeline.leader.Leadership``: a scheduled input awaits ``lead()``
         before each scrape, so that only the elected replica scrapes."""
         return self.manager.leadership
 
     @property
-    def inproc(self) -> Any:
+    def inproc(self) -> InprocHub:
         return self.manager.inproc
 
     @property

@@ -11,25 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import os
+import shutil
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.config import ConfigReadError, LoadedConfig, scrub_secrets, secret_values
+import httpx
+
+import mapping_lang
+from pipeline.builder import Manager
+from pipeline.config import ROOT_SPEC, LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
-from pipeline.errors import ConfigError
+from pipeline.engine import Stream
+from pipeline.errors import ConfigError, ConfigReadError, LeaderElectionError
+from pipeline.http.access import basic_auth, cors, debug_endpoints
+from pipeline.http.endpoints import ServiceAPI
 from pipeline.http.server import HTTPServer
-from pipeline.leader import ElectionSettings, LeaderElectionError, Leadership, LeaseElector
-from pipeline.observability import Logger, LogSink, Metrics, ServiceAPI
+from pipeline.http.tls import server_tls_context
+from pipeline.leader import ElectionSettings, Leadership, LeaseElector
+from pipeline.logs import Logger, LogSink
+from pipeline.metrics import Metrics
+from pipeline.spec import ConfigValueError, resolve
 
 
 def resolved_root(data: dict[str, Any]) -> dict[str, Any]:
     """The service-wide blocks (http, logger, metrics...) with their defaults filled in."""
-    from pipeline.config import ROOT_SPEC
-    from pipeline.spec import ConfigValueError, resolve
-
     try:
         root = resolve(ROOT_SPEC, data)
     except ConfigValueError:
@@ -59,10 +69,6 @@ class RotatingFile:
         self.handle.flush()
 
     def _rotate(self) -> None:
-        import gzip
-        import shutil
-        import time
-
         self.handle.close()
         with open(self.path, "rb") as src, gzip.open(self.path + ".1.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
@@ -109,8 +115,6 @@ def make_metrics(data: dict[str, Any], logger: Logger) -> tuple[Metrics, bool]:
     rename = None
     mapping_src = conf.get("mapping") or ""
     if mapping_src:
-        import mapping_lang
-
         compiled = mapping_lang.compile(mapping_src)
 
         def rename(name: str) -> str | None:
@@ -182,8 +186,6 @@ class MetricsPublisher:
             await self.push()
 
     async def push(self) -> None:
-        import httpx
-
         url = f"{self.push_url.rstrip('/')}/metrics/job/{self.job}"
         try:
             async with httpx.AsyncClient(timeout=10, auth=self.auth) as client:
@@ -226,11 +228,9 @@ async def start_http(
     if not http.get("enabled", True):
         return None
     address = str(http.get("address") or "0.0.0.0:4195")
-    from pipeline.http.tls import server_tls_context
 
     ssl_context = server_tls_context(http.get("cert_file"), http.get("key_file"))
     server = HTTPServer.from_address(address, ssl=ssl_context, log_error=logger.error)
-    from pipeline.http.access import basic_auth, cors, debug_endpoints
 
     if (http.get("cors") or {}).get("enabled"):
         server.use(cors(http["cors"]))
@@ -322,7 +322,6 @@ async def run_config(
         if lint.level == "warning":
             logger.warn("Config lint warning", lint=lint.render(loaded.path))
     metrics, serve_metrics = make_metrics(data, logger)
-    from pipeline.builder import Manager
 
     strict = bool((data.get("error_handling") or {}).get("strict", False))
     stream_holder: dict[str, Any] = {}
@@ -382,7 +381,7 @@ async def run_config(
 
 
 async def supervise(
-    stream: Any, data: dict[str, Any], logger: Logger, update: asyncio.Future[LoadedConfig] | None = None
+    stream: Stream, data: dict[str, Any], logger: Logger, update: asyncio.Future[LoadedConfig] | None = None
 ) -> tuple[int, LoadedConfig | None]:
     """Run a stream and carry out the shutdown sequence on a signal, or on a config ``update``
     (then the new config is returned, for the caller to run)."""

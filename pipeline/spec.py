@@ -25,7 +25,6 @@ from pipeline.redact import SECRET_MASK as SECRET_MASK  # specs and echo use spe
 
 REQUIRED: Any = object()  # sentinel: a field without default must be present
 
-SCALAR_TYPES = frozenset({"string", "int", "float", "bool", "duration", "bloblang", "any"})
 COMPONENT_TYPES = frozenset({"input", "output", "processor", "buffer", "cache", "rate_limit"})
 
 
@@ -263,13 +262,6 @@ class ComponentSpec:
             if f.name == name:
                 return f
         return None
-
-    def as_object_field(self) -> Field:
-        return (
-            self.root
-            if self.root is not None
-            else Field(self.name, "object", children=self.fields, default=None)
-        )
 
 
 # -- JSON Schema -------------------------------------------------------------------------------------

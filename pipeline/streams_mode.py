@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 import yaml
 
+from pipeline import eventloop
 from pipeline.builder import Manager
 from pipeline.config import (
     ConfigReadError,
@@ -47,17 +48,17 @@ from pipeline.config import (
     secret_values,
 )
 from pipeline.durations import format_duration_ns, parse_duration_ns
-from pipeline.errors import ConfigError
+from pipeline.engine import Stream
+from pipeline.errors import ConfigError, LeaderElectionError
 from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.leader import (
     ElectionSettings,
-    LeaderElectionError,
     Leadership,
     LeaseElector,
     election_settings,
     kubernetes_missing,
 )
-from pipeline.observability import Logger
+from pipeline.logs import Logger
 from pipeline.redact import redact_text
 from pipeline.service import MetricsPublisher, make_logger, make_metrics, resolved_root, start_http
 
@@ -138,7 +139,7 @@ def stream_paths(patterns: list[str]) -> dict[str, str]:
 
 
 class StreamEntry:
-    def __init__(self, stream_id: str, config: Any, stream: Any, task: asyncio.Task[None]) -> None:
+    def __init__(self, stream_id: str, config: Any, stream: Stream, task: asyncio.Task[None]) -> None:
         self.id = stream_id
         self.config = config
         self.stream = stream
@@ -173,7 +174,7 @@ class StreamManager:
         task = asyncio.create_task(self._run(stream_id, stream), name=f"stream-{stream_id}")
         self.streams[stream_id] = StreamEntry(stream_id, data, stream, task)
 
-    async def _run(self, stream_id: str, stream: Any) -> None:
+    async def _run(self, stream_id: str, stream: Stream) -> None:
         try:
             await stream.run()
         except Exception as err:
@@ -405,7 +406,7 @@ def main(argv: list[str]) -> int:
         for problem in election_problems or [missing or ""]:
             print(f"Leader election error: {problem}", file=sys.stderr)
         return 1
-    return asyncio.run(_run(root, streams, args, prefix, election))
+    return eventloop.run(_run(root, streams, args, prefix, election))
 
 
 async def _run(

@@ -9,8 +9,7 @@ the runtime, so that those components share it without importing each other.
 
 from __future__ import annotations
 
-from typing import Any
-
+from pipeline.logs import Logger
 from pipeline.message import Message
 
 RESULT_STORE = "sync_response"
@@ -20,12 +19,6 @@ ResultStore = list[list[Message]]
 """Every batch stored for one request, in the order they were stored."""
 
 
-def new_result_store() -> tuple[ResultStore, dict[str, Any]]:
-    """An empty store and the message context that carries it."""
-    store: ResultStore = []
-    return store, {RESULT_STORE: store}
-
-
 def result_store(batch: list[Message]) -> ResultStore | None:
     """The store of the batch's first message, or None when its input attached none."""
     context = batch[0].context if batch else None
@@ -33,7 +26,7 @@ def result_store(batch: list[Message]) -> ResultStore | None:
     return store if isinstance(store, list) else None
 
 
-def store_sync_response(batch: list[Message], logger: Any = None) -> bool:
+def store_sync_response(batch: list[Message], logger: Logger | None = None) -> bool:
     """Append a copy of ``batch`` (content and metadata, no context) as one entry to the result
     store of its first message; False when there is none."""
     store = result_store(batch)

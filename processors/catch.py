@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.engine import run_processors
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, component_list
@@ -51,8 +52,6 @@ class Catch:
         self.children = children
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-        from pipeline.engine import run_processors
-
         out: list[Message] = []
         for msg in batch:
             if msg.error is None or not self.children:

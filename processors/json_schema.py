@@ -9,13 +9,20 @@ Go's ``url.Parse``. The schema is loaded once, at start.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import httpx
 import jsonschema
+import orjson
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+from referencing.jsonschema import DRAFT7
 
 from mapping_lang.jsonschema_go import format_checker, schema_errors
+from mapping_lang.value import parse_json
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, string
@@ -52,10 +59,6 @@ SPEC.lint = _lint
 
 def _file_registry() -> Any:
     """Schemas referenced by ``file://`` URI are read from disk when first needed."""
-    import orjson
-    from referencing import Registry, Resource
-    from referencing.exceptions import NoSuchResource
-    from referencing.jsonschema import DRAFT7
 
     def retrieve(uri: str) -> Any:
         parts = urlsplit(uri)
@@ -88,8 +91,6 @@ class JSONSchema:
 
     @staticmethod
     def _load(conf: dict[str, Any]) -> Any:
-        import orjson
-
         path = conf.get("schema_path") or ""
         if path.startswith("file://"):
             file_path = Path(unquote(path[len("file://") :]))
@@ -99,8 +100,6 @@ class JSONSchema:
                 schema = {"$id": file_path.resolve().as_uri(), **schema}
             return schema
         if path.startswith("http://"):
-            import httpx
-
             response = httpx.get(path)
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code} fetching {path}")
@@ -118,8 +117,6 @@ class JSONSchema:
                 elif not msg.content:
                     raise ValueError("target message part does not exist")
                 else:
-                    import json
-
                     # plain-Python values for the validator, numbers by their text
                     document = json.loads(msg.content, parse_float=_parse_number, parse_int=int)
             except ValueError as err:
@@ -138,8 +135,6 @@ class JSONSchema:
 
 def _parse_error(content: bytes, err: ValueError) -> str:
     """Go ``encoding/json``'s words for a payload that is not one JSON document."""
-    from mapping_lang.value import parse_json
-
     if not content:
         return "target message part does not exist"
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mapping_lang.value import type_name
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, bloblang, interp, string
@@ -74,8 +75,6 @@ class Log:
                 self.res.logger.error(f"Failed to extract fields object: {err}")
                 return
             if not isinstance(value, dict):
-                from mapping_lang.value import type_name
-
                 self.res.logger.error(
                     f"Fields mapping yielded a non-object result: {_go_type(type_name(value))}"
                 )

@@ -64,7 +64,7 @@ SPEC = ComponentSpec(
 def _modules() -> tuple[Any, Any, Any, Any, Any]:
     try:  # optional dependencies: the "formats" extra
         from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-        from grpc_tools import protoc
+        from grpc_tools import protoc  # likewise optional ("formats" extra)
     except ImportError:
         raise ValueError(
             "the protobuf processor needs protobuf and grpcio-tools: pip install 'benthic[formats]'"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.engine import run_processors
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, bloblang, boolean, component_list, obj_list
@@ -94,8 +95,6 @@ class Switch:
         ]
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-        from pipeline.engine import run_processors
-
         # each message carries (origin index, sequence) so the result can be put back in order
         remaining: list[tuple[int, Message]] = list(enumerate(batch))
         result: list[tuple[int, Message]] = []

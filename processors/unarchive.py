@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import struct
 import tarfile
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from mapping_lang.value import parse_json
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, string
@@ -42,8 +44,6 @@ SPEC = ComponentSpec(
 
 
 def _parse(content: bytes) -> Any:
-    from mapping_lang.value import parse_json
-
     if not content:
         raise ValueError("target message part does not exist")
     return parse_json(content)
@@ -94,10 +94,6 @@ def json_map(msg: Message) -> list[Message]:
 
 
 def json_documents(msg: Message) -> list[Message]:
-    import json
-
-    from mapping_lang.value import parse_json
-
     text = msg.content.decode("utf-8", "replace")
     decoder = json.JSONDecoder()
     out, pos = [], 0

@@ -120,8 +120,8 @@ def type_checking_imports(tree: ast.Module) -> set[int]:
 
 def has_comment(lines: list[str], lineno: int) -> bool:
     here = lines[lineno - 1]
-    above = lines[lineno - 2].strip() if lineno >= 2 else ""
-    return "#" in here or above.startswith("#")
+    above = lines[lineno - 2] if lineno >= 2 else ""
+    return "#" in here or "#" in above  # on the import, or on the line before (a comment, a try:)
 
 
 def check() -> tuple[list[Breach], dict[str, set[str]]]:

@@ -7,8 +7,10 @@ transport errors, 429 and 5xx are retried with jittered exponential backoff that
 ``Retry-After``, pages advance by the raw page length, metric requests run concurrently (bounded),
 non-finite values are dropped with a warning, and a window's scrape (:class:`WindowScrape`) keeps
 what it fetched so that a retry asks only for the failed requests and a resource becomes an event
-only when all its metrics arrived. Requests go through the shared client
-(``pipeline.http.client``). Errors name the request path, the status, the resource and a short
+only when all its metrics arrived. The token request goes through the shared client
+(``pipeline.http.client``); GETs (listing and metrics, thousands per scrape) go through the lean
+kept-alive client (``pipeline.http.keepalive``) unless a proxy applies, which cut the collector's
+CPU per metric request to about a quarter (``bench/run_ai_scrape.py``). Errors name the request path, the status, the resource and a short
 body; the app secret, bearer tokens and URL credentials never appear in them.
 """
 
@@ -25,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-import httpx
 import orjson
 
 from inputs.run_ai.resources import decode_problem, pod_body, resource_ids, running_pods, workload_body
@@ -38,8 +39,9 @@ from pipeline.http.client import (
     jittered_backoff,
     retry_after_seconds,
 )
-from pipeline.observability import Logger
-from pipeline.redact import redact_text
+from pipeline.http.keepalive import KeepAliveError, KeepAlivePool, Reply, usable_for
+from pipeline.logs import Logger
+from pipeline.redact import redact_text, redact_url
 from pipeline.resources import ComponentMetrics
 
 TOKEN_PATH = "/api/v1/token"
@@ -212,6 +214,11 @@ class RunAIClient:
             )
             for _ in range(shards)
         ]
+        self._verify = verify
+        # metric requests (GETs) go through a lean kept-alive pool unless a proxy applies
+        self._keepalive: KeepAlivePool | None = None
+        self._keepalive_url = ""
+        self._user_agent = self._clients[0].client.headers.get("user-agent", "")
         self._token: str | None = None
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
@@ -220,6 +227,22 @@ class RunAIClient:
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()
+        if self._keepalive is not None:
+            self._keepalive.close()
+
+    def _keepalive_pool(self) -> KeepAlivePool | None:
+        """The kept-alive pool for ``base_url`` (made again when the URL changes), or None when a
+        proxy applies."""
+        if self._keepalive_url != self.base_url:
+            if self._keepalive is not None:
+                self._keepalive.close()
+            self._keepalive_url = self.base_url
+            self._keepalive = (
+                KeepAlivePool(self.base_url, verify=self._verify, timeout=self.http.timeout)
+                if usable_for(self.base_url)
+                else None
+            )
+        return self._keepalive
 
     # -- token ------------------------------------------------------------------------------------
 
@@ -278,7 +301,11 @@ class RunAIClient:
         query = encode_query(params)
         for renewed in (False, True):
             token = await self.bearer_token()
-            headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+            headers = {
+                "Accept": "application/json",
+                "Authorization": f"Bearer {token}",
+                "User-Agent": self._user_agent,
+            }
             response = await self._send("GET", path, query, headers=headers, about=about, shard=shard)
             if response.status_code == 401 and not renewed:
                 self.forget_token(token)
@@ -306,20 +333,33 @@ class RunAIClient:
         about: str,
         content: bytes | None = None,
         shard: int = 0,
-    ) -> httpx.Response:
+    ) -> Reply:
         """One request with retries: transport errors, 429 and 5xx, up to ``retry_count`` times."""
-        url = self.base_url + path + (f"?{query}" if query else "")
+        target = path + (f"?{query}" if query else "")
+        url = self.base_url + target
         label = _path_label(path)
+        pool = self._keepalive_pool() if method == "GET" else None
         attempt = 0
         while True:
             started = time.perf_counter_ns()
             wait: float | None = None
-            client = self._clients[shard % len(self._clients)]
-            exchange = await client.send(build_request(method, url, headers, content))
-            response = exchange.response
+            response: Reply | None = None
+            if pool is not None:
+                try:
+                    response = await pool.get(target, headers)
+                except KeepAliveError as err:
+                    detail = f'{method[:1]}{method[1:].lower()} "{redact_url(url)}": {err}'
+            else:
+                client = self._clients[shard % len(self._clients)]
+                exchange = await client.send(build_request(method, url, headers, content))
+                if exchange.response is not None:
+                    response = Reply(
+                        exchange.response.status_code, dict(exchange.response.headers), exchange.body
+                    )
+                else:
+                    error = exchange.error
+                    detail = error.url_error if isinstance(error, NoResponseError) else str(error)
             if response is None:
-                error = exchange.error
-                detail = error.url_error if isinstance(error, NoResponseError) else str(error)
                 failure = f"{method} {path} ({about}): {self._scrub(detail)}"
                 if attempt >= self.http.retry_count:
                     raise RunAIError(failure, retryable=True) from None
@@ -341,7 +381,7 @@ class RunAIClient:
             await asyncio.sleep(wait)
             attempt += 1
 
-    def _excerpt(self, response: httpx.Response) -> str:
+    def _excerpt(self, response: Reply) -> str:
         return self._scrub(body_excerpt(response.content))
 
     def _scrub(self, text: str) -> str:

@@ -232,16 +232,25 @@ def hostname(ctx: Any) -> Any:
     return socket.gethostname()
 
 
-@function(
-    "range", category="General", params=[Param("start", "int"), Param("stop", "int"), Param("step", "int", 1)]
-)
-def range_fn(ctx: Any, start: int, stop: int, step: int) -> Any:
+def _check_range(start: int, stop: int, step: int) -> tuple[Any, ...]:
+    """Upstream's constructor checks: at parse time when the arguments are literals."""
     if step == 0:
         raise EvalError("step must be greater than or less than 0")
     if step > 0 and start >= stop:
         raise EvalError(f"with positive step arg start ({start}) must be < stop ({stop})")
     if step < 0 and stop > start:
         raise EvalError(f"with negative step arg stop ({stop}) must be <= start ({start})")
+    return (start, stop, step)
+
+
+@function(
+    "range",
+    category="General",
+    params=[Param("start", "int"), Param("stop", "int"), Param("step", "int", 1)],
+    prepare=_check_range,
+)
+def range_fn(ctx: Any, start: int, stop: int, step: int) -> Any:
+    _check_range(start, stop, step)
     n = abs(stop - start) // abs(step)  # Go: (stop-start)/step, truncated
     if n > MAX_ARRAY_LENGTH:
         raise EvalError(f"range of {n} elements exceeds the limit of {MAX_ARRAY_LENGTH} elements")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import secrets
@@ -14,8 +15,9 @@ from collections import deque
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gofmt import go_quote
 from mapping_lang.library import Param, function, method
-from mapping_lang.libutil import as_bytes, as_text, to_timestamp, unix_nanos
+from mapping_lang.libutil import as_bytes, to_timestamp, unix_nanos
 from mapping_lang.value import INT64_MAX
 
 CATEGORY = "General"
@@ -79,22 +81,53 @@ _NAMESPACES = {
     "oid": uuid.NAMESPACE_OID,
     "x500": uuid.NAMESPACE_X500,
 }
+_NAMESPACES_UPPER = {k.upper(): v for k, v in _NAMESPACES.items()}
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_namespace(text: str) -> uuid.UUID | None:
+    """gofrs/uuid ``FromString``: canonical, 32 hex digits, either of those in braces, or after
+    ``urn:uuid:``. Python's ``uuid.UUID`` is looser (hyphens anywhere, ``uuid:`` prefixes)."""
+    if len(text) in (41, 45):
+        if not text.startswith("urn:uuid:"):
+            return None
+        text = text[9:]
+    elif len(text) in (34, 38):
+        if not (text[0] == "{" and text[-1] == "}"):
+            return None
+        text = text[1:-1]
+    if len(text) == 36:
+        if any(text[i] != "-" for i in (8, 13, 18, 23)):
+            return None
+        text = text[:8] + text[9:13] + text[14:18] + text[19:23] + text[24:]
+    if len(text) != 32 or not all(c in _HEX for c in text):
+        return None
+    return uuid.UUID(hex=text)
 
 
 @method("uuid_v5", category="Encoding and Encryption",
         params=[Param("ns", "string", optional=True, description="dns, url, oid, x500 or a UUID.")],
         description="A name-based version 5 UUID of the string under a namespace.")  # fmt: skip
 def uuid_v5(ctx: Any, target: Any, ns: str | None = None) -> Any:
+    if target is None:
+        return None  # upstream passes null through
     if ns is None:
         namespace = uuid.UUID(int=0)
-    elif ns in _NAMESPACES:
-        namespace = _NAMESPACES[ns]
+    elif ns in _NAMESPACES or ns in _NAMESPACES_UPPER:
+        namespace = _NAMESPACES.get(ns) or _NAMESPACES_UPPER[ns]
     else:
-        try:
-            namespace = uuid.UUID(ns)
-        except ValueError:
-            raise EvalError(f"invalid ns uuid: {ns}") from None
-    return str(uuid.uuid5(namespace, as_text(target)))
+        parsed = parse_namespace(ns)
+        if parsed is None:
+            raise EvalError(f"invalid ns uuid: {go_quote(ns)}")
+        namespace = parsed
+    t = type(target)
+    if t is not str and t is not bytes:
+        raise TypeMismatch("string", target)
+    name = target.encode("utf-8", "surrogatepass") if t is str else target
+    digest = hashlib.sha1(namespace.bytes + name, usedforsecurity=False).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -13,7 +13,8 @@ import struct
 from typing import Any
 
 from mapping_lang.compiled import clone
-from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.errors import BareError, EvalError, TypeMismatch
+from mapping_lang.gostrconv import num_error, parse_float, parse_int, parse_uint
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
     DELETED,
@@ -22,8 +23,6 @@ from mapping_lang.value import (
     NOTHING,
     UINT64_MAX,
     JsonNumber,
-    compare,
-    format_float_g,
     is_number,
     normalise_number,
     to_float,
@@ -94,102 +93,113 @@ def not_null(ctx: Any, target: Any) -> Any:
     return target
 
 
-def _parse_go_float(s: str) -> float:
-    t = s
-    if "_" in t or t.strip() != t or not t:
-        raise ValueError
-    low = t.lower().lstrip("+-")
-    if low in ("inf", "infinity", "nan"):
-        return float(t)
-    if low.startswith("0x"):
-        return float.fromhex(t)
-    return float(t)
+def _text_of(target: Any) -> str:
+    return target.decode("utf-8", "replace") if type(target) is bytes else target
 
 
 @method("number", category=COERCION, params=[Param("default", "float", optional=True)])
 def number(ctx: Any, target: Any, default: Any = None) -> Any:
+    # Go: value.IToNumber, which is IToFloat64 (strconv.ParseFloat on strings and bytes).
     if is_number(target):
         return to_float(target)
     if type(target) is str or type(target) is bytes:
-        s = target.decode("utf-8", "replace") if isinstance(target, bytes) else target
         try:
-            return _parse_go_float(s)
-        except ValueError:
+            return parse_float(_text_of(target))
+        except EvalError:
             if default is not None:
                 return default
-            raise EvalError(f'strconv.ParseFloat: parsing "{s}": invalid syntax') from None
+            raise
     if default is not None:
         return default
-    raise TypeMismatch(["number", "string"], target)
+    raise TypeMismatch("number", target)
 
 
-_GO_INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$")
+_FRACTION = (
+    "float value contains decimals and therefore cannot be cast as {}, if you intend to round the "
+    "value then call `.round()` explicitly before this cast"
+)
+_WIDTH = {32: "a 32-bit", 16: "a 16-bit", 8: "an 8-bit"}
 
 
-def _parse_go_int(s: str, bits: int, signed: bool) -> int:
-    """Go ``strconv.ParseInt(s, 0, bits)`` / ``ParseUint``."""
-    fn = "ParseInt" if signed else "ParseUint"
-    if not _GO_INT.match(s) or (not signed and s[:1] in "+-"):
-        raise EvalError(f'strconv.{fn}: parsing "{s}": invalid syntax')
-    body = s.lstrip("+-")
-    neg = s.startswith("-")
-    if "_" in body and not (len(body) > 1 and body[0] == "0" and body[1] in "xXoObB"):
-        raise EvalError(f'strconv.{fn}: parsing "{s}": invalid syntax')
-    b = body.replace("_", "")
-    if len(b) > 1 and b[0] == "0" and b[1] in "xX":
-        v = int(b[2:], 16)
-    elif len(b) > 1 and b[0] == "0" and b[1] in "oO":
-        v = int(b[2:], 8)
-    elif len(b) > 1 and b[0] == "0" and b[1] in "bB":
-        v = int(b[2:], 2)
-    elif len(b) > 1 and b[0] == "0":
-        v = int(b[1:], 8)
-    else:
-        v = int(b)
-    v = -v if neg else v
-    lo, hi = _range(bits, signed)
-    if not lo <= v <= hi:
-        raise EvalError(f'strconv.{fn}: parsing "{s}": value out of range')
+def _to_int64(target: Any) -> int:
+    """Go's value.IToInt."""
+    t = type(target)
+    if t is int:
+        if target > INT64_MAX:
+            raise EvalError("unsigned integer value is too large to be cast as a signed integer")
+        return target
+    if t is JsonNumber:  # json.Number.Int64: a base-10 strconv.ParseInt of the lexeme
+        return parse_int_base10(target.lexeme)
+    if t is float:
+        if math.isinf(target):
+            raise EvalError("cannot convert +/-INF to an integer")
+        if math.isnan(target):
+            raise EvalError("cannot convert NAN to an integer")
+        if target > 9.223372036854775807e18:
+            raise EvalError("float value is too large to be cast as a signed integer")
+        if target < -9.223372036854775808e18:
+            raise EvalError("float value is too small to be cast as a signed integer")
+        if target != math.floor(target) or target == 9.223372036854775807e18:
+            raise EvalError(_FRACTION.format("a signed integer"))
+        return int(target)
+    if t is str or t is bytes:
+        return parse_int(_text_of(target))
+    raise TypeMismatch("number", target)
+
+
+def _to_uint64(target: Any) -> int:
+    """Go's value.IToUint."""
+    t = type(target)
+    if t is int:
+        if target < 0:
+            raise EvalError("signed integer value is negative and cannot be cast as an unsigned integer")
+        return target
+    if t is JsonNumber:
+        i = parse_int_base10(target.lexeme)
+        if i < 0:
+            raise EvalError("signed integer value is negative and cannot be cast as an unsigned integer")
+        return i
+    if t is float:
+        if target < 0:
+            raise EvalError("float value is negative and cannot be cast as an unsigned integer")
+        if math.isinf(target):
+            raise EvalError("cannot convert +/-INF to an unsigned integer")
+        if math.isnan(target):
+            raise EvalError("cannot convert NAN to an unsigned integer")
+        if target > 1.8446744073709552e19:
+            raise EvalError("float value is too large to be cast as an unsigned integer")
+        if target != math.floor(target) or target == 1.8446744073709552e19:
+            raise EvalError(_FRACTION.format("an unsigned integer"))
+        return int(target)
+    if t is str or t is bytes:
+        return parse_uint(_text_of(target))
+    raise TypeMismatch("number", target)
+
+
+def parse_int_base10(lexeme: str) -> int:
+    """strconv.ParseInt(s, 10, 64), as json.Number.Int64 calls it (no prefixes, no underscores)."""
+    body = lexeme[1:] if lexeme[:1] in ("+", "-") else lexeme
+    if not body or not body.isascii() or not body.isdigit():
+        raise num_error("ParseInt", lexeme, "invalid syntax")
+    v = int(lexeme)
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise num_error("ParseInt", lexeme, "value out of range")
     return v
 
 
-def _range(bits: int, signed: bool) -> tuple[int, int]:
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
-
-
 def _int_cast(bits: int, signed: bool) -> Any:
-    tname = f"{'int' if signed else 'uint'}{bits}"
+    width = _WIDTH.get(bits, "")
+    kind = "signed" if signed else "unsigned"
+    hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+    lo = -(1 << (bits - 1)) if signed else 0
 
     def cast(ctx: Any, target: Any) -> Any:
-        lo, hi = _range(bits, signed)
-        t = type(target)
-        if t is int:
-            v = target
-        elif t is JsonNumber or t is float:
-            n = normalise_number(target)
-            if type(n) is int:
-                v = n
-            else:
-                f = float(n)
-                if math.isnan(f) or math.isinf(f) or f != math.floor(f):
-                    raise EvalError(
-                        f"cannot convert value {format_float_g(f)} to {tname}: value has a fractional "
-                        "part, consider using .round() first"
-                    )
-                v = int(f)
-                if not lo <= v <= hi:
-                    raise EvalError(f"value {format_float_g(f)} is out of range for {tname}")
-        elif t is str or t is bytes:
-            s = target.decode("utf-8", "replace") if t is bytes else target
-            v = _parse_go_int(s, bits, signed)
-        else:
-            raise TypeMismatch(["number", "string"], target)
-        if not lo <= v <= hi:
+        v = _to_int64(target) if signed else _to_uint64(target)
+        if bits < 64:
+            if v > hi:
+                raise EvalError(f"value is too large to be cast as {width} {kind} integer")
             if v < lo:
-                raise EvalError(f"value {v} is out of range for {tname}")
-            raise EvalError(f"value {v} is out of range for {tname}")
+                raise EvalError(f"value is too small to be cast as {width} {kind} integer")
         return v
 
     return cast
@@ -205,13 +215,9 @@ def _float_cast(bits: int) -> Any:
         if is_number(target):
             f = to_float(target)
         elif type(target) in (str, bytes):
-            s = target.decode("utf-8", "replace") if type(target) is bytes else target
-            try:
-                f = _parse_go_float(s)
-            except ValueError:
-                raise EvalError(f'strconv.ParseFloat: parsing "{s}": invalid syntax') from None
+            f = parse_float(_text_of(target), bits)
         else:
-            raise TypeMismatch(["number", "string"], target)
+            raise TypeMismatch("number", target)
         if bits == 32:
             f = struct.unpack("f", struct.pack("f", f))[0]
             # float32 values print with float32 shortest digits
@@ -312,8 +318,8 @@ def ceil(ctx: Any, target: Any) -> Any:
 def abs_(ctx: Any, target: Any) -> Any:
     n = _num(target)
     if type(n) is int:
-        if n == INT64_MIN:
-            return -float(n)
+        if n == INT64_MIN:  # Go returns the largest int64 for the one value without a negation
+            return INT64_MAX
         return -n if n < 0 else n
     return abs(n)
 
@@ -364,9 +370,11 @@ def sum_(ctx: Any, target: Any) -> Any:
 
 
 def _split_path(path: str) -> list[str]:
-    if path == "":
-        return []
+    """gabs.DotPathToSlice: an empty path is one empty key, not the value itself."""
     return [s.replace("~1", ".").replace("~0", "~") for s in path.split(".")]
+
+
+_GO_ATOI = re.compile(r"[+-]?[0-9]+\Z")
 
 
 def _get_path(v: Any, segs: list[str]) -> tuple[bool, Any]:
@@ -385,7 +393,7 @@ def _get_path(v: Any, segs: list[str]) -> tuple[bool, Any]:
                     if ok:
                         out.append(x)
                 return True, out
-            if not s.isdigit() or int(s) >= len(v):
+            if not _GO_ATOI.match(s) or not 0 <= int(s) < len(v):  # strconv.Atoi, in range
                 return False, None
             v = v[int(s)]
         else:
@@ -566,24 +574,35 @@ def merge_values(a: Any, b: Any) -> Any:
 
 
 def assign_values(a: Any, b: Any) -> Any:
+    """gabs MergeFn with an overriding collision: objects merge key by key, anything else that
+    collides (arrays too) is replaced."""
     if type(a) is dict and type(b) is dict:
         out = dict(a)
         for k, v in b.items():
             out[k] = assign_values(out[k], v) if k in out else v
         return out
-    if type(a) is list and type(b) is list:
-        return a + b
     return b
 
 
-@method("merge", category=OBJECTS, params=[Param("with", "any")])
-def merge(ctx: Any, target: Any, with_: Any) -> Any:
-    return _copy(merge_values(target, with_))
+def _merge_like(name: str, combine: Any) -> Any:
+    def impl(ctx: Any, target: Any, with_: Any) -> Any:
+        # Upstream: an array target takes the argument appended (or concatenated); an object
+        # target is merged with an object argument and unchanged by anything else; any other
+        # target is a type error.
+        if type(target) is list:
+            return _copy([*target, *with_] if type(with_) is list else [*target, with_])
+        if type(target) is not dict:
+            raise TypeMismatch(["object", "array"], target)
+        if type(with_) is not dict:
+            return _copy(target)
+        return _copy(combine(target, with_))
+
+    impl.__name__ = name
+    return impl
 
 
-@method("assign", category=OBJECTS, params=[Param("with", "any")])
-def assign(ctx: Any, target: Any, with_: Any) -> Any:
-    return _copy(assign_values(target, with_))
+method("merge", category=OBJECTS, params=[Param("with", "any")])(_merge_like("merge", merge_values))
+method("assign", category=OBJECTS, params=[Param("with", "any")])(_merge_like("assign", assign_values))
 
 
 def _sort_key_check(values: list[Any]) -> None:
@@ -608,28 +627,70 @@ def _cmp_sort(values: list[Any], less: Any) -> list[Any]:
     return sorted(values, key=functools.cmp_to_key(cmp))
 
 
+def _sort_kind(v: Any) -> str | None:
+    t = type(v)
+    if t is int or t is float or t is JsonNumber:
+        return "number"
+    if t is str or t is bytes:
+        return "string"
+    return None
+
+
+def _sort_key(v: Any, kind: str) -> Any:
+    if kind == "number":
+        return to_float(v)
+    return v.encode("utf-8", "surrogatepass") if type(v) is str else bytes(v)
+
+
+def _go_less(keys: list[Any], i: int, j: int, what: str) -> bool:
+    """Upstream's comparator: the type of element i picks number (as float64) or string
+    comparison, and element j must convert to it."""
+    kind = _sort_kind(keys[i])
+    if kind is None:
+        raise BareError(f"{what} element {i}: {TypeMismatch(['number', 'string'], keys[i]).render(None)}")
+    if _sort_kind(keys[j]) != kind:
+        raise BareError(f"{what} element {j}: {TypeMismatch(kind, keys[j]).render(None)}")
+    return bool(_sort_key(keys[i], kind) < _sort_key(keys[j], kind))
+
+
+def _go_sort(values: list[Any], keys: list[Any], what: str) -> list[Any]:
+    """Go's sort.Slice: up to 12 elements an insertion sort (so the first failing comparison and
+    the order of equal keys are Go's); longer arrays are checked for one kind, then sorted by key
+    (equal keys may be ordered differently from Go's unstable pdqsort)."""
+    n = len(values)
+    if n <= 12:
+        vals, ks = list(values), list(keys)
+        for i in range(1, n):
+            j = i
+            while j > 0 and _go_less(ks, j, j - 1, what):
+                ks[j], ks[j - 1] = ks[j - 1], ks[j]
+                vals[j], vals[j - 1] = vals[j - 1], vals[j]
+                j -= 1
+        return vals
+    kinds = {_sort_kind(k) for k in keys}
+    if len(kinds) != 1 or None in kinds:
+        for i in range(1, n):
+            _go_less(keys, i, 0, what)
+            _go_less(keys, 0, i, what)
+    kind = next(iter(kinds))
+    order = sorted(range(n), key=lambda i: _sort_key(keys[i], kind))  # type: ignore[arg-type]
+    return [values[i] for i in order]
+
+
 @method("sort", category=OBJECTS, params=[Param("compare", "query", optional=True)])
 def sort(ctx: Any, target: Any, compare_: Any = None) -> Any:
     if type(target) is not list:
         raise TypeMismatch("array", target)
     if compare_ is not None:
         return _cmp_sort(list(target), compare_)
-    _sort_key_check(target)
-    return sorted(target, key=functools.cmp_to_key(compare))
+    return _go_sort(target, target, "sort")
 
 
 @method("sort_by", category=OBJECTS, params=[Param("query", "query")])
 def sort_by(ctx: Any, target: Any, query: Any) -> Any:
     if type(target) is not list:
         raise TypeMismatch("array", target)
-    keyed = [(query(v), v) for v in target]
-    _sort_key_check([k for k, _ in keyed])
-
-    def compare_keys(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
-        return compare(a[0], b[0])
-
-    keyed.sort(key=functools.cmp_to_key(compare_keys))
-    return [v for _, v in keyed]
+    return _go_sort(target, [query(v) for v in target], "sort_by")
 
 
 @method("unique", category=OBJECTS, params=[Param("emit", "query", optional=True)])
@@ -726,8 +787,16 @@ def index(ctx: Any, target: Any, index: int) -> Any:
     return target[i]
 
 
-@method("slice", category=OBJECTS, params=[Param("low", "int"), Param("high", "int", optional=True)])
+def _check_slice(low: int, high: Any = None) -> tuple[Any, ...]:
+    if high is not None and high > 0 and low >= high:
+        raise EvalError(f"lower slice bound {low} must be lower than upper ({high})")
+    return (low, high)
+
+
+@method("slice", category=OBJECTS, params=[Param("low", "int"), Param("high", "int", optional=True)],
+        prepare=_check_slice)  # fmt: skip
 def slice_(ctx: Any, target: Any, low: int, high: Any = None) -> Any:
+    _check_slice(low, high)
     t = type(target)
     if t is str:
         data: Any = target.encode("utf-8", "surrogatepass")
@@ -736,14 +805,15 @@ def slice_(ctx: Any, target: Any, low: int, high: Any = None) -> Any:
     else:
         raise TypeMismatch(["array", "string", "bytes"], target)
     n = len(data)
-    lo = low + n if low < 0 else low
-    hi = n if high is None else (high + n if high < 0 else high)
-    if lo < 0:
-        lo = 0
-    if hi > n:
-        hi = n
+    # Go's bounds: a negative high counts from the end, high is clamped to [0, n]; a negative low
+    # counts from the end (floored at 0), a positive low is not clamped
+    hi = n if high is None else (n + high if high < 0 else high)
+    hi = min(max(hi, 0), n)
+    lo = max(n + low, 0) if low < 0 else low
     if lo > hi:
-        raise EvalError(f"lower slice bound {lo} must be lower than or equal to upper bound ({hi})")
+        raise EvalError(
+            f"lower slice bound {lo} must be lower than or equal to upper bound ({hi}) and target length ({n})"
+        )
     out = data[lo:hi]
     if t is str:
         return out.decode("utf-8", "replace")

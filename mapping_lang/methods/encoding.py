@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
 import hashlib
 import hmac
 import struct
 import zlib
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from mapping_lang.errors import EvalError
+from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gofmt import go_quote
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, string_or_bytes
 from mapping_lang.limits import MAX_VALUE_BYTES, value_too_large
@@ -118,6 +121,20 @@ _DECODERS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
+def _string_like(target: Any, expected: str = "string") -> bytes:
+    """Go's methods that switch on string/[]byte: anything else is a type error (no number text)."""
+    t = type(target)
+    if t is bytes:
+        return target
+    if t is str:
+        return target.encode("utf-8", "surrogatepass")
+    if t is bytearray:
+        return bytes(target)
+    if isinstance(target, datetime) and expected == "bytes":  # IGetBytes formats timestamps
+        return as_bytes(target)
+    raise TypeMismatch(expected, target)
+
+
 def _prepare_scheme(table: dict[str, Any]) -> Callable[[str], tuple[Any, ...]]:
     def prepare(scheme: str) -> tuple[Any, ...]:
         if scheme not in table:
@@ -136,7 +153,7 @@ def encode(ctx: Any, target: Any, scheme: str) -> Any:
     encoder = _ENCODERS.get(scheme)
     if encoder is None:
         raise EvalError(f"unrecognized encoding type: {scheme}")
-    return encoder(as_bytes(target))
+    return encoder(_string_like(target))
 
 
 @method("decode", category=CATEGORY, params=_SCHEME, prepare=_prepare_scheme(_DECODERS),
@@ -145,7 +162,7 @@ def decode(ctx: Any, target: Any, scheme: str) -> Any:
     decoder = _DECODERS.get(scheme)
     if decoder is None:
         raise EvalError(f"unrecognized encoding type: {scheme}")
-    return decoder(as_bytes(target))
+    return decoder(_string_like(target))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +246,7 @@ def crc32(data: bytes, polynomial: str = "IEEE") -> int:
         return zlib.crc32(data)
     poly = _CRC_POLYNOMIALS.get(polynomial)
     if poly is None:
-        raise EvalError(f"unsupported crc32 hash key {polynomial}")
+        raise EvalError(f"unsupported crc32 hash key {go_quote(polynomial)}")
     table = _crc_table(poly)
     crc = 0xFFFFFFFF
     for b in data:
@@ -245,38 +262,52 @@ def fnv32(data: bytes) -> int:
     return h
 
 
-_DIGESTS = {
-    "md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha512": "sha512",
-    "sha3_224": "sha3_224", "sha3_256": "sha3_256", "sha3_384": "sha3_384", "sha3_512": "sha3_512",
+_DIGESTS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha512": "sha512", "sha3_256": "sha3_256",
+            "sha3_512": "sha3_512"}  # fmt: skip
+_HMACS = {
+    "hmac_sha1": "sha1", "hmac-sha1": "sha1", "hmac_sha256": "sha256", "hmac-sha256": "sha256",
+    "hmac_sha512": "sha512", "hmac-sha512": "sha512",
 }  # fmt: skip
-_HMACS = {"hmac_sha1": "sha1", "hmac_sha256": "sha256", "hmac_sha512": "sha512", "hmac_md5": "md5"}
+_OTHER_HASHES = frozenset({"xxhash64", "crc32", "fnv32"})
+
+
+def check_hash(algorithm: str, key: str | None) -> None:
+    """The checks upstream's hash constructor makes (at parse time when the arguments are literals)."""
+    if algorithm in _HMACS:
+        if not key:
+            raise EvalError(f"hash algorithm {algorithm} requires a key argument")
+    elif algorithm not in _DIGESTS and algorithm not in _OTHER_HASHES:
+        raise EvalError(f"unrecognized hash type: {algorithm}")
 
 
 def hash_bytes(data: bytes, algorithm: str, key: str | None, polynomial: str) -> bytes:
     if algorithm in _DIGESTS:
         return hashlib.new(_DIGESTS[algorithm], data).digest()
+    check_hash(algorithm, key)
     if algorithm in _HMACS:
-        if key is None:
-            raise EvalError(f"hash algorithm {algorithm} requires a key argument")
-        return hmac.new(key.encode(), data, _HMACS[algorithm]).digest()
+        return hmac.new((key or "").encode(), data, _HMACS[algorithm]).digest()
     if algorithm == "xxhash64":
         return str(xxh64(data)).encode()
     if algorithm == "crc32":
         return crc32(data, polynomial).to_bytes(4, "big")
-    if algorithm == "fnv32":
-        return str(fnv32(data)).encode()
-    raise EvalError(f"unrecognized hash type: {algorithm}")
+    return str(fnv32(data)).encode()
+
+
+def _prepare_hash(algorithm: str, key: str | None, polynomial: str) -> tuple[Any, ...]:
+    check_hash(algorithm, key)
+    return (algorithm, key, polynomial)
 
 
 @method("hash", category=CATEGORY,
         params=[Param("algorithm", "string", description="The hashing algorithm."),
                 Param("key", "string", optional=True, description="A key for HMAC algorithms."),
                 Param("polynomial", "string", "IEEE", "The crc32 polynomial: IEEE, Castagnoli or Koopman.")],
+        prepare=_prepare_hash,
         description="Hashes a string or bytes; returns bytes.")  # fmt: skip
 def hash_method(
     ctx: Any, target: Any, algorithm: str, key: str | None = None, polynomial: str = "IEEE"
 ) -> Any:
-    return hash_bytes(as_bytes(target), algorithm, key, polynomial)
+    return hash_bytes(_string_like(target), algorithm, key, polynomial)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,19 +365,51 @@ def _lz4_decompress(data: bytes) -> bytes:
     return bytes(out)
 
 
-_COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
-    "gzip": _gzip,
-    "pgzip": _gzip,
-    "zlib": _zlib,
-    "flate": _raw_deflate,
-}
-_DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": lambda b: _inflate(b, 31, "gzip", members=True),
-    "pgzip": lambda b: _inflate(b, 31, "gzip", members=True),
-    "zlib": lambda b: _inflate(b, 15, "zlib"),
-    "flate": lambda b: _inflate(b, -15, "flate"),
-}
-_UNSUPPORTED = {"snappy", "zstd"}
+def _bzip2_decompress(data: bytes) -> bytes:
+    """compress/bzip2 (decompression only, as in Go), every concatenated stream, bounded."""
+    out = bytearray()
+    rest = data
+    try:
+        while True:
+            d = bz2.BZ2Decompressor()
+            out += d.decompress(rest, MAX_VALUE_BYTES + 1 - len(out))
+            if len(out) > MAX_VALUE_BYTES:
+                raise EvalError(value_too_large("bzip2", len(out)))
+            if not d.eof:
+                raise EvalError("unexpected EOF")
+            rest = d.unused_data
+            if not rest:
+                return bytes(out)
+    except OSError as e:
+        raise EvalError(f"bzip2 data invalid: {e}") from None
+
+
+def _snappy() -> Any:
+    try:
+        import snappy  # optional dependency (the full extra)
+    except ImportError:
+        raise EvalError(
+            "compression algorithm snappy needs the python-snappy package: pip install 'benthic[full]'"
+        ) from None
+    return snappy
+
+
+def _snappy_decompress(data: bytes) -> bytes:
+    # The block header is the decoded length as a uvarint: refuse a bomb before inflating it.
+    n, shift = 0, 0
+    for b in data[:10]:
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    if n > MAX_VALUE_BYTES:
+        raise EvalError(value_too_large("snappy", n))
+    try:
+        return bytes(_snappy().decompress(data))
+    except EvalError:
+        raise
+    except Exception:  # the codec raises its own error types for corrupt input
+        raise EvalError("snappy: corrupt input") from None
 
 
 def _lz4() -> Any:
@@ -359,33 +422,71 @@ def _lz4() -> Any:
     return lz4.frame
 
 
-_COMPRESSORS["lz4"] = lambda data, level: _lz4().compress(data, compression_level=max(level, 0))
-_DECOMPRESSORS["lz4"] = _lz4_decompress
+_COMPRESSORS: dict[str, Callable[[bytes, int], bytes]] = {
+    "gzip": _gzip,
+    "pgzip": _gzip,
+    "zlib": _zlib,
+    "flate": _raw_deflate,
+    "lz4": lambda data, level: _lz4().compress(data, compression_level=max(level, 0)),
+    "snappy": lambda data, level: bytes(_snappy().compress(data)),
+}
+_DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": lambda b: _inflate(b, 31, "gzip", members=True),
+    "pgzip": lambda b: _inflate(b, 31, "gzip", members=True),
+    "zlib": lambda b: _inflate(b, 15, "zlib"),
+    "flate": lambda b: _inflate(b, -15, "flate"),
+    "lz4": _lz4_decompress,
+    "bzip2": _bzip2_decompress,
+    "snappy": _snappy_decompress,
+}
+_KNOWN = frozenset(_COMPRESSORS) | frozenset(_DECOMPRESSORS) | {"zstd"}
 
 
-def _check_algorithm(table: dict[str, Any], algorithm: str) -> None:
-    if algorithm in _UNSUPPORTED:
-        raise EvalError(f"compression algorithm {algorithm} is not supported by benthic (no codec)")
-    if algorithm not in table:
-        raise EvalError(f"unrecognised compression algorithm: {algorithm}")
+def _compress_fn(algorithm: str) -> Callable[[bytes, int], bytes]:
+    if algorithm == "zstd":
+        raise EvalError("compression algorithm zstd is not supported by benthic (no codec)")
+    fn = _COMPRESSORS.get(algorithm)
+    if fn is None:  # bzip2 is known but Go has no compressor for it: the same message
+        raise EvalError(f"compression type not recognised: {algorithm}")
+    return fn
+
+
+def _decompress_fn(algorithm: str) -> Callable[[bytes], bytes]:
+    if algorithm not in _KNOWN:
+        raise EvalError(f"compression type not recognised: {algorithm}")
+    if algorithm == "zstd":
+        raise EvalError("compression algorithm zstd is not supported by benthic (no codec)")
+    return _DECOMPRESSORS[algorithm]
+
+
+def _prepare_compress(algorithm: str, level: int) -> tuple[Any, ...]:
+    _compress_fn(algorithm)
+    return (algorithm, level)
+
+
+def _prepare_decompress(algorithm: str) -> tuple[Any, ...]:
+    _decompress_fn(algorithm)
+    return (algorithm,)
 
 
 @method("compress", category=CATEGORY,
-        params=[Param("algorithm", "string", description="gzip, pgzip, zlib or flate."),
+        params=[Param("algorithm", "string", description="flate, gzip, pgzip, lz4, snappy or zlib."),
                 Param("level", "int", -1, "The compression level (-1 = default).")],
+        prepare=_prepare_compress,
         description="Compresses a string or bytes; returns bytes.")  # fmt: skip
 def compress(ctx: Any, target: Any, algorithm: str, level: int = -1) -> Any:
-    _check_algorithm(_COMPRESSORS, algorithm)
-    return _COMPRESSORS[algorithm](as_bytes(target), level)
+    fn = _compress_fn(algorithm)
+    return fn(_string_like(target, "bytes"), level)
 
 
 @method("decompress", category=CATEGORY,
-        params=[Param("algorithm", "string", description="gzip, pgzip, zlib or flate.")],
+        params=[Param("algorithm", "string", description="gzip, pgzip, zlib, bzip2, flate, snappy or lz4.")],
+        prepare=_prepare_decompress,
         description="Decompresses bytes; returns bytes.")  # fmt: skip
 def decompress(ctx: Any, target: Any, algorithm: str) -> Any:
-    _check_algorithm(_DECOMPRESSORS, algorithm)
+    fn = _decompress_fn(algorithm)
     try:
-        return _DECOMPRESSORS[algorithm](as_bytes(target))
+        return fn(_string_like(target, "bytes"))
     except EvalError:
         raise
     except (OSError, EOFError, zlib.error, RuntimeError) as e:

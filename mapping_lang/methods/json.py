@@ -11,7 +11,14 @@ from typing import Any
 from mapping_lang.durations import parse_duration_ns
 from mapping_lang.errors import EvalError
 from mapping_lang.library import Param, method
-from mapping_lang.value import format_json, format_json_marshal, parse_json, type_name
+from mapping_lang.value import (
+    JsonNumber,
+    first_json_value,
+    format_json,
+    format_json_marshal,
+    parse_json,
+    type_name,
+)
 
 
 def _text(target: Any, name: str) -> str | bytes:
@@ -27,11 +34,34 @@ def _text(target: Any, name: str) -> str | bytes:
     description="Reads a string as one JSON document and gives back the value it holds.",
 )
 def parse_json_method(ctx: Any, target: Any, use_number: bool | None = None) -> Any:
+    # Upstream decodes the first value with a json.Decoder: whatever follows it is ignored, an
+    # empty input is EOF, and numbers are float64 unless use_number keeps their text.
     data = _text(target, "parse_json")
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if not raw.strip(b" \t\r\n"):
+        raise EvalError("failed to parse value as JSON: EOF")
     try:
-        return parse_json(data)
+        value = parse_json(raw)
     except ValueError as err:
-        raise EvalError(f"failed to parse value as JSON: {err}") from None
+        msg = str(err)
+        if msg != "message contains multiple valid documents":
+            if msg == "unexpected end of JSON input":  # json.Unmarshal's words; the decoder's:
+                msg = "unexpected EOF"
+            raise EvalError(f"failed to parse value as JSON: {msg}") from None
+        value = parse_json(first_json_value(raw))
+    return value if use_number else _floats(value)
+
+
+def _floats(v: Any) -> Any:
+    """Numbers as float64, as a decoder without UseNumber gives them."""
+    t = type(v)
+    if t is int or t is JsonNumber:
+        return float(v)
+    if t is dict:
+        return {k: _floats(x) for k, x in v.items()}
+    if t is list:
+        return [_floats(x) for x in v]
+    return v
 
 
 @method(

@@ -26,12 +26,22 @@ def append(ctx: Any, target: Any, *values: Any) -> Any:
     return [*as_array(target), *values]
 
 
-@method("concat", category=CATEGORY, params=[Param("*values", "any")],
+def _check_concat(*arrays: Any) -> tuple[Any, ...]:
+    """Upstream checks the arguments in the constructor: a literal non-array fails at parse time,
+    and the message names no source."""
+    for a in arrays:
+        if type(a) is not list:
+            raise EvalError(TypeMismatch("array", a).render(None))
+    return arrays
+
+
+@method("concat", category=CATEGORY, params=[Param("*values", "any")], prepare=_check_concat,
         description="Concatenates an array with one or more arrays.")  # fmt: skip
 def concat(ctx: Any, target: Any, *arrays: Any) -> Any:
+    _check_concat(*arrays)
     out = list(as_array(target))
     for arr in arrays:
-        out.extend(as_array(arr))
+        out.extend(arr)
     return out
 
 
@@ -150,7 +160,8 @@ def merge_values(dest: Any, src: Any) -> Any:
 def squash(ctx: Any, target: Any) -> Any:
     out: dict[str, Any] = {}
     for v in as_array(target):
-        out = merge_values(out, as_object(v))
+        if type(v) is dict:  # gabs merges objects only: other elements are skipped
+            out = merge_values(out, v)
     return out
 
 

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import struct
 import xml.etree.ElementTree as ET  # noqa: N817
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import yaml
 
 from mapping_lang.errors import EvalError, TypeMismatch
-from mapping_lang.gofmt import UnquoteError, go_unquote
+from mapping_lang.gocsv import read_all
+from mapping_lang.gofmt import go_quote
+from mapping_lang.gostrconv import parse_float, parse_int, parse_uint
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_bytes, as_text
 from mapping_lang.methods.strings import escape_html_text, url_unescape
-from mapping_lang.value import INT64_MAX, INT64_MIN, JsonNumber, format_float_g, format_timestamp, to_text
+from mapping_lang.value import (
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    JsonNumber,
+    format_float_g,
+    format_timestamp,
+    to_text,
+)
 
 CATEGORY = "Parsing"
 
@@ -28,13 +37,58 @@ CATEGORY = "Parsing"
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe loading without timestamp resolution (Go's yaml.v3 keeps dates as strings)."""
+    """Safe loading with yaml.v3's resolution of plain scalars (below) instead of YAML 1.1's."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, regexp) for tag, regexp in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+# yaml.v3 decoding into an interface: null and bool only in their YAML 1.2 spellings (``yes``/``on``
+# stay strings), dates stay strings, and anything number-like goes through strconv (base prefixes,
+# ``017`` octal, underscores dropped, uint64 above int64) or the YAML float syntax.
+_V3_NUMBER_TAG = "tag:benthic,2024:yaml-v3-number"
+_Loader.yaml_implicit_resolvers = {}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(_V3_NUMBER_TAG, re.compile(r"^[-+.0-9]"), list("-+.0123456789"))
+
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_YAML_SPECIAL_FLOATS = {
+    **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"], math.inf),
+    **dict.fromkeys(["-.inf", "-.Inf", "-.INF"], -math.inf),
+    **dict.fromkeys([".nan", ".NaN", ".NAN"], math.nan),
 }
+
+
+def yaml_v3_scalar(text: str) -> Any:
+    """A plain scalar that starts like a number, resolved as yaml.v3 does (else the string)."""
+    if text in _YAML_SPECIAL_FLOATS:
+        return _YAML_SPECIAL_FLOATS[text]
+    plain = text.replace("_", "")
+    for parse in (parse_int, parse_uint):
+        try:
+            return parse(plain)
+        except EvalError:
+            pass
+    if _YAML_FLOAT.match(plain):
+        try:
+            return parse_float(plain)
+        except EvalError:
+            pass
+    for prefix, sign in (("0b", 1), ("-0b", -1), ("0o", 1), ("-0o", -1)):
+        if plain.startswith(prefix):
+            digits = plain[len(prefix) :]
+            base = 2 if "b" in prefix else 8
+            if digits and all(c in "01234567"[:base] for c in digits):
+                v = sign * int(digits, base)
+                if INT64_MIN <= v <= INT64_MAX:
+                    return v
+            break
+    return text
+
+
+_Loader.add_constructor(_V3_NUMBER_TAG, lambda loader, node: yaml_v3_scalar(node.value))
 
 
 def _allowed_alias_ratio(decoded: int) -> float:
@@ -80,8 +134,8 @@ class _YamlValues:
                 }
             finally:
                 self.alias_depth -= alias
-        if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
-            return float(v)
+        if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= UINT64_MAX:
+            return float(v)  # (plain scalars beyond uint64 resolve to floats or strings already)
         return v
 
 
@@ -99,6 +153,32 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
+
+
+_OLD_BOOLS = frozenset("y Y yes Yes YES on On ON n N no No NO off Off OFF".split())
+_BASE60_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_V3_NON_STRINGS = re.compile(r"^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|)$")
+_V3_DATE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?$")
+
+
+def _v3_string_style(s: str) -> str | None:
+    """yaml.v3's choice for a string: literal block when it has a newline, double quotes when the
+    plain text would read back as something else (number, bool, null, date, YAML 1.1 bool or
+    sexagesimal), else plain (the emitter falls back to single quotes where plain is invalid)."""
+    if "\n" in s:
+        return "|"
+    if _V3_NON_STRINGS.match(s) or s in _OLD_BOOLS or _BASE60_FLOAT.match(s) or _V3_DATE.match(s):
+        return '"'
+    if s[:1] in "-+.0123456789" and yaml_v3_scalar(s) is not s:
+        return '"'
+    return None
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=_v3_string_style(data))
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def _to_yaml(v: Any) -> Any:
@@ -139,33 +219,20 @@ def parse_csv(ctx: Any, target: Any, parse_header_row: bool = True, delimiter: s
               lazy_quotes: bool = False) -> Any:  # fmt: skip
     if len(delimiter) != 1:
         raise EvalError("delimiter value must be exactly one character")
-    text = as_text(target)
-    try:
-        rows = [
-            r
-            for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=not lazy_quotes)
-            if r
-        ]
-    except csv.Error as e:
-        raise EvalError(f"failed to parse csv: {e}") from None
-    if not lazy_quotes:
-        for line_no, line in enumerate(text.splitlines(), 1):
-            for col, field in enumerate(line.split(delimiter)):
-                if '"' in field and not field.startswith('"') and field.count('"') % 2:
-                    raise EvalError(
-                        f'parse error on line {line_no}, column {col + 1}: bare " in non-quoted-field'
-                    )
-    if rows:
-        width = len(rows[0])
-        for i, row in enumerate(rows[1:], 2):
-            if len(row) != width:
-                raise EvalError(f"record on line {i}: wrong number of fields")
+    t = type(target)
+    if t is str:
+        data = target.encode("utf-8", "surrogatepass")
+    elif t is bytes:
+        data = target
+    else:
+        raise TypeMismatch("string", target)
+    rows = read_all(data, delimiter, lazy_quotes)
+    if not rows:
+        raise EvalError("zero records were parsed")
     if not parse_header_row:
         return rows
-    if not rows:
-        return []
-    header, body = rows[0], rows[1:]
-    return [dict(zip(header, row, strict=True)) for row in body]
+    header = rows[0]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +248,43 @@ def _escaped_default(raw: str, unescaped: str) -> bool:
     return quote(unescaped, safe=_PATH_SAFE) == raw
 
 
+_HOST_OK = frozenset("!$&'()*+,;=:[]<>\"-_.~")
+_USERINFO_OK = frozenset("-._:~!$&'()*+,;=%@")
+_PORT = re.compile(r"(?::[0-9]*)?\Z")
+
+
+def _check_host(host: str) -> None:
+    """net/url's parseHost: a bracketed IPv6 literal or a name, an optional numeric port, and no
+    ASCII character a host may not hold (%-escapes only for non-ASCII bytes)."""
+    if host.startswith("["):
+        end = host.rfind("]")
+        if end < 0:
+            raise EvalError("missing ']' in host")
+        if not _PORT.match(host[end + 1 :]):
+            raise EvalError(f"invalid port {go_quote(host[end + 1 :])} after host")
+        return
+    colon = host.rfind(":")
+    if colon >= 0 and not _PORT.match(host[colon:]):
+        raise EvalError(f"invalid port {go_quote(host[colon:])} after host")
+    i = 0
+    while i < len(host):
+        c = host[i]
+        if c == "%":
+            esc = host[i : i + 3]
+            if len(esc) < 3 or not all(h in "0123456789abcdefABCDEF" for h in esc[1:]):
+                raise EvalError(f"invalid URL escape {go_quote(esc)}")
+            if int(esc[1], 16) < 8 and esc != "%25":
+                raise EvalError(f"invalid URL escape {go_quote(esc)}")
+            i += 3
+            continue
+        if c.isascii() and not (c.isalnum() or c in _HOST_OK):
+            raise EvalError(f"invalid character {go_quote(c)} in host name")
+        i += 1
+
+
 def parse_url_object(text: str) -> dict[str, Any]:
+    if any(c < " " or c == "\x7f" for c in text.partition("#")[0]):
+        raise EvalError("net/url: invalid control character in URL")
     m = _URL_RE.match(text)
     if m is None:
         raise EvalError(f'parse "{text}": invalid URI')
@@ -201,6 +304,9 @@ def parse_url_object(text: str) -> dict[str, Any]:
         path = ""
     if authority is not None:
         userinfo, sep, host = authority.rpartition("@")
+        if sep and not all(c.isascii() and (c.isalnum() or c in _USERINFO_OK) for c in userinfo):
+            raise EvalError("net/url: invalid userinfo")
+        _check_host(host)
         result["host"] = host
         if sep:
             name, has_pw, password = userinfo.partition(":")
@@ -231,7 +337,7 @@ def parse_url(ctx: Any, target: Any) -> Any:
         if message.startswith("parse "):
             raise
         # Go's url.Parse wraps its errors as: parse "<url>": <reason>
-        raise EvalError(f'parse "{text.partition("#")[0]}": {message}') from None
+        raise EvalError(f"parse {go_quote(text.partition('#')[0])}: {message}") from None
 
 
 @method("parse_form_url_encoded", category=CATEGORY,
@@ -251,34 +357,60 @@ def parse_form_url_encoded(ctx: Any, target: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # logfmt
 
-_LOGFMT_PAIR = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')
+_LOGFMT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 
 
 @method("parse_logfmt", category=CATEGORY, description="Parses logfmt text into an object.")
 def parse_logfmt(ctx: Any, target: Any) -> Any:
-    text = as_text(target)
+    # Upstream's own scanner: pairs split on spaces and tabs, a key without "=" is true, a lone
+    # "=" is skipped, a quoted value takes JSON-like escapes (others kept with their backslash),
+    # the last value of a repeated key wins.
+    s = as_text(target) if type(target) in (str, bytes) else _string_target(target)
     out: dict[str, Any] = {}
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
+    i, n = 0, len(s)
+    while i < n:
+        while i < n and s[i] in " \t":
+            i += 1
+        if i >= n:
             break
-        m = _LOGFMT_PAIR.match(text, pos)
-        if m is None or m.end() == pos:
-            raise EvalError(f"logfmt syntax error at pos {pos + 1}: unexpected character")
-        key, value = m.group(1), m.group(2)
-        if value is None:
-            out[key] = ""
-        elif value.startswith('"'):
-            try:
-                out[key] = go_unquote(value)
-            except UnquoteError:
-                raise EvalError(
-                    f"logfmt syntax error at pos {m.start(2) + 1}: invalid quoted value"
-                ) from None
+        start = i
+        while i < n and s[i] not in "= \t":
+            i += 1
+        key = s[start:i]
+        if not key:
+            i += 1
+            continue
+        if i >= n or s[i] != "=":
+            out[key] = True
+            continue
+        i += 1
+        if i < n and s[i] == '"':
+            i += 1
+            val: list[str] = []
+            while i < n and s[i] != '"':
+                if s[i] == "\\" and i + 1 < n:
+                    i += 1
+                    c = s[i]
+                    val.append(_LOGFMT_ESCAPES.get(c, "\\" + c))
+                else:
+                    val.append(s[i])
+                i += 1
+            if i >= n:
+                raise EvalError(f"logfmt: unterminated quoted value for key {go_quote(key)}")
+            i += 1
+            out[key] = "".join(val)
         else:
-            out[key] = value
-        pos = m.end()
+            start = i
+            while i < n and s[i] not in " \t":
+                i += 1
+            out[key] = s[start:i]
     return out
+
+
+def _string_target(target: Any) -> str:
+    if isinstance(target, datetime):  # IGetString formats a timestamp as RFC 3339
+        return to_text(target)
+    raise TypeMismatch("string", target)
 
 
 # ---------------------------------------------------------------------------------------------

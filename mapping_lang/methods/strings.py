@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gocase import go_lower, go_lower_bytes, go_title, go_upper, go_upper_bytes
 from mapping_lang.gofmt import UnquoteError, go_quote, go_quote_bytes, go_unquote, sprintf
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_array, as_text, string_or_bytes
@@ -31,45 +32,23 @@ _GO_SPACE_B = b"\t\n\v\f\r "
 @method("uppercase", category=CATEGORY, description="Converts all letters of a string to upper case.")
 def uppercase(ctx: Any, target: Any) -> Any:
     if type(target) is str:
-        return target.upper()
-    return string_or_bytes(target).upper()
+        return go_upper(target)
+    return go_upper_bytes(string_or_bytes(target))  # type: ignore[arg-type]
 
 
 @method("lowercase", category=CATEGORY, description="Converts all letters of a string to lower case.")
 def lowercase(ctx: Any, target: Any) -> Any:
     if type(target) is str:
-        return target.lower()
-    return string_or_bytes(target).lower()
-
-
-def _is_separator(c: str) -> bool:
-    """Go's strings.Title word boundary test."""
-    if c <= "\x7f":
-        return not (c.isalnum() or c == "_")
-    if c.isalpha() or c.isdigit():
-        return False
-    return c in _GO_SPACE
-
-
-def _title(s: str) -> str:
-    out: list[str] = []
-    prev = " "
-    for c in s:
-        if _is_separator(prev):
-            up = c.upper()
-            out.append(up if len(up) == 1 else c)
-        else:
-            out.append(c)
-        prev = c
-    return "".join(out)
+        return go_lower(target)
+    return go_lower_bytes(string_or_bytes(target))  # type: ignore[arg-type]
 
 
 @method("capitalize", category=CATEGORY, description="Upper-cases the first letter of every word.")
 def capitalize(ctx: Any, target: Any) -> Any:
     v = string_or_bytes(target)
     if isinstance(v, bytes):
-        return _title(v.decode("utf-8", "replace")).encode()
-    return _title(v)
+        return go_title(v.decode("utf-8", "replace")).encode()
+    return go_title(v)
 
 
 @method("trim", category=CATEGORY,
@@ -131,8 +110,11 @@ def _replacer(values: list[Any]) -> tuple[re.Pattern[str], dict[str, str]]:
         if old_s not in table:  # argument order wins, as Go's strings.Replacer
             table[old_s] = new_s
             order.append(old_s)
-    alternatives = "|".join(re.escape(o) for o in order if o)
-    return re.compile(alternatives or r"(?!)"), table
+    # Alternation tries the olds in argument order at each position, as Go's Replacer does; an
+    # empty old matches between every character (and at the ends), Python's empty-match rules
+    # after a non-empty match being Go's too.
+    alternatives = "|".join(re.escape(o) for o in order)
+    return re.compile(alternatives if order else r"(?!)"), table
 
 
 def _prepare_replacer(values: list[Any]) -> tuple[Any, ...]:
@@ -550,7 +532,7 @@ def compare_bcrypt(ctx: Any, target: Any, hashed_secret: str) -> Any:
 def compare_argon2(ctx: Any, target: Any, hashed_secret: str) -> Any:
     try:
         from argon2 import PasswordHasher  # optional dependency (the full extra)
-        from argon2.exceptions import InvalidHashError, VerificationError
+        from argon2.exceptions import InvalidHashError, VerificationError  # optional (argon2)
     except ImportError:
         raise EvalError("compare_argon2 needs the argon2-cffi package: pip install 'benthic[full]'") from None
     try:

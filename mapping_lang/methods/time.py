@@ -32,7 +32,7 @@ from mapping_lang.libutil import (
     with_nanos,
 )
 from mapping_lang.strftime import StrftimeError, compile_strftime, compile_strptime, strftime, strptime
-from mapping_lang.value import INT64_MAX, INT64_MIN
+from mapping_lang.value import INT64_MAX, INT64_MIN, format_timestamp
 
 CATEGORY = "Timestamp Manipulation"
 _ABS_EPOCH_NS = 62135596800 * 1_000_000_000  # Unix epoch measured from 0001-01-01 (Go's zero time)
@@ -111,8 +111,19 @@ def _ts_parse(ctx: Any, target: Any, fmt: str) -> Any:
 _PARSE_PARAMS = [Param("format", "string", description="The layout of the input, Go reference time.")]
 method("ts_parse", category=CATEGORY, params=_PARSE_PARAMS,
        description="Parses a string as a timestamp following a Go reference-time layout.")(_ts_parse)  # fmt: skip
+
+
+def _as_rfc3339(parse: Any) -> Any:
+    """The deprecated parsers return the time as an RFC 3339 string, not a timestamp (v4)."""
+
+    def impl(ctx: Any, target: Any, fmt: str) -> Any:
+        return format_timestamp(parse(ctx, target, fmt))
+
+    return impl
+
+
 method("parse_timestamp", category="Deprecated", params=_PARSE_PARAMS, status="deprecated",
-       description="Deprecated alias of ts_parse.")(_ts_parse)  # fmt: skip
+       description="Deprecated form of ts_parse that returns an RFC 3339 string.")(_as_rfc3339(_ts_parse))  # fmt: skip
 
 
 def _ts_strptime(ctx: Any, target: Any, fmt: str) -> Any:
@@ -128,7 +139,7 @@ _STRPTIME_PARAMS = [Param("format", "string", description="The layout of the inp
 method("ts_strptime", category=CATEGORY, params=_STRPTIME_PARAMS,
        description="Reads a timestamp from a string laid out with strptime-style % codes.")(_ts_strptime)  # fmt: skip
 method("parse_timestamp_strptime", category="Deprecated", params=_STRPTIME_PARAMS, status="deprecated",
-       description="Deprecated alias of ts_strptime.")(_ts_strptime)  # fmt: skip
+       description="Deprecated form of ts_strptime that returns an RFC 3339 string.")(_as_rfc3339(_ts_strptime))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,8 +165,14 @@ _unix_method("ts_unix_nano", 1, "format_timestamp_unix_nano")
 # zones, rounding, differences
 
 
+def _check_zone(tz: str) -> tuple[Any, ...]:
+    """time.LoadLocation in upstream's constructor: a bad literal zone fails at parse time."""
+    load_location(tz)
+    return (tz,)
+
+
 @method("ts_tz", category=CATEGORY, params=[Param("tz", "string", description="An IANA time zone name.")],
-        description="Returns the timestamp expressed in another time zone.")  # fmt: skip
+        prepare=_check_zone, description="Returns the timestamp expressed in another time zone.")  # fmt: skip
 def ts_tz(ctx: Any, target: Any, tz: str) -> Any:
     return _in_zone(to_timestamp(target), tz)
 
@@ -264,13 +281,19 @@ def _shift(target: Any, duration: str, direction: int) -> Any:
 _PERIOD_PARAM = [Param("duration", "string", description="An ISO 8601 duration, e.g. P1Y2M3DT4H.")]
 
 
-@method("ts_add_iso8601", category=CATEGORY, params=_PERIOD_PARAM,
+def _check_period(duration: str) -> tuple[Any, ...]:
+    """period.Parse runs in upstream's constructor: a bad literal fails at parse time."""
+    parse_period(duration)
+    return (duration,)
+
+
+@method("ts_add_iso8601", category=CATEGORY, params=_PERIOD_PARAM, prepare=_check_period,
         description="Moves a timestamp forward by an ISO 8601 duration; years, months, weeks and days follow the calendar.")  # fmt: skip
 def ts_add_iso8601(ctx: Any, target: Any, duration: str) -> Any:
     return _shift(target, duration, 1)
 
 
-@method("ts_sub_iso8601", category=CATEGORY, params=_PERIOD_PARAM,
+@method("ts_sub_iso8601", category=CATEGORY, params=_PERIOD_PARAM, prepare=_check_period,
         description="Moves a timestamp back by an ISO 8601 duration; years, months, weeks and days follow the calendar.")  # fmt: skip
 def ts_sub_iso8601(ctx: Any, target: Any, duration: str) -> Any:
     return _shift(target, duration, -1)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline import spec as s
 from pipeline.batching import policy_problems
+from pipeline.engine import run_processors
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message, batch_size_bytes
 from pipeline.plugin import AckFn, register_buffer
@@ -147,8 +148,6 @@ class MemoryBuffer:
                     continue  # a period ran out with nothing buffered
             requeue = self._requeue_on_nack(sources, size)
             if policy.processors:
-                from pipeline.engine import run_processors
-
                 try:
                     flushed = await run_processors(policy.processors, merged)
                 except BaseException:

@@ -29,12 +29,18 @@ import contextlib
 import os
 import sqlite3
 import struct
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from mapping_lang.value import format_json, parse_json
+from pipeline.engine import run_processors
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_buffer
+from pipeline.resources import Resources
 from pipeline.spec import ComponentSpec, component_list, string
+
+_T = TypeVar("_T")
 
 SPEC = ComponentSpec(
     "sqlite",
@@ -71,8 +77,6 @@ _FRESH = 9223372036854775807  # requeue value of a row never nacked (upstream: m
 
 def encode_batch(batch: list[Message]) -> bytes:
     """A batch as a row: version, count, then per message framed JSON metadata and raw payload."""
-    from mapping_lang.value import format_json
-
     parts = [struct.pack(">II", _FORMAT_VERSION, len(batch))]
     for msg in batch:
         meta = format_json(msg.metadata)
@@ -85,8 +89,6 @@ def encode_batch(batch: list[Message]) -> bytes:
 
 
 def decode_batch(row: bytes) -> list[Message]:
-    from mapping_lang.value import parse_json
-
     version, count = struct.unpack_from(">II", row, 0)
     if version != _FORMAT_VERSION:
         raise ValueError(f"unsupported buffer row format version {version}")
@@ -183,7 +185,7 @@ class _RowAck:
 
 class SQLiteBuffer:
     def __init__(
-        self, path: str, res: Any, pre_processors: list[Any] | None, post_processors: list[Any] | None
+        self, path: str, res: Resources, pre_processors: list[Any] | None, post_processors: list[Any] | None
     ) -> None:
         self.path = path
         self.res = res
@@ -215,7 +217,7 @@ class SQLiteBuffer:
         self._undeleted: set[int] = set()
         self._delete_retry: asyncio.Task[None] | None = None
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def connect(self) -> None:
@@ -236,8 +238,6 @@ class SQLiteBuffer:
         try:
             batches = [batch]
             if self.pre_processors:
-                from pipeline.engine import run_processors
-
                 batches = await run_processors(self.pre_processors, batch)
             rows = [encode_batch(b) for b in batches if b]
             if rows:
@@ -303,8 +303,6 @@ class SQLiteBuffer:
             return
         batches = [batch]
         if self.post_processors:
-            from pipeline.engine import run_processors
-
             batches = [b for b in await run_processors(self.post_processors, batch) if b]
         if not batches:
             await self._delete(row_id)
@@ -389,7 +387,7 @@ class SQLiteBuffer:
         self._executor.shutdown(wait=False)
 
 
-def _build(conf: dict[str, Any], res: Any) -> SQLiteBuffer:
+def _build(conf: dict[str, Any], res: Resources) -> SQLiteBuffer:
     return SQLiteBuffer(conf["path"], res, conf.get("pre_processors"), conf.get("post_processors"))
 
 

@@ -13,6 +13,7 @@ import zlib
 from typing import Any
 
 from pipeline.plugin import register_cache
+from pipeline.resources import Resources
 from pipeline.spec import ComponentSpec, duration, integer, string_map
 
 SPEC = ComponentSpec(
@@ -124,7 +125,7 @@ class MemoryCache:
         return None
 
 
-def _build(conf: dict[str, Any], res: Any) -> MemoryCache:
+def _build(conf: dict[str, Any], res: Resources) -> MemoryCache:
     return MemoryCache(conf["default_ttl"], conf["compaction_interval"], conf["init_values"], conf["shards"])
 
 

@@ -12,7 +12,7 @@ The package's modules, in the order a config passes through them:
 Everything a caller needs is re-exported here.
 """
 
-from pipeline.config.document import ConfigReadError, Lint, LoadedConfig
+from pipeline.config.document import Lint, LoadedConfig
 from pipeline.config.env import EnvError, interpolate_env, load_env_file, load_env_files
 from pipeline.config.lint import Linter
 from pipeline.config.loading import expand_lint_paths, merge_resource_files, read_config
@@ -30,6 +30,7 @@ from pipeline.config.root import (
 )
 from pipeline.config.scrub import scrub_secrets, secret_values
 from pipeline.config.yaml_reader import apply_set, decode_config, parse_value, parse_yaml
+from pipeline.errors import ConfigReadError  # re-exported: its import path before errors.py held it
 
 __all__ = [
     "METRICS_FIELDS",

@@ -45,17 +45,3 @@ class LoadedConfig:
                 return self.marks[path]
             path = path[:-1]
         return self.marks.get((), (1, 1))
-
-
-class ConfigReadError(Exception):
-    """The file cannot be read or parsed (fatal, not a lint).
-
-    With a position it prints as a lint does, ``<file>(<line>,<col>) <message>``.
-    """
-
-    def __init__(self, message: str, *, path: str | None = None, line: int = 0, column: int = 0) -> None:
-        self.message = message
-        self.path = path
-        self.line = line
-        self.column = column
-        super().__init__(f"{path}({line},{column}) {message}" if path is not None and line else message)

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from pipeline.config.document import ConfigReadError
+from pipeline.errors import ConfigReadError
 
 _ENV_PATTERN = re.compile(r"\$\{[0-9A-Za-z_.]+(?::(?:\$\{[^}]+\}|[^}])*)?(?:\|[0-9A-Za-z]+)?\}")
 _ESCAPED_ENV_PATTERN = re.compile(r"\$\{(\{[0-9A-Za-z_.]+(?::(?:\$\{[^}]+\}|[^}])*)?(?:\|[0-9A-Za-z]+)?\})\}")

@@ -14,7 +14,9 @@ from typing import Any
 
 import jsonschema
 
+import mapping_lang
 import pipeline.spec as s
+from mapping_lang.interpolation import compile_interpolation
 from pipeline.config.document import Lint, LoadedConfig
 from pipeline.config.root import (
     METRICS_FIELDS,
@@ -269,8 +271,6 @@ class Linter:
         if "${!" not in text:
             return
         # start-up cost: building the Bloblang parser takes ~0.5 s (measured)
-        import mapping_lang
-        from mapping_lang.interpolation import compile_interpolation
 
         try:
             compile_interpolation(text)

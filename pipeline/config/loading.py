@@ -11,11 +11,12 @@ import glob
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline.config.document import ConfigReadError, Lint, LoadedConfig
+from pipeline.config.document import Lint, LoadedConfig
 from pipeline.config.env import EnvError, interpolate_env
 from pipeline.config.lint import Linter
 from pipeline.config.root import normalise_components
 from pipeline.config.yaml_reader import apply_set, decode_config, parse_yaml
+from pipeline.errors import ConfigReadError
 
 
 def read_config(

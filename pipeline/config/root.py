@@ -23,29 +23,28 @@ def root_fields() -> list[Field]:
         s.obj(
             "http",
             [
-                s.boolean("enabled", "Whether to enable the HTTP server.", default=True),
-                s.string("address", "The address to bind to.", default="0.0.0.0:4195"),
-                s.string("root_path", "Specifies a general prefix for all endpoints.", default="/benthos"),
-                s.boolean("debug_endpoints", "Whether to register debug endpoints.", default=False),
-                s.string("cert_file", "An optional certificate file for enabling TLS.", default=""),
-                s.string("key_file", "An optional key file for enabling TLS.", default=""),
+                s.boolean("enabled", "Serve the service-wide HTTP endpoints.", default=True),
+                s.string("address", "Host and port to listen on.", default="0.0.0.0:4195"),
+                s.string("root_path", "Path prefix put in front of every endpoint.", default="/benthos"),
+                s.boolean("debug_endpoints", "Also serve the debugging endpoints.", default=False),
+                s.string("cert_file", "Certificate file; with `key_file`, serves HTTPS.", default=""),
+                s.string("key_file", "Private key file; with `cert_file`, serves HTTPS.", default=""),
                 s.obj(
                     "cors",
                     [
-                        s.boolean("enabled", "Whether to allow CORS requests.", default=False),
+                        s.boolean("enabled", "Answer cross-origin (CORS) requests.", default=False),
                         s.string_list(
                             "allowed_origins",
-                            "An explicit list of origins that are allowed for CORS requests.",
+                            "Origins allowed to make cross-origin requests.",
                             default=[],
                         ),
                         s.string_list(
                             "allowed_headers",
-                            "An explicit list of headers allowed in CORS requests. Specify `*` to allow any "
-                            "requested header.",
+                            "Request headers cross-origin requests may carry; `*` allows any.",
                             default=[],
                         ),
                     ],
-                    "Adds Cross-Origin Resource Sharing headers.",
+                    "Cross-Origin Resource Sharing headers on replies.",
                 ),
                 s.obj(
                     "basic_auth",
@@ -59,7 +58,7 @@ def root_fields() -> list[Field]:
                     ],
                 ),
             ],
-            "Configures the service-wide HTTP server.",
+            "The HTTP server shared by the whole service.",
         ),
         s.component("input", "input", default={"stdin": {}}),
         s.component("buffer", "buffer", default={"none": {}}),
@@ -67,7 +66,9 @@ def root_fields() -> list[Field]:
             "pipeline",
             [
                 s.integer(
-                    "threads", "The number of threads to execute processing pipelines across.", default=-1
+                    "threads",
+                    "How many processing pipelines run side by side; -1 means one per CPU.",
+                    default=-1,
                 ),
                 s.component_list("processors", "processor", default=[]),
             ],

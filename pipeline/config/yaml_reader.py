@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config.document import ConfigReadError
+from pipeline.errors import ConfigReadError
 
 MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences a config may have."""
@@ -65,9 +65,10 @@ class _Loader(yaml.SafeLoader):
 
     def compose_document(self) -> Any:
         # as PyYAML's, but keeping the anchors' names (for errors) before they are forgotten
-        self.get_event()
+        # (types-PyYAML leaves the parser's event methods untyped)
+        self.get_event()  # type: ignore[no-untyped-call]
         node = self.compose_node(None, None)
-        self.get_event()
+        self.get_event()  # type: ignore[no-untyped-call]
         self.anchor_names = {id(n): name for name, n in self.anchors.items()}
         self.anchors = {}
         return node
@@ -76,7 +77,7 @@ class _Loader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise ConfigReadError(
                     f"yaml: exceeded max depth of {MAX_DEPTH}",
                     path=self._path,

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import yaml
 
-from pipeline.http.server import Handler, Request, Response
+from pipeline.http.server import Handler, HTTPServer, Request, Response
 
 # upstream's scrypt parameters
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_LEN = 32768, 8, 1, 32
@@ -133,7 +133,7 @@ def cors(conf: dict[str, Any]) -> Any:
     return middleware
 
 
-def debug_endpoints(server: Any, scrubbed: Any, root_path: str) -> None:
+def debug_endpoints(server: HTTPServer, scrubbed: Any, root_path: str) -> None:
     """``http.debug_endpoints``: the running config as JSON and YAML, and a dump of every task's
     and thread's stack. (Go's pprof profiles have no Python equivalent.) The caller passes the
     config with its secrets already scrubbed (``pipeline.config.scrub_secrets``)."""

@@ -8,7 +8,10 @@ auth when no ``Authorization`` header is set), and dumps that print the exchange
 
 - :class:`HTTPClient` wraps one ``httpx.AsyncClient`` and makes one exchange at a time
   (:meth:`HTTPClient.send`): it never raises for a failed exchange, it returns an
-  :class:`Exchange` whose ``error`` says what went wrong, with every URL redacted;
+  :class:`Exchange` whose ``error`` says what went wrong, with every URL redacted. Requests
+  httpx is not needed for (no proxy, no URL credentials, not ``HEAD``, no redirect to follow) go
+  over the lean kept-alive connections of :mod:`pipeline.http.keepalive`, which cost a fraction
+  of httpx's CPU per request;
 - :class:`Throttle` is upstream's shared retry period; :func:`jittered_backoff` and
   :func:`retry_after_seconds` serve clients that retry per request (the ``run_ai`` input);
 - :func:`send_with_retries` is the retry loop of the ``http_client`` output, driven by
@@ -37,7 +40,8 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from pipeline.errors import NoResponseError, UnexpectedResponseError
+from pipeline.errors import NoResponseError, RequestBuildError, UnexpectedResponseError
+from pipeline.http.keepalive import KeepAliveError, KeepAlivePool, usable_for
 from pipeline.metadata import canonical_header
 from pipeline.redact import SECRET_MASK, is_sensitive_name, redact_text, redact_url
 
@@ -47,11 +51,6 @@ GO_DEFAULT_HEADERS = {"User-Agent": "Go-http-client/1.1", "Accept-Encoding": "gz
 MAX_RETRY_AFTER = 300.0
 # How much of a response body an error quotes.
 BODY_EXCERPT = 200
-
-
-class RequestBuildError(Exception):
-    """The request could not be built (an interpolation failed, the URL is invalid): the batch
-    fails before anything is sent."""
 
 
 # -- waiting between attempts ------------------------------------------------------------------------
@@ -88,7 +87,7 @@ class Throttle:
 
 def jittered_backoff(attempt: int, base: float, cap: float) -> float:
     """resty's jittered exponential wait before the ``attempt``-th retry (0-based)."""
-    centre = min(cap, base * (2**attempt)) / 2
+    centre: float = min(cap, base * (2**attempt)) / 2
     return max(base, centre + random.random() * centre)
 
 
@@ -244,8 +243,40 @@ class HTTPClient:
             for default in ("Accept", "Connection"):
                 client.headers.pop(default, None)
         self.client = client
+        # requests go through the lean kept-alive client where it can serve them (see send())
+        self._verify = verify
+        self._lean_allowed = not proxy
+        self._lean_pools: dict[tuple[str, str, int | None], KeepAlivePool | None] = {}
+
+    def _lean_pool(self, request: httpx.Request) -> KeepAlivePool | None:
+        """The kept-alive pool for the request's origin, or None when httpx must send it (HEAD,
+        a proxy, credentials in the URL, a scheme other than http/https)."""
+        if not self._lean_allowed or request.method == "HEAD":
+            return None
+        try:
+            request.content  # noqa: B018 - a streamed body (not read yet) goes through httpx
+        except httpx.RequestNotRead:
+            return None
+        url = request.url
+        key = (url.scheme, url.host, url.port)
+        try:
+            return self._lean_pools[key]
+        except KeyError:
+            pass
+        origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        pool = (
+            KeepAlivePool(origin, verify=self._verify)
+            if not (url.username or url.password) and usable_for(origin)
+            else None
+        )
+        self._lean_pools[key] = pool
+        return pool
 
     async def aclose(self) -> None:
+        for pool in self._lean_pools.values():
+            if pool is not None:
+                pool.close()
+        self._lean_pools.clear()
         await self.client.aclose()
 
     async def send(self, request: httpx.Request) -> Exchange:
@@ -259,8 +290,36 @@ class HTTPClient:
         exchange = Exchange(request)
         started = time.perf_counter_ns()
         stage = "awaiting headers"
+        pool = self._lean_pool(request) if auth is None else None
         try:
             async with asyncio.timeout(self.timeout):
+                if pool is not None:
+                    try:
+                        reply = await pool.request(
+                            request.method, url.raw_path.decode("ascii"), request.headers.raw, request.content
+                        )
+                    except KeepAliveError as err:
+                        exchange.error = transport_error(request, str(err))
+                        exchange.elapsed_ns = time.perf_counter_ns() - started
+                        return exchange
+                    if not (
+                        self.follow_redirects
+                        and 300 <= reply.status_code < 400
+                        and "location" in reply.headers
+                    ):
+                        stage = "reading body"
+                        # httpx decodes the body as it would have (Content-Encoding)
+                        response = httpx.Response(
+                            reply.status_code,
+                            headers=reply.raw_headers,
+                            content=reply.content,
+                            request=request,
+                        )
+                        exchange.body = response.content
+                        exchange.response = response
+                        exchange.elapsed_ns = time.perf_counter_ns() - started
+                        return exchange
+                    # a redirect to follow: httpx sends the request again and follows it
                 if auth is None:
                     response = await self.client.send(request, stream=True)
                 else:

@@ -407,8 +407,8 @@ class Requester:
                     ),
                 ]
                 parts.append((part_headers, self._render("multipart body", part_body, batch).encode()))
-            body, content_type = go_multipart(parts)
-            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", content_type)]
+            body, multipart_type = go_multipart(parts)
+            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", multipart_type)]
         elif body_override is not None:
             body = body_override
             if not any(k == "Content-Type" for k, _ in headers):
@@ -432,8 +432,8 @@ class Requester:
                         if self.metadata.matches(k)
                     ]
                 parts.append((part_headers, msg.content))
-            body, content_type = go_multipart(parts)
-            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", content_type)]
+            body, multipart_type = go_multipart(parts)
+            headers = [(k, v) for k, v in headers if k != "Content-Type"] + [("Content-Type", multipart_type)]
         else:
             body = first.content
             if not any(k == "Content-Type" for k, _ in headers):

@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
@@ -152,16 +153,13 @@ class HTTPServer:
         ``await handle(request)`` and adjust the response."""
         self._middleware.append(middleware)
 
-    def has_route(self, path: str) -> bool:
-        return path in self._routes
-
     async def start(self) -> None:
         self._server = await asyncio.start_server(
             self._serve,
             self.host,
             self.port,
             ssl=self.ssl,
-            reuse_address=True,  # type: ignore[arg-type]
+            reuse_address=True,
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
@@ -360,9 +358,9 @@ class HTTPServer:
             h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status))
         )
         if response.body and not head:
-            data += conn.send(h11.Data(data=response.body))  # type: ignore[operator]
-        data += conn.send(h11.EndOfMessage())  # type: ignore[operator]
-        writer.write(data)  # type: ignore[arg-type]
+            data += conn.send(h11.Data(data=response.body))
+        data += conn.send(h11.EndOfMessage())
+        writer.write(data)
         await writer.drain()
 
     async def _send_stream(
@@ -393,8 +391,6 @@ def _stderr_line(text: str) -> None:
 
 
 def _reason(status: int) -> bytes:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase.encode()
     except ValueError:

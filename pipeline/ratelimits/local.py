@@ -44,8 +44,8 @@ class LocalRateLimit:
     """A fixed window, as upstream's: ``count`` accesses, then wait until the window ends."""
 
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
-        self.count = conf["count"]
-        self.interval = conf["interval"]
+        self.count: int = conf["count"]
+        self.interval: float = conf["interval"]
         self.window_start = time.monotonic()
         self.used = 0
         self._accesses = res.metrics.counter("rate_limit_checked")

@@ -90,6 +90,7 @@ def test_random_token_sequences(tokens: list[str]) -> None:
 # out (a random path could name a device).
 
 _UNSAFE_FUNCTIONS = {"file", "file_rel"}
+library.load_builtins()
 _FUNCTIONS = sorted(set(library.FUNCTIONS) - _UNSAFE_FUNCTIONS)
 _METHODS = sorted(library.METHODS)
 

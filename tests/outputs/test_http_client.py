@@ -17,9 +17,10 @@ if str(REPO) not in sys.path:
 from pipeline.builder import Manager  # noqa: E402
 from pipeline.errors import ConfigError  # noqa: E402
 from pipeline.http.client import Throttle  # noqa: E402
+from pipeline.logs import Logger, LogSink  # noqa: E402
 from pipeline.message import Message  # noqa: E402
 from pipeline.metadata import canonical_header  # noqa: E402
-from pipeline.observability import Logger, LogSink, Metrics  # noqa: E402
+from pipeline.metrics import Metrics  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
 from tests.inputs.test_http_server import serve  # noqa: E402
 from tests.ports import free_port  # noqa: E402

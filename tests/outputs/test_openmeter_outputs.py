@@ -11,8 +11,9 @@ import pytest
 
 from pipeline.builder import Manager
 from pipeline.http.server import HTTPServer, Request, Response
+from pipeline.logs import Logger, LogSink
 from pipeline.message import Message
-from pipeline.observability import Logger, LogSink, Metrics
+from pipeline.metrics import Metrics
 from tests.ports import free_port
 
 

@@ -15,8 +15,8 @@ import httpx
 
 from pipeline.builder import Manager
 from pipeline.errors import UnwritableError
+from pipeline.logs import Logger, LogSink
 from pipeline.message import Message
-from pipeline.observability import Logger, LogSink
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec
 from tests.pipeline.conftest import cli_env, run_cli, start_cli

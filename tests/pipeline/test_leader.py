@@ -22,7 +22,8 @@ from pipeline.leader import (
     LeaseElector,
     election_settings,
 )
-from pipeline.observability import Logger, LogSink, Metrics
+from pipeline.logs import Logger, LogSink
+from pipeline.metrics import Metrics
 
 kubernetes_asyncio = pytest.importorskip("kubernetes_asyncio")
 from kubernetes_asyncio import client, config  # noqa: E402

@@ -14,7 +14,7 @@ import pytest
 from pipeline import spec as s
 from pipeline.caches.nats_kv import SPEC as KV_SPEC
 from pipeline.caches.nats_kv import NATSKVCache
-from pipeline.observability import Logger, LogSink
+from pipeline.logs import Logger, LogSink
 from tests.e2e.conftest import Process, benthic_argv
 from tests.pipeline.conftest import cli_env, run_cli
 from tests.ports import free_port

@@ -37,3 +37,17 @@ def test_echoed_credentials_are_masked(text: str, expected: str) -> None:
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "connecting to NATS at nats://alice:hunter2@127.0.0.1:4222: connection refused",
+            "connecting to NATS at nats://alice:xxxxx@127.0.0.1:4222: connection refused",
+        ),
+        ("the sink is https://u:pw@sink.example/v1.", "the sink is https://u:xxxxx@sink.example/v1."),
+    ],
+)
+def test_punctuation_after_a_url_keeps_its_host_and_port_readable(text: str, expected: str) -> None:
+    assert redact_text(text) == expected

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+import benthic
+import pipeline
 from tests.pipeline.conftest import cli_env, run_cli, start_cli
 from tests.ports import free_port
 
@@ -267,6 +269,34 @@ output:
     assert out.read_text().splitlines() == ["T-3", "T-2", "T-1"]
     listed = run_cli("list", "inputs", "--format", "json", env=cli_env(pythonpath=[plugin_dir]))
     assert "countdown" in json.loads(listed.stdout)["inputs"]
+
+
+def test_plugins_importing_benthic_and_the_older_pipeline_name_both_load(tmp_path: Path, plugin_dir: str):
+    # countdown imports the API from benthic, reverse (legacy.py) from pipeline
+    out = tmp_path / "both.txt"
+    config = tmp_path / "both.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  countdown:
+    start: 2
+    prefix: "ab"
+pipeline:
+  processors:
+    - reverse: {{}}
+output:
+  file:
+    path: {out}
+""")
+    result = run_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines() == ["2ba", "1ba"]
+
+
+def test_benthic_re_exports_every_name_of_the_pipeline_plugin_api():
+    assert sorted(benthic.__all__) == sorted(pipeline.__all__)
+    for name in pipeline.__all__:
+        assert getattr(benthic, name) is getattr(pipeline, name), name
 
 
 def test_a_failing_output_holds_back_new_data_until_it_recovers(tmp_path: Path, plugin_dir: str):

@@ -23,8 +23,9 @@ from benthic.simulators.run_ai import RunAISimulator
 from inputs.run_ai.client import RunAIClient
 from inputs.run_ai.input import RunAIInput
 from pipeline.builder import Manager
+from pipeline.logs import Logger, LogSink
 from pipeline.message import Message
-from pipeline.observability import Logger, LogSink, Metrics
+from pipeline.metrics import Metrics
 from pipeline.plugin import AckFn
 
 READ_TIMEOUT = 15.0

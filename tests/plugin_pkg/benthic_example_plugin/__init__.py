@@ -2,7 +2,8 @@
 
 ``countdown`` is the input that docs/plugins.md walks through; ``flaky_file`` is an output that
 fails its first ``failures`` writes and then appends each message to ``path`` (the tests use it
-to show that a retried write carries the same bytes).
+to show that a retried write carries the same bytes). They import the plugin API from
+``benthic``; ``legacy.py`` shows that the older ``from pipeline import ...`` still works.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pipeline import (
+from benthic import (
     EndOfInputError,
     Message,
     Resources,

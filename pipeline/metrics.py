@@ -1,28 +1,26 @@
-"""Metrics (Prometheus text format), the logger (logfmt or JSON, as upstream's logrus), and the
-service HTTP endpoints ``/ping``, ``/ready``, ``/version``, ``/endpoints``, ``/metrics``."""
+"""Metrics: counters, gauges and timers, served in Prometheus' text format.
+
+Upstream (Redpanda Connect's ``prometheus`` exporter) keeps every series in the Prometheus Go
+client; timers are summaries with the 0.5/0.9/0.99 quantiles, or histograms of seconds with
+``use_histogram_timing``. Here the series live in plain Python objects and a timer's quantiles
+come from its last 1,024 observations instead of a streaming estimate. The process series
+(CPU, memory, descriptors, start time) are read from ``/proc`` and ``getrusage``, so they are
+only meaningful on Linux.
+"""
 
 from __future__ import annotations
 
 import math
 import os
 import re
-import sys
+import resource
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, TextIO
+from typing import Any
 
-import orjson
-
-from pipeline.http.server import HTTPServer, Request, Response
-from pipeline.redact import SECRET_MASK, redact_text
-
-VERSION = "0.1.0"
-BUILT = "2026-11-27T00:00:00Z"
-
-# -- metrics ----------------------------------------------------------------------------------------
+from pipeline.logs import Logger
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _HELP = {
@@ -244,8 +242,6 @@ _START = time.time()
 
 
 def _process_metrics() -> list[str]:
-    import resource
-
     usage = resource.getrusage(resource.RUSAGE_SELF)
     rss = 0
     try:
@@ -268,233 +264,3 @@ def _process_metrics() -> list[str]:
         "# TYPE process_start_time_seconds gauge",
         f"process_start_time_seconds {_START}",
     ]
-
-
-# -- logger -----------------------------------------------------------------------------------------
-
-LEVELS = {
-    "off": 0,
-    "none": 0,
-    "fatal": 1,
-    "error": 2,
-    "warn": 3,
-    "warning": 3,
-    "info": 4,
-    "debug": 5,
-    "trace": 6,
-    "all": 6,
-}
-_LEVEL_NAMES = {1: "fatal", 2: "error", 3: "warning", 4: "info", 5: "debug", 6: "trace"}
-_BARE = re.compile(r"^[A-Za-z0-9\-._/@^+]+$")
-
-
-class LogSink:
-    """Where log lines go, and how they look; shared by every ``Logger`` of a process."""
-
-    def __init__(
-        self,
-        level: str = "INFO",
-        fmt: str = "logfmt",
-        add_timestamp: bool = True,
-        static_fields: dict[str, Any] | None = None,
-        stream: TextIO | None = None,
-        level_name: str = "level",
-        timestamp_name: str = "time",
-        message_name: str = "msg",
-        redact: Callable[[str], str] | None = None,
-        secrets: list[str] | None = None,
-    ) -> None:
-        lvl = LEVELS.get(level.lower())
-        if lvl is None:
-            raise ValueError(f"invalid log level: {level}")
-        self.level = lvl
-        self.format = fmt
-        self.add_timestamp = add_timestamp
-        self.static_fields = {"@service": "benthic"} if static_fields is None else dict(static_fields)
-        self.stream = stream or sys.stdout
-        self.level_name = level_name
-        self.timestamp_name = timestamp_name
-        self.message_name = message_name
-        self.redact = redact
-        self.lock = threading.Lock()
-        self._secrets: list[str] = []
-        self.add_secrets(secrets or [])
-
-    def add_secrets(self, secrets: list[str]) -> None:
-        """Values masked wherever they appear in a line (the secrets of the configs running);
-        streams mode adds those of each stream it creates."""
-        merged = set(self._secrets) | {secret for secret in secrets if secret}
-        self._secrets = sorted(merged, key=len, reverse=True)  # longest first: no partial masks
-
-    def _mask(self, text: str) -> str:
-        text = redact_text(text)
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, SECRET_MASK)
-        return text if self.redact is None else self.redact(text)
-
-    def emit(self, level: int, msg: str, fields: dict[str, Any]) -> None:
-        if level > self.level:
-            return
-        # before quoting and escaping, so that what is hidden still matches as written
-        msg = self._mask(msg)
-        fields = {k: self._mask(v) if isinstance(v, str) else v for k, v in fields.items()}
-        merged = {**self.static_fields, **fields}
-        if self.format == "json":
-            record: dict[str, Any] = dict(merged)
-            if self.add_timestamp:
-                record[self.timestamp_name] = _now_rfc3339()
-            record[self.level_name] = _LEVEL_NAMES[level]
-            record[self.message_name] = msg
-            line = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str).decode()
-        else:
-            parts = []
-            if self.add_timestamp:
-                parts.append(f"{self.timestamp_name}={_logfmt_value(_now_rfc3339())}")
-            parts.append(f"{self.level_name}={_LEVEL_NAMES[level]}")
-            parts.append(f"{self.message_name}={_logfmt_value(msg)}")
-            for key in sorted(merged):
-                parts.append(f"{key}={_logfmt_value(merged[key])}")
-            line = " ".join(parts)
-        # URLs lose their credentials in every line, at every level, whatever logged them
-        line = self._mask(line)
-        with self.lock:
-            try:
-                self.stream.write(line + "\n")
-                self.stream.flush()
-            except (ValueError, OSError):
-                pass
-
-
-def _now_rfc3339() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _logfmt_value(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        text = _go_map_repr(value)
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
-    if text and _BARE.match(text):
-        return text
-    return (
-        '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
-    )
-
-
-def _go_map_repr(value: Any) -> str:
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{_go_map_repr(v)}" for k, v in sorted(value.items())) + "]"
-    if isinstance(value, list):
-        return "[" + " ".join(_go_map_repr(v) for v in value) + "]"
-    return str(value)
-
-
-class Logger:
-    """A logger bound to some fields (``label``, ``path``...)."""
-
-    __slots__ = ("sink", "fields")
-
-    def __init__(self, sink: LogSink, fields: dict[str, Any] | None = None) -> None:
-        self.sink = sink
-        self.fields = fields or {}
-
-    def with_fields(self, **fields: Any) -> Logger:
-        return Logger(self.sink, {**self.fields, **fields})
-
-    def enabled(self, level: str) -> bool:
-        return LEVELS[level.lower()] <= self.sink.level
-
-    def log(self, level: str, msg: str, **fields: Any) -> None:
-        lvl = LEVELS[level.lower()]
-        if lvl <= self.sink.level and lvl > 0:
-            self.sink.emit(lvl, msg, {**self.fields, **fields} if fields else self.fields)
-
-    def trace(self, msg: str, **fields: Any) -> None:
-        self.log("trace", msg, **fields)
-
-    def debug(self, msg: str, **fields: Any) -> None:
-        self.log("debug", msg, **fields)
-
-    def info(self, msg: str, **fields: Any) -> None:
-        self.log("info", msg, **fields)
-
-    def warn(self, msg: str, **fields: Any) -> None:
-        self.log("warn", msg, **fields)
-
-    def error(self, msg: str, **fields: Any) -> None:
-        self.log("error", msg, **fields)
-
-    def fatal(self, msg: str, **fields: Any) -> None:
-        self.log("fatal", msg, **fields)
-
-
-# -- service HTTP endpoints -------------------------------------------------------------------------
-
-
-class ServiceAPI:
-    """``/ping``, ``/ready``, ``/version``, ``/endpoints``, ``/metrics`` (and ``/stats``), each also
-    under ``root_path``. ``readiness`` returns the connection statuses of inputs and outputs."""
-
-    def __init__(
-        self,
-        server: HTTPServer,
-        metrics: Metrics,
-        readiness: Callable[[], list[dict[str, Any]]],
-        *,
-        root_path: str = "/benthos",
-        serve_metrics: bool = True,
-        terminated: Callable[[], bool] = lambda: False,
-    ) -> None:
-        self.server = server
-        self.metrics = metrics
-        self.readiness = readiness
-        self.terminated = terminated
-        endpoints = {
-            "/ping": (self._ping, "Ping me."),
-            "/ready": (
-                self._ready,
-                "Returns 200 OK if all inputs and outputs are connected, otherwise a 503 is returned.",
-            ),
-            "/version": (self._version, "Returns the service version."),
-            "/endpoints": (self._endpoints, "Returns this map of endpoints."),
-        }
-        if serve_metrics and metrics.exposition == "json":
-            endpoints["/metrics"] = (self._metrics, "Returns the metrics as a JSON object.")
-            endpoints["/stats"] = (self._metrics, "Returns the metrics as a JSON object.")
-        elif serve_metrics:
-            endpoints["/metrics"] = (self._metrics, "Returns the metrics in Prometheus text format.")
-            endpoints["/stats"] = (self._metrics, "Returns the metrics in Prometheus text format.")
-        self.descriptions = {path: desc for path, (_, desc) in endpoints.items()}
-        for path, (handler, _) in endpoints.items():
-            server.route(path, handler, ("GET",))
-            if root_path:
-                server.route(root_path.rstrip("/") + path, handler, ("GET",))
-
-    async def _ping(self, _: Request) -> Response:
-        return Response.text("pong")
-
-    async def _ready(self, _: Request) -> Response:
-        if self.terminated():
-            return Response.json(orjson.dumps({"error": "stream terminated", "statuses": []}), 503)
-        statuses = self.readiness()
-        ready = bool(statuses) and all(s.get("connected") for s in statuses)
-        body = orjson.dumps({"statuses": statuses})
-        return Response.json(body, 200 if ready else 503)
-
-    async def _version(self, _: Request) -> Response:
-        return Response.json(f'{{"version":"{VERSION}", "built":"{BUILT}"}}'.encode())
-
-    async def _endpoints(self, _: Request) -> Response:
-        return Response.json(orjson.dumps(self.descriptions, option=orjson.OPT_SORT_KEYS))
-
-    async def _metrics(self, _: Request) -> Response:
-        if self.metrics.exposition == "json":
-            return Response.json(orjson.dumps(self.metrics.json_snapshot()))
-        return Response(
-            200,
-            self.metrics.prometheus_text().encode(),
-            content_type="text/plain; version=0.0.4; charset=utf-8",
-        )
