@@ -375,14 +375,14 @@ class HTTPServer:
         writer.write(
             conn.send(
                 h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status))
-            )  # type: ignore[arg-type]
+            )
         )
         await writer.drain()
         async for chunk in response.stream:
             if chunk:
-                writer.write(conn.send(h11.Data(data=chunk)))  # type: ignore[arg-type]
+                writer.write(conn.send(h11.Data(data=chunk)))
                 await writer.drain()
-        writer.write(conn.send(h11.EndOfMessage()))  # type: ignore[arg-type]
+        writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
 
 
