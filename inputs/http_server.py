@@ -388,17 +388,18 @@ class HTTPServerInput:
             msg.context = context
         transaction = _Transaction(batch)
         await self._transactions.put(transaction)
+        # Waiting on the futures themselves (no shield): a timeout cancels ``taken``, which tells
+        # read_batch to skip the transaction, and a cancelled ``result`` makes the ack a no-op.
         try:
-            await asyncio.wait_for(asyncio.shield(transaction.taken), self.timeout or None)
+            async with asyncio.timeout(self.timeout or None):
+                await transaction.taken
         except _Closing:
             return go_error("Server closing", 503)
         except TimeoutError:
-            if not transaction.taken.done():
-                transaction.taken.set_exception(TimeoutError())
-                transaction.taken.exception()  # retrieved: nobody else will
             return go_error("Request timed out", 408)
         try:
-            delivery_error = await asyncio.wait_for(asyncio.shield(transaction.result), self.timeout or None)
+            async with asyncio.timeout(self.timeout or None):
+                delivery_error = await transaction.result
         except TimeoutError:
             # the message may still be delivered: the transaction is not cancelled
             return go_error("Request timed out", 408)

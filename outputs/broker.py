@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from outputs.children import ChildOutputs, send_until_delivered
+from outputs.children import ChildOutputs, send_copies, send_until_delivered
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, batching_field, component_list, enum, integer
@@ -74,9 +74,9 @@ class Broker(ChildOutputs):
         self._busy[index] += 1
         try:
             if self.retrying:
-                await send_until_delivered(child, batch, self.stopping, self.res.logger)
+                await send_until_delivered(child, self.copies[index], batch, self.stopping, self.res.logger)
             else:
-                await child.send([m.copy() for m in batch])
+                await send_copies(child, self.copies[index], batch)
         finally:
             self._busy[index] -= 1
 

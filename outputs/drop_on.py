@@ -14,9 +14,9 @@ the child stage, so the child keeps its own ``max_in_flight`` concurrency and ba
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
+from mapping_lang.re2 import Re2Error, Regex, compile_re2, encode
 from pipeline.durations import format_duration_ns
 from pipeline.message import Message
 from pipeline.plugin import register_output
@@ -32,9 +32,9 @@ def _lint(conf: dict[str, Any]) -> list[str]:
         problems.append("field 'error_patterns' is ineffective when 'error' is set to `true`")
     for i, pattern in enumerate(conf.get("error_patterns") or []):
         try:
-            re.compile(pattern)
-        except re.error as err:
-            problems.append(f"error pattern {i} failed to compile: {err}")
+            compile_re2(pattern)
+        except Re2Error as err:  # reported at the pattern's own line
+            problems.append(f"error_patterns.{i}: error pattern {i} failed to compile: {err}")
     return problems
 
 
@@ -88,11 +88,11 @@ class DropOnOutput:
     def __init__(self, conf: dict[str, Any], res: Resources) -> None:
         self.res = res
         self.drop_on_any_error = bool(conf["error"])
-        self.patterns: list[re.Pattern[str]] = []
+        self.patterns: list[Regex] = []
         for i, pattern in enumerate(conf.get("error_patterns") or []):
             try:
-                self.patterns.append(re.compile(pattern))
-            except re.error as err:
+                self.patterns.append(compile_re2(pattern))
+            except Re2Error as err:
                 raise ValueError(f"error pattern {i} failed to compile: {err}") from None
         if self.drop_on_any_error and self.patterns:
             raise ValueError("field 'error_patterns' is ineffective when 'error' is set to `true`")
@@ -144,8 +144,9 @@ class DropOnOutput:
         if self.drop_on_any_error:
             self.res.logger.warn(f"Message dropped due to: {text}")
             return True
+        data = encode(text)
         for i, pattern in enumerate(self.patterns):
-            if pattern.search(text):
+            if pattern.search(data) is not None:  # RE2, as Go's regexp: linear in the error text
                 self.res.logger.warn(f"Message dropped due to error matching pattern {i}: {text}")
                 return True
         return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from outputs.children import ChildOutputs, send_until_delivered
+from outputs.children import ChildCopies, ChildOutputs, send_until_delivered
 from pipeline import spec as s
 from pipeline.dynamic_api import DynamicAPI
 from pipeline.message import Message
@@ -40,6 +40,7 @@ class DynamicOutput(ChildOutputs):
         super().__init__([])
         self.res = res
         self.by_id: dict[str, Any] = {}
+        self.copies_by_id: dict[str, ChildCopies] = {}
         self.connected = False
         if res.http_server is None:
             raise ValueError("the dynamic output needs the service-wide HTTP server (http.enabled: true)")
@@ -59,21 +60,23 @@ class DynamicOutput(ChildOutputs):
         if child_id in self.by_id:
             await self._stop(child_id)
         self.by_id[child_id] = child
+        self.copies_by_id[child_id] = ChildCopies()
         self.children = list(self.by_id.values())
 
     async def _stop(self, child_id: str) -> None:
         child = self.by_id.pop(child_id, None)
+        self.copies_by_id.pop(child_id, None)
         self.children = list(self.by_id.values())
         if child is not None:
             await child.close()
 
     async def write_batch(self, batch: list[Message]) -> None:
-        children = list(self.by_id.values())
+        children = [(child, self.copies_by_id[child_id]) for child_id, child in self.by_id.items()]
         if not children:
             raise ConnectionError("dynamic output has no outputs to send to")
         sends = [
-            asyncio.ensure_future(send_until_delivered(child, batch, self.stopping, self.res.logger))
-            for child in children
+            asyncio.ensure_future(send_until_delivered(child, copies, batch, self.stopping, self.res.logger))
+            for child, copies in children
         ]
         try:
             for finished in asyncio.as_completed(sends):

@@ -18,6 +18,10 @@ Behaviour follows Redpanda Connect's ``http_client`` output (``internal/httpclie
 
 - ``basic_auth`` (and any ``Authorization`` header) wins over user-info in the URL, as Go's
   transport only turns user-info into credentials when no ``Authorization`` header is set.
+- A header Go's transport would refuse to write (a name that is not an HTTP token, a value with a
+  control character after interpolation) fails the write with ``UnwritableError``: the engine
+  hands those messages back as failed rather than retrying them forever. Other values are sent
+  as UTF-8 bytes, as Go sends them.
 
 The fields and request building it shares with the ``http`` processor and the ``http_client``
 input live in ``pipeline.http.requester``, the sending itself (deadline, Go's error text, the

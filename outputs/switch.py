@@ -103,7 +103,7 @@ class SwitchOutput(ChildOutputs):
                     if not passed:
                         continue
                 matched = True
-                targets[case_index].append(msg.copy())
+                targets[case_index].append(msg)  # copied per case when sent
                 if not self.continues[case_index]:
                     break
             if not matched and self.strict:
@@ -115,15 +115,24 @@ class SwitchOutput(ChildOutputs):
         targets = self._route(batch)
         if self.retry:
             sends = [
-                asyncio.ensure_future(send_until_delivered(out, msgs, self.stopping, self.res.logger))
-                for out, msgs in zip(self.children, targets, strict=True)
+                asyncio.ensure_future(send_until_delivered(out, copies, msgs, self.stopping, self.res.logger))
+                for out, copies, msgs in zip(self.children, self.copies, targets, strict=True)
                 if msgs
             ]
             await _all_or_first_error(sends)
             return
         # hand each case its transaction in order (each submit returns once accepted), then wait
-        pending = [await out.submit(msgs) for out, msgs in zip(self.children, targets, strict=True) if msgs]
-        await _all_or_first_error(pending)
+        sent = [
+            (copies, msgs, await out.submit(copies.of(msgs)))
+            for out, copies, msgs in zip(self.children, self.copies, targets, strict=True)
+            if msgs
+        ]
+        try:
+            await _all_or_first_error([done for _, _, done in sent])
+        finally:
+            for copies, msgs, done in sent:
+                if done.done() and not done.cancelled() and done.exception() is None:
+                    copies.delivered(msgs)
 
 
 async def _all_or_first_error(waits: list[Any]) -> None:

@@ -83,8 +83,9 @@ class Output(Protocol):
 
 
 class BatchBuffer(Protocol):
-    """A buffer between input and pipeline. ``write`` takes a batch and its ack; ``read`` hands
-    back a batch and an ack to call when the batch was delivered downstream."""
+    """A buffer between input and pipeline. ``write`` takes a batch and its ack (it may return
+    before calling the ack, as a buffer that commits writes in groups does); ``read`` hands back a
+    batch and an ack to call when the batch was delivered downstream."""
 
     async def connect(self) -> None: ...
 

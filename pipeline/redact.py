@@ -11,8 +11,8 @@ these by rule, not by a list of fields, so a new component is covered without do
 - a URL keeps its scheme, host, path and harmless parameters; its password and sensitive
   parameter values are masked (:func:`redact_url`);
 - free text has every URL in it redacted the same way, and the credentials a response body or an
-  error can echo outside a URL (bearer tokens, JWTs, sensitive JSON members and ``name=value``
-  pairs) masked (:func:`redact_text`).
+  error can echo outside a URL (bearer tokens, JWTs, header lines such as ``Authorization: ...``,
+  sensitive JSON members and ``name=value`` pairs) masked (:func:`redact_text`).
 """
 
 from __future__ import annotations
@@ -84,6 +84,14 @@ _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/-]+=*)", re.IGN
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _JSON_MEMBER = re.compile(r'"([^"\\]{1,64})"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
 _NAME_VALUE = re.compile(r"\b([A-Za-z][A-Za-z0-9_.-]{0,63})=([^&\s\"'<>]+)")
+# A header line in free text (a dumped request or response): at the start of a line, or after an
+# escaped line break ("\n" written out, as in a quoted log value); the value runs to the line's end
+# (a quote that ends a quoted log value is left in place).
+_HEADER_LINE = re.compile(
+    r"(?:^|(?<=\\n)|(?<=\\r))([ \t]*)([A-Za-z][A-Za-z0-9_-]{0,63})(:[ \t]*)"
+    r'((?:[^\r\n\\"]|\\(?![rn])|"(?!\s|$))+)',
+    re.MULTILINE,
+)
 
 
 def _mask_auth_scheme(match: re.Match[str]) -> str:
@@ -108,6 +116,21 @@ def _mask_member(match: re.Match[str]) -> str:
     return f'"{name}"{colon}"{SECRET_MASK}"'
 
 
+def _mask_header_line(match: re.Match[str]) -> str:
+    indent, name, colon, value = match.groups()
+    if not is_sensitive_name(name) or value.strip() in (SECRET_MASK, URL_MASK):
+        return match.group(0)
+    scheme = _SCHEME_WORD.match(value)  # "Bearer <token>": the scheme says how, not what
+    kept = scheme.group(0) if scheme is not None and scheme.group(1).lower() in _AUTH_SCHEMES else ""
+    if value[len(kept) :].strip() in (SECRET_MASK, URL_MASK, ""):
+        return match.group(0)
+    return f"{indent}{name}{colon}{kept}{SECRET_MASK}"
+
+
+_SCHEME_WORD = re.compile(r"([A-Za-z][A-Za-z0-9-]*)\s+")
+_AUTH_SCHEMES = {"basic", "bearer", "digest", "token", "negotiate", "ntlm", "hoba", "mutual", "apikey"}
+
+
 def _mask_pair(match: re.Match[str]) -> str:
     name, value = match.groups()
     if not is_sensitive_name(name) or value in (SECRET_MASK, URL_MASK):
@@ -126,13 +149,16 @@ def _redact_url_match(match: re.Match[str]) -> str:
 def redact_text(text: str) -> str:
     """Free text (an error, a log line, a response body) with every URL in it redacted, and the
     credentials text can carry outside a URL masked: ``Bearer``/``Basic`` credentials, JWTs,
-    JSON members and ``name=value`` pairs whose name looks like a credential."""
+    header lines (``Authorization: ...`` in a dumped request), JSON members and ``name=value``
+    pairs whose name looks like a credential."""
     if "://" in text:
         text = _URL_IN_TEXT.sub(_redact_url_match, text)
     if '"' in text:
         text = _JSON_MEMBER.sub(_mask_member, text)
     if "=" in text:
         text = _NAME_VALUE.sub(_mask_pair, text)
+    if ":" in text:
+        text = _HEADER_LINE.sub(_mask_header_line, text)
     text = _AUTH_SCHEME.sub(_mask_auth_scheme, text)
     if "eyJ" in text:
         text = _JWT.sub(SECRET_MASK, text)

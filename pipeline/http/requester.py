@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import orjson
 
-from pipeline.errors import NoResponseError
+from pipeline.errors import NoResponseError, UnwritableError
 from pipeline.http.client import (
     Exchange,
     HTTPClient,
@@ -40,7 +40,7 @@ from pipeline.http.client import (
 )
 from pipeline.http.tls import tls_context, tls_problems
 from pipeline.message import Message
-from pipeline.metadata import MetadataFilter, canonical_header, metadata_filter_field
+from pipeline.metadata import HTTP_TOKEN, MetadataFilter, canonical_header, metadata_filter_field
 from pipeline.redact import redact_text
 from pipeline.resources import Resources
 from pipeline.spec import (
@@ -453,7 +453,7 @@ class Requester:
         if "accept-encoding" not in names:
             headers.append(("Accept-Encoding", "gzip"))
         headers = [(k, v.strip(" \t")) for k, v in headers]
-        return build_request(self.verb, url, headers, body)
+        return build_request(self.verb, url, _sendable(headers), body)
 
     # -- oauth2 (client credentials) ---------------------------------------------------------------
 
@@ -493,6 +493,25 @@ class Requester:
             expires_in = float(token.get("expires_in") or 3600)
             # refresh slightly before expiry, as golang.org/x/oauth2 does (10s delta)
             self._oauth2_expiry = time.monotonic() + max(0.0, expires_in - 10)
+
+
+# control characters other than tab: Go's transport refuses a header value carrying one
+_BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _sendable(headers: list[tuple[str, str]]) -> Any:
+    """The headers as Go's transport would write them, or :class:`UnwritableError` when one can
+    never be sent (a name that is not an HTTP token, a value with a control character, after
+    interpolation): retrying would fail the same way. Values are sent as UTF-8, as Go sends them;
+    the error names the header, never its value (it may be a credential)."""
+    sendable = []
+    for name, value in headers:
+        if not HTTP_TOKEN.match(name):
+            raise UnwritableError(f"net/http: invalid header field name {redact_text(name)!r}")
+        if _BAD_HEADER_VALUE.search(value):
+            raise UnwritableError(f"net/http: invalid header field value for {name!r}")
+        sendable.append((name, value.encode()))
+    return sendable
 
 
 # -- responses as messages ---------------------------------------------------------------------------

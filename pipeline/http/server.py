@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import resource
 import sys
 import time
@@ -286,22 +287,19 @@ class HTTPServer:
                 continue
             if isinstance(event, h11.Request):
                 head = event
-                names = {name for name, _ in event.headers}
-                if b"content-length" in names and b"transfer-encoding" in names:
+                fields = dict(event.headers)  # h11 lower-cases names
+                if b"content-length" in fields and b"transfer-encoding" in fields:
                     await self._send(
                         conn,
                         writer,
                         Response.text("bad request: both Content-Length and Transfer-Encoding", 400),
                     )
                     return None
-                length = dict(event.headers).get(b"content-length")
+                length = fields.get(b"content-length")
                 if length is not None and int(length) > self.max_body:
                     await self._send(conn, writer, Response.text("request body too large", 413))
                     return None
-                if (
-                    event.method == b"POST"
-                    and dict(event.headers).get(b"expect", b"").lower() == b"100-continue"
-                ):
+                if event.method == b"POST" and fields.get(b"expect", b"").lower() == b"100-continue":
                     conn.send(h11.InformationalResponse(status_code=100, headers=[]))
             elif isinstance(event, h11.Data):
                 body += event.data
@@ -311,12 +309,17 @@ class HTTPServer:
             elif isinstance(event, h11.EndOfMessage):
                 assert head is not None
                 target = head.target.decode("latin-1")
-                parts = urlsplit(target)
+                if "?" in target or "#" in target or not target.startswith("/") or target.startswith("//"):
+                    parts = urlsplit(target)
+                    path = parts.path
+                    query = parse_qsl(parts.query, keep_blank_values=True)
+                else:  # the common case: a plain path, nothing to split
+                    path, query = target, []
                 return Request(
                     method=head.method.decode("ascii"),
                     target=target,
-                    path=parts.path,
-                    query=parse_qsl(parts.query, keep_blank_values=True),
+                    path=path,
+                    query=query,
                     headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in head.headers],
                     body=bytes(body),
                     client=peer if isinstance(peer, tuple) else None,
@@ -325,6 +328,8 @@ class HTTPServer:
                 return None
 
     async def _dispatch(self, request: Request) -> Response:
+        if not self._middleware:
+            return await self._route(request)
         handle: Handler = self._route
         for middleware in reversed(self._middleware):
             handle = _bind(middleware, handle)
@@ -390,6 +395,7 @@ def _stderr_line(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+@functools.lru_cache(maxsize=128)
 def _reason(status: int) -> bytes:
     try:
         return HTTPStatus(status).phrase.encode()

@@ -51,3 +51,26 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 )
 def test_punctuation_after_a_url_keeps_its_host_and_port_readable(text: str, expected: str) -> None:
     assert redact_text(text) == expected
+
+
+def test_header_lines_of_a_dumped_request_are_masked() -> None:
+    dumped = (
+        "POST /v1/events HTTP/1.1\r\nHost: api.example\r\nAuthorization: Token t0k3n-value\r\n"
+        "X-Api-Key: k3y\r\nCookie: session=abc\r\nContent-Type: application/json\r\n\r\n{}"
+    )
+    assert redact_text(dumped) == (
+        "POST /v1/events HTTP/1.1\r\nHost: api.example\r\n"
+        f"Authorization: Token {SECRET_MASK}\r\nX-Api-Key: {SECRET_MASK}\r\nCookie: {SECRET_MASK}\r\n"
+        "Content-Type: application/json\r\n\r\n{}"
+    )
+
+
+def test_header_lines_inside_an_escaped_log_value_are_masked_and_the_quote_kept() -> None:
+    line = 'level=debug dump="GET / HTTP/1.1\\r\\nAuthorization: s3cr3t-raw\\r\\nAccept: */*" x=1'
+    masked = redact_text(line)
+    assert "s3cr3t-raw" not in masked
+    assert (
+        masked == f'level=debug dump="GET / HTTP/1.1\\r\\nAuthorization: {SECRET_MASK}\\r\\nAccept: */*" x=1'
+    )
+    last = 'dump="GET / HTTP/1.1\\r\\nAuthorization: s3cr3t-raw" x=1'
+    assert redact_text(last) == f'dump="GET / HTTP/1.1\\r\\nAuthorization: {SECRET_MASK}" x=1'

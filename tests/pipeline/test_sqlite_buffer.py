@@ -134,7 +134,7 @@ def test_what_was_acked_survives_the_process_being_killed(tmp_path: Path) -> Non
                 print("acked" if err is None else f"nacked {{err}}", flush=True)
             for i in range(20):
                 await buffer.write([Message(b"event-%d" % i)], ack)
-            time.sleep(60)  # killed here, without closing anything
+            await asyncio.sleep(60)  # killed here, without closing anything (acks come after commits)
 
         asyncio.run(main())
         """
