@@ -35,6 +35,9 @@ from pipeline.config import (
     read_config,
     scrub_secrets,
 )
+from pipeline.config.document import LoadedConfig as _Loaded
+from pipeline.config.lint import Linter
+from pipeline.config.templates import TEMPLATES, TemplateError, load_template_files, run_template_tests
 from pipeline.leader import election_settings, kubernetes_missing
 from pipeline.logs import Logger, LogSink
 from pipeline.redact import redact_text
@@ -297,7 +300,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                     print(f"  - {r}")
                 else:
                     summary = f": {r.spec.summary}" if r.spec.summary else ""
-                    print(f"  - {r.spec.name}{summary}")
+                    templated = " (template)" if (r.spec.kind, r.spec.name) in TEMPLATES else ""
+                    print(f"  - {r.spec.name}{templated}{summary}")
             print()
     return 0
 
@@ -400,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("-s", "--small", action="store_true")
 
     sub.add_parser("blobl", help="run a Bloblang mapping over stdin lines", add_help=False)
+    sub.add_parser("template", help="template lint: check template files and run their tests", add_help=False)
     sub.add_parser(
         "test", help="run the unit tests of configs (tests: sections, *_benthos_test.yaml)", add_help=False
     )
@@ -411,8 +416,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def take_template_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``-t``/``--templates`` (repeatable, globs) from anywhere in the arguments, as every
+    command that reads configs accepts them; returns (the other arguments, the patterns)."""
+    rest: list[str] = []
+    patterns: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-t", "--templates") and i + 1 < len(argv):
+            patterns.extend(p for p in argv[i + 1].split(",") if p)
+            i += 2
+            continue
+        if arg.startswith("--templates="):
+            patterns.extend(p for p in arg.split("=", 1)[1].split(",") if p)
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, patterns
+
+
+def _lint_generated(kind: str, conf: Any) -> list[str]:
+    linter = Linter(_Loaded("template", {}))
+    linter.lint_component(kind, conf, ())
+    return [lint.message for lint in linter.lints if lint.level == "error"]
+
+
+def cmd_template_lint(patterns: list[str]) -> int:
+    """``template lint``: every template file read, its tests run (the generated config lints
+    clean and equals ``expected``)."""
+    if not patterns:
+        print("usage: benthic template lint <template files or globs>", file=sys.stderr)
+        return 1
+    try:
+        templates = load_template_files(patterns)
+    except TemplateError as err:
+        print(err, file=sys.stderr)
+        return 1
+    failures = [f for template in templates for f in run_template_tests(template, _lint_generated)]
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["template", "lint"]:
+        return cmd_template_lint(take_template_flags(argv[2:])[0] + take_template_flags(argv[2:])[1])
+    if argv and argv[0] != "blobl":
+        argv, template_patterns = take_template_flags(argv)
+        if template_patterns:
+            try:
+                load_template_files(template_patterns)
+            except TemplateError as err:
+                print(err, file=sys.stderr)
+                return 1
     # commands that own their flags
     if argv[:2] == ["blobl", "server"]:
         # start-up cost: the playground's modules load only for this command

@@ -462,10 +462,18 @@ def _resolve(data: Any, segments: list[Any], pointer: str) -> Any:
 
 
 def _replace(data: Any, segments: list[Any], value: Any, pointer: str) -> None:
+    """Set a mock at ``segments``: a final ``-`` appends to a list (JSON Pointer's past-the-end
+    index); a component replaced keeps its label, so a mocked resource is still found by it."""
     if not segments:
         raise CaseError(f"failed to set mock '{pointer}': cannot replace the whole config")
     parent = _resolve(data, segments[:-1], pointer)
-    key, _ = _step(parent, str(segments[-1]), pointer)
+    if str(segments[-1]) == "-" and isinstance(parent, list):
+        parent.append(value)
+        return
+    key, old = _step(parent, str(segments[-1]), pointer)
+    label = old.get("label") if isinstance(old, dict) else None
+    if label and isinstance(value, dict) and "label" not in value:
+        value = {"label": label, **value}
     parent[key] = value
 
 

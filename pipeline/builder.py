@@ -15,6 +15,8 @@ import mapping_lang
 from pipeline import spec as s
 from pipeline.batching import BatchPolicy, policy_problems
 from pipeline.config import RESOURCE_SECTIONS, component_body, component_type, hoist_sibling_child
+from pipeline.config.templates import TemplateError
+from pipeline.config.templates import expand as expand_template
 from pipeline.durations import parse_duration_ns
 from pipeline.engine import InputStage, OutputStage, ProcessorStage, Stream
 from pipeline.errors import ConfigError
@@ -148,6 +150,14 @@ class Manager:
         res = self.resources(path, str(conf.get("label") or ""), type_name)
         return registration, resolved, res, type_name
 
+    @staticmethod
+    def _expand(kind: str, conf: Any, path: str) -> Any:
+        """A templated component becomes the config its template generates (pipeline.config.templates)."""
+        try:
+            return expand_template(kind, conf)
+        except (TemplateError, s.ConfigValueError) as err:
+            raise ConfigError(f"{path}: {getattr(err, 'message', err)}") from None
+
     def _construct(self, registration: Any, resolved: Any, res: Resources, path: str) -> Any:
         try:
             return registration.ctor(resolved, res)
@@ -159,10 +169,12 @@ class Manager:
             ) from err
 
     def _build_plain(self, kind: str, conf: Any, path: str) -> Any:
+        conf = self._expand(kind, conf, path)
         registration, resolved, res, _ = self._resolve(kind, conf, path)
         return self._construct(registration, resolved, res, path)
 
     def build_input(self, conf: Any, path: str) -> InputStage:
+        conf = self._expand("input", conf, path)
         if isinstance(conf, dict) and "resource" in conf:
             return self._resource("input", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("input", conf, path)
@@ -172,6 +184,7 @@ class Manager:
         return InputStage(inp, res, type_name, auto_replay=auto_replay, processors=processors)
 
     def build_processor(self, conf: Any, path: str) -> ProcessorStage:
+        conf = self._expand("processor", conf, path)
         if isinstance(conf, dict) and "resource" in conf:
             return self._resource("processor", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("processor", conf, path)
@@ -182,6 +195,7 @@ class Manager:
         return [self.build_processor(conf, f"{path}.{i}") for i, conf in enumerate(confs or [])]
 
     def build_output(self, conf: Any, path: str) -> OutputStage:
+        conf = self._expand("output", conf, path)
         # with processors of its own, a resource reference is built as a ``resource`` output
         if isinstance(conf, dict) and "resource" in conf and not conf.get("processors"):
             return self._resource("output", str(conf["resource"]))  # type: ignore[no-any-return]

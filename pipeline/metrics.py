@@ -103,6 +103,8 @@ class Metrics:
         self.process_metrics = False
         # use_histogram_timing: timers become histograms of seconds with these upper bounds
         self.histogram_buckets: list[float] | None = None
+        # what /metrics serves: "prometheus" text, or "json" for the json_api exporter
+        self.exposition = "prometheus"
 
     def _get(self, kind: str, name: str, labels: dict[str, str], factory: Callable[[], Any]) -> Any:
         if self.rename is not None:
@@ -184,6 +186,36 @@ class Metrics:
         if self.process_metrics:
             lines.extend(_process_metrics())
         return "\n".join(lines) + "\n"
+
+    def json_snapshot(self) -> dict[str, Any]:
+        """Every series as one JSON object (the ``json_api`` and ``logger`` exporters): a series
+        with labels is named ``name{key="value",...}`` as upstream's local registry names it; a
+        counter or gauge is its value, a timer its count, sum and quantiles in nanoseconds."""
+        with self._lock:
+            snapshot = {n: dict(self._series[n]) for n in sorted(self._series)}
+        out: dict[str, Any] = {}
+        for name, series in snapshot.items():
+            for key in sorted(series):
+                metric = series[key]
+                path = name + ("{" + ",".join(f'{k}="{v}"' for k, v in key) + "}" if key else "")
+                if isinstance(metric, Timer):
+                    summary: dict[str, Any] = {"count": metric.count, "sum": metric.total}
+                    for q in _QUANTILES:
+                        value = metric.quantile(q)
+                        summary[f"p{round(q * 100)}"] = None if math.isnan(value) else value
+                    out[path] = summary
+                else:
+                    out[path] = metric.value
+        return out
+
+    def reset_flushed(self) -> None:
+        """``flush_metrics``: counters and timers start again from zero (gauges keep their level)."""
+        with self._lock:
+            for name, series in self._series.items():
+                if self._types[name] == "gauge":
+                    continue
+                for key, metric in series.items():
+                    series[key] = Timer(metric.buckets) if isinstance(metric, Timer) else Counter()
 
 
 def _labels(key: tuple[tuple[str, str], ...], extra: tuple[str, str] | None = None) -> str:

@@ -125,7 +125,9 @@ def make_metrics(data: dict[str, Any], logger: Logger) -> tuple[Metrics, bool]:
 
     metrics = Metrics(rename, logger)
     prometheus = conf.get("prometheus")
-    serve = "prometheus" in conf or not any(k for k in conf if k != "mapping")
+    serve = "prometheus" in conf or "json_api" in conf or not any(k for k in conf if k != "mapping")
+    if "json_api" in conf:
+        metrics.exposition = "json"
     if isinstance(prometheus, dict):
         metrics.process_metrics = bool(prometheus.get("add_process_metrics"))
         if prometheus.get("use_histogram_timing"):
@@ -155,11 +157,28 @@ class MetricsPublisher:
             (str(auth.get("username", "")), str(auth.get("password", ""))) if auth.get("username") else None
         )
         self.file_path = (prometheus or {}).get("file_output_path") or ""
+        # the logger exporter: the metrics as a log line every push_interval and at shutdown
+        as_log = conf.get("logger") if isinstance(conf.get("logger"), dict) else None
+        self.log_metrics = as_log is not None or "logger" in conf
+        self.log_interval = parse_duration_ns(str((as_log or {}).get("push_interval") or "0s")) / 1e9
+        self.log_flush = bool((as_log or {}).get("flush_metrics"))
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.push_url and self.push_interval > 0:
             self._task = asyncio.get_running_loop().create_task(self._push_loop())
+        if self.log_metrics and self.log_interval > 0:
+            self._task = asyncio.get_running_loop().create_task(self._log_loop())
+
+    async def _log_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.log_interval)
+            self.log_once()
+
+    def log_once(self) -> None:
+        self.logger.info("Metrics", metrics=self.metrics.json_snapshot())
+        if self.log_flush:
+            self.metrics.reset_flushed()
 
     async def _push_loop(self) -> None:
         while True:
@@ -185,6 +204,8 @@ class MetricsPublisher:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        if self.log_metrics:
+            self.log_once()
         if self.push_url:
             await self.push()
         if self.file_path:

@@ -28,11 +28,19 @@ SPEC = ComponentSpec(
 
 
 def _warn(conf: Any) -> list[str]:
-    # the error flag is cleared only at the end, so a try directly inside a catch never runs
-    if any(isinstance(c, dict) and "try" in c for c in conf or []):
-        return [
-            "a `try` processor directly inside a `catch` never runs its children: add an empty `catch: []` before it"
-        ]
+    # the error flag is cleared only when a catch ends, so a try among a catch's children never
+    # runs its own children unless an earlier sibling catch (even an empty one) cleared the flag
+    cleared = False
+    for child in conf or []:
+        if not isinstance(child, dict):
+            continue
+        if "catch" in child:
+            cleared = True
+        elif "try" in child and not cleared:
+            return [
+                "a `try` processor directly inside a `catch` never runs its children: "
+                "add an empty `catch: []` before it"
+            ]
     return []
 
 

@@ -3,7 +3,8 @@
 Upstream lints from the same specs that document the components; so do we, through JSON Schema
 (the spec of each component becomes a schema, ``jsonschema`` finds the problems) translated back
 into upstream's wording (``field x not recognised``, ``expected string value, got ...``).
-Beyond upstream, a bare ``$NAME`` in a string is a warning (it is used literally).
+Beyond upstream, a bare ``$NAME`` (capitals, as environment variables are named) in a string is
+a warning (it is used literally).
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ import mapping_lang
 import pipeline.spec as s
 from mapping_lang.interpolation import compile_interpolation
 from pipeline.config.document import Lint, LoadedConfig
-from pipeline.config.root import METRICS_FIELDS, RESERVED, RESOURCE_SECTIONS, ROOT_SPEC, component_type
+from pipeline.config.root import (
+    METRICS_FIELDS,
+    RESERVED,
+    RESOURCE_SECTIONS,
+    ROOT_SPEC,
+    UNSUPPORTED_METRICS,
+    component_type,
+)
+from pipeline.config.templates import TEMPLATES, Template, TemplateError
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, ConfigValueError, Field
 
 LABEL_PATTERN = re.compile(r"^[a-z0-9_\-]+$")
-_BARE_VAR = re.compile(r"(?<![\w$\\])\$([A-Za-z_][A-Za-z0-9_]*)")
+# an environment variable's name by convention: capitals, digits and underscores. Lower-case
+# ``$name`` is left alone, being far more often another language's own syntax (JSON Schema's
+# ``$schema``/``$ref``, jq and shell variables, SQL placeholders) than a mistaken env reference.
+_BARE_VAR = re.compile(r"(?<![\w$\\\"'])\$([A-Z_][A-Z0-9_]*)(?![a-z])")
 
 
 class Linter:
@@ -56,7 +68,8 @@ class Linter:
                 continue
             fields = METRICS_FIELDS.get(key)
             if fields is None:
-                self.add(("metrics", key), f"field {key} not recognised")
+                if key not in UNSUPPORTED_METRICS:  # those get the root lint's own message
+                    self.add(("metrics", key), f"field {key} not recognised")
                 continue
             self._validate(ComponentSpec(key, "metrics", fields), value, ("metrics", key))
 
@@ -69,7 +82,8 @@ class Linter:
             self.add((*path, keys[0]) if keys else path, error or f"unable to infer {kind} type")
             return
         label = conf.get("label")
-        if label is not None:
+        # an empty label is upstream's default (no label), as its docs' config blocks show
+        if label is not None and label != "":
             self._lint_label(str(label), (*path, "label"))
         if type_name == "resource":
             # an output resource may have processors of its own, as any output (the builder then
@@ -98,7 +112,30 @@ class Linter:
         missing = registration.spec.missing_extra()
         if missing is not None:
             self.add(body_path, missing)
+        before = len(self.lints)
         self._validate(registration.spec, body, body_path)
+        template = TEMPLATES.get((kind, type_name))
+        if template is not None and len(self.lints) == before:
+            self._lint_generated(template, kind, body, body_path)
+        self._lint_own_processors(kind, conf, path)
+
+    def _lint_generated(self, template: Template, kind: str, body: Any, at: tuple[Any, ...]) -> None:
+        """A templated component: the config its template generates must lint clean too (its
+        problems are reported at the templated component, naming the template)."""
+        try:
+            generated = template.render(body)
+        except (TemplateError, ConfigValueError) as err:
+            self.add(at, str(getattr(err, "message", err)))
+            return
+        inner = Linter(self.loaded)
+        inner.labels = dict(self.labels)
+        inner.lint_component(kind, generated, at)
+        for lint in inner.lints:
+            self.lints.append(
+                Lint(lint.line, lint.column, f"template {template.name}: {lint.message}", lint.level)
+            )
+
+    def _lint_own_processors(self, kind: str, conf: dict[str, Any], path: tuple[Any, ...]) -> None:
         if kind in ("input", "output"):
             for i, proc in enumerate(conf.get("processors") or []):
                 self.lint_component("processor", proc, (*path, "processors", i))

@@ -135,9 +135,10 @@ def _root_lint(conf: dict[str, Any]) -> list[str]:
     """Rules of the service-wide blocks that a field type cannot express."""
     problems = basic_auth_problems(conf["http"]["basic_auth"]) + cors_problems(conf["http"]["cors"])
     tracer = conf.get("tracer")
-    if isinstance(tracer, dict) and any(k not in ("none", "type", "plugin") for k in tracer):
-        names = ", ".join(k for k in tracer if k not in ("none", "type", "plugin"))
-        problems.append(f"tracer: {names} is not supported by benthic, only none is")
+    if isinstance(tracer, dict):
+        for name in (k for k in tracer if k not in ("none", "type", "plugin")):
+            reason = UNSUPPORTED_TRACERS.get(name, "it is not a tracer benthic knows")
+            problems.append(f"tracer: {name} is not supported by benthic, only none is ({reason})")
     metrics = conf.get("metrics")
     if isinstance(metrics, dict):
         prometheus = metrics.get("prometheus")
@@ -146,13 +147,28 @@ def _root_lint(conf: dict[str, Any]) -> list[str]:
                 "metrics.prometheus.add_go_metrics: benthic is not a Go program and has no Go runtime "
                 "metrics; use add_process_metrics"
             )
-        for name in ("json_api", "logger"):
+        for name, reason in UNSUPPORTED_METRICS.items():
             if name in metrics:
                 problems.append(
-                    f"metrics.{name}: this exporter is not supported by benthic, use prometheus or none"
+                    f"metrics.{name}: this exporter is not supported by benthic ({reason}); "
+                    "use prometheus, json_api, logger or none"
                 )
     return problems
 
+
+# upstream's tracers and exporters that benthic refuses, and why
+UNSUPPORTED_TRACERS = {
+    "open_telemetry_collector": "spans are not recorded; export metrics with prometheus instead",
+    "jaeger": "spans are not recorded",
+    "gcp_cloudtrace": "spans are not recorded",
+    "redpanda": "spans are not recorded",
+}
+UNSUPPORTED_METRICS = {
+    "aws_cloudwatch": "it needs an AWS client",
+    "influxdb": "it needs an InfluxDB client",
+    "open_telemetry_collector": "it needs an OpenTelemetry exporter",
+    "statsd": "no StatsD client is built in",
+}
 
 ROOT_SPEC = ComponentSpec("root", "root", root_fields(), lint=_root_lint)
 # the root's resource lists, with the kind of component each holds

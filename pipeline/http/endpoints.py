@@ -45,7 +45,10 @@ class ServiceAPI:
             "/version": (self._version, "The version and build time of this binary."),
             "/endpoints": (self._endpoints, "Lists these endpoints."),
         }
-        if serve_metrics:
+        if serve_metrics and metrics.exposition == "json":
+            endpoints["/metrics"] = (self._metrics, "Every metric, as one JSON object (json_api).")
+            endpoints["/stats"] = (self._metrics, "Every metric, as one JSON object (json_api).")
+        elif serve_metrics:
             endpoints["/metrics"] = (self._metrics, "Every metric, in Prometheus' text format.")
             endpoints["/stats"] = (self._metrics, "Every metric, in Prometheus' text format.")
         self.descriptions = {path: desc for path, (_, desc) in endpoints.items()}
@@ -72,6 +75,8 @@ class ServiceAPI:
         return Response.json(orjson.dumps(self.descriptions, option=orjson.OPT_SORT_KEYS))
 
     async def _metrics(self, _: Request) -> Response:
+        if self.metrics.exposition == "json":
+            return Response.json(orjson.dumps(self.metrics.json_snapshot()))
         return Response(
             200,
             self.metrics.prometheus_text().encode(),

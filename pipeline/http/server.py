@@ -23,7 +23,7 @@ import functools
 import resource
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
@@ -79,6 +79,8 @@ class Response:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_type: str | None = None
+    # a body written as it is produced (chunked); the stream ends the response when it ends
+    stream: AsyncIterator[bytes] | None = None
 
     @classmethod
     def text(cls, body: str, status: int = 200) -> Response:
@@ -353,6 +355,9 @@ class HTTPServer:
         headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
         if response.content_type and not any(k.lower() == "content-type" for k, _ in headers):
             headers.append(("Content-Type", response.content_type))
+        if response.stream is not None and not head:
+            await self._send_stream(conn, writer, response, headers)
+            return
         headers.append(("Content-Length", str(len(response.body))))
         data = conn.send(
             h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status))
@@ -361,6 +366,28 @@ class HTTPServer:
             data += conn.send(h11.Data(data=response.body))
         data += conn.send(h11.EndOfMessage())
         writer.write(data)
+        await writer.drain()
+
+    async def _send_stream(
+        self,
+        conn: h11.Connection,
+        writer: asyncio.StreamWriter,
+        response: Response,
+        headers: list[tuple[str, str]],
+    ) -> None:
+        assert response.stream is not None
+        headers.append(("Transfer-Encoding", "chunked"))
+        writer.write(
+            conn.send(
+                h11.Response(status_code=response.status, headers=headers, reason=_reason(response.status))
+            )
+        )
+        await writer.drain()
+        async for chunk in response.stream:
+            if chunk:
+                writer.write(conn.send(h11.Data(data=chunk)))
+                await writer.drain()
+        writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
 
 
