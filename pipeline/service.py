@@ -439,8 +439,13 @@ async def supervise(
                 "this could potentially cause duplicate messages to be delivered on the next run."
             )
             stream.force()
-            done, _ = await asyncio.wait({run}, timeout=max(timeout * 0.25, 0.1) + 1.0)
+            # the grace after forcing lets the engine count and hand back what it still holds (a
+            # loaded machine needs more than a second for that)
+            done, _ = await asyncio.wait({run}, timeout=max(timeout * 0.25, 0.1) + 3.0)
             if not done:
+                lost = getattr(stream, "undelivered", 0)
+                if lost:
+                    logger.error(f"Shutdown timed out with {lost} messages not delivered")
                 logger.warn(
                     "Service failed to close cleanly within allocated time. Exiting forcefully and dumping stack trace to stderr"
                 )
