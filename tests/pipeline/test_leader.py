@@ -320,7 +320,7 @@ def test_an_api_outage_stops_the_leader_at_the_renew_deadline_and_it_recovers_af
         # the safety property: it stops scraping before another replica could take the lease
         # (the gate closes at the renew deadline by the clock; the margin absorbs a loaded machine)
         assert stepped_down < SHORT.lease_duration
-        assert replica.status == 0
+        await _until(lambda: replica.status == 0)  # the gauge follows the gate
         assert await asyncio.wait_for(replica.leadership.lead(), 10) == 2  # a new term, by itself
         await replica.elector.close()
 
