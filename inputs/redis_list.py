@@ -59,15 +59,7 @@ class RedisListInput:
     async def connect(self) -> None:
         if self.client is not None:
             return
-        client = redis_conn.make_client(self.conf)
-        try:
-            await client.ping()
-        except Exception as err:
-            await client.aclose()
-            raise RuntimeError(
-                f"redis_list at {redis_conn.describe(self.conf)}: {redis_conn.error_text(err)}"
-            ) from None
-        self.client = client
+        self.client = await redis_conn.connect(self.conf, "redis_list")
 
     async def read_batch(self) -> tuple[list[Message], AckFn]:
         await self.slots.acquire()

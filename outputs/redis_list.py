@@ -53,15 +53,7 @@ class RedisListOutput:
     async def connect(self) -> None:
         if self.client is not None:
             return
-        client = redis_conn.make_client(self.conf)
-        try:
-            await client.ping()
-        except Exception as err:
-            await client.aclose()
-            raise RuntimeError(
-                f"redis_list at {redis_conn.describe(self.conf)}: {redis_conn.error_text(err)}"
-            ) from None
-        self.client = client
+        self.client = await redis_conn.connect(self.conf, "redis_list")
 
     async def write_batch(self, batch: list[Message]) -> None:
         if self.client is None:

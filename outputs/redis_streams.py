@@ -69,15 +69,7 @@ class RedisStreamsOutput:
     async def connect(self) -> None:
         if self.client is not None:
             return
-        client = redis_conn.make_client(self.conf)
-        try:
-            await client.ping()
-        except Exception as err:
-            await client.aclose()
-            raise RuntimeError(
-                f"redis_streams at {redis_conn.describe(self.conf)}: {redis_conn.error_text(err)}"
-            ) from None
-        self.client = client
+        self.client = await redis_conn.connect(self.conf, "redis_streams")
 
     def _fields(self, msg: Message) -> dict[str, Any]:
         fields: dict[str, Any] = {}

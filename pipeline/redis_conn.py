@@ -168,3 +168,15 @@ def make_client(conf: dict[str, Any], **extra: Any) -> Any:
         sentinel = Sentinel([(a.host, a.port) for a in addresses], sentinel_kwargs=dict(common))
         return sentinel.master_for(conf["master"], db=first.db, **common)
     return aioredis.Redis(host=first.host, port=first.port, db=first.db, **common)
+
+
+async def connect(conf: dict[str, Any], component: str) -> Any:
+    """A client that has answered PING, or a RuntimeError naming the component and the (redacted)
+    address; the half-made client is closed on failure."""
+    client = make_client(conf)
+    try:
+        await client.ping()
+    except Exception as err:
+        await client.aclose()
+        raise RuntimeError(f"{component} at {describe(conf)}: {error_text(err)}") from None
+    return client
