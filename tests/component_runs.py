@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import Process, benthic_argv
 from tests.pipeline.conftest import run_cli
 
 # A last processor that shows each message as a user would inspect it: payload, error, metadata.
@@ -47,3 +48,25 @@ def file_input(tmp_path: Path, lines: list[str] | bytes, codec: str = "lines") -
     else:
         path.write_text("".join(f"{line}\n" for line in lines))
     return f"input:\n  file:\n    paths: [{json.dumps(str(path))}]\n    codec: {codec}\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yaml") -> str:
+    """``text`` written to ``tmp_path/name``; the file's path."""
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def started(config: str) -> Process:
+    """``benthic run config`` with its output (logs included) going to a file."""
+    return Process(benthic_argv("run", config))
+
+
+def until(proc: Process, pattern: str, timeout: float = 45) -> str:
+    """Wait for ``pattern`` in the output, stop the process, and return everything it printed."""
+    try:
+        proc.wait_for_output(pattern, timeout)
+        proc.stop()
+        return proc.output
+    finally:
+        proc.cleanup()

@@ -102,7 +102,12 @@ def test_debug_endpoints_and_the_log_at_trace_level_show_no_secret(tmp_path: Pat
     log_path = tmp_path / "benthic.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "benthic.cli", "run", str(_write(tmp_path, port, sink_port))],
+            # sends never succeed: a short shutdown_timeout ends it at terminate() without waiting
+            # the default 20 s (what the forced exit logs is checked for secrets too)
+            [
+                *(sys.executable, "-m", "benthic.cli", "run", "--set", "shutdown_timeout=2s"),
+                str(_write(tmp_path, port, sink_port)),
+            ],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=cli_env(SECRETS),

@@ -20,7 +20,7 @@ from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec
 from tests.pipeline.conftest import cli_env, run_cli, start_cli
-from tests.pipeline.test_run import wait_until_serving
+from tests.pipeline.test_run import wait_for_metric, wait_until_serving
 from tests.ports import free_port
 
 
@@ -152,7 +152,7 @@ output:
     proc = start_cli("run", str(config))
     try:
         wait_until_serving(port)
-        time.sleep(1.0)
+        wait_for_metric(port, "output_error", 1)  # writes are failing and being retried
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
     finally:

@@ -17,7 +17,7 @@ from pipeline.caches.redis import SPEC as CACHE_SPEC
 from pipeline.caches.redis import RedisCache
 from pipeline.ratelimits.redis import SPEC as LIMIT_SPEC
 from pipeline.ratelimits.redis import RedisRateLimit
-from tests.e2e.conftest import Process, benthic_argv
+from tests.component_runs import started, until, write
 from tests.pipeline.conftest import run_cli
 from tests.ports import free_port
 from tests.servers import RedisServer
@@ -29,27 +29,6 @@ PASSWORD = "redis-test-pw"
 def redis_server() -> Any:
     with RedisServer(password=PASSWORD) as server:
         yield server
-
-
-def write(tmp_path: Path, text: str, name: str = "config.yaml") -> str:
-    path = tmp_path / name
-    path.write_text(text)
-    return str(path)
-
-
-def started(config: str) -> Process:
-    """``benthic run config`` with its output (logs included) going to a file."""
-    return Process(benthic_argv("run", config))
-
-
-def until(proc: Process, pattern: str, timeout: float = 45) -> str:
-    """Wait for ``pattern`` in the output, stop the process, and return everything it printed."""
-    try:
-        proc.wait_for_output(pattern, timeout)
-        proc.stop()
-        return proc.output
-    finally:
-        proc.cleanup()
 
 
 def redis_client(url: str) -> Any:
@@ -94,6 +73,7 @@ def test_a_refused_connection_and_a_wrong_password_are_clear_errors(
             tmp_path,
             f"""
 http: {{enabled: false}}
+shutdown_timeout: 1s  # the message can never be delivered: no need to wait 20 s for it at the end
 input:
   generate: {{count: 1, interval: "", mapping: 'root = "x"'}}
 output:

@@ -4,6 +4,7 @@ graceful shutdown, the service endpoints and a plugin installed from a package."
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -42,6 +43,25 @@ def wait_until_serving(port: int) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError("the service never answered /ping")
+
+
+def wait_for_metric(port: int, series: str, at_least: float) -> None:
+    """Until the service's /metrics shows ``series`` (name and labels) at ``at_least`` or more: a
+    condition to act on, instead of a sleep that a loaded machine can make too short."""
+    pattern = re.compile(rf"^{re.escape(series)}(?:{{[^}}]*}})? (\S+)$", re.MULTILINE)
+    deadline = time.monotonic() + 60
+    seen = "nothing"
+    while time.monotonic() < deadline:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            values = [float(v) for v in pattern.findall(text)]
+            seen = str(values)
+            if values and max(values) >= at_least:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{series} never reached {at_least} (last seen: {seen})")
 
 
 def test_lint_prints_one_file_line_col_per_problem_and_exits_1(tmp_path: Path):
@@ -145,7 +165,7 @@ output:
     proc = start_cli("run", str(config))
     try:
         wait_until_serving(port)  # a signal before start-up ends would kill it outright
-        time.sleep(1.5)
+        wait_for_metric(port, "output_sent", 5)  # it is reading and writing
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
@@ -179,7 +199,7 @@ output:
     proc = start_cli("run", str(config), env=cli_env(pythonpath=[plugin_dir]))
     try:
         wait_until_serving(port)
-        time.sleep(1.5)
+        wait_for_metric(port, "input_received", 5)  # held by the batcher: its period is 3 s
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
