@@ -6,6 +6,18 @@ client; timers are summaries with the 0.5/0.9/0.99 quantiles, or histograms of s
 come from its last 1,024 observations instead of a streaming estimate. The process series
 (CPU, memory, descriptors, start time) are read from ``/proc`` and ``getrusage``, so they are
 only meaningful on Linux.
+
+Metric mappings (``metrics.mapping`` at the root, a template's ``metrics_mapping``) work as
+upstream's ``metrics.Mapping``: a Bloblang mapping runs once when a series is created, with the
+metric name as ``this`` and the component's labels (``label``, ``path``, ``stream``) as metadata.
+It may assign a new name to ``root``, add, change or delete labels through ``meta``, or drop the
+metric with ``root = deleted()`` (the component then updates a detached series nobody serves).
+A result that is not a string keeps the name and the labels; a failing mapping keeps the name
+and loses the component's labels, as upstream. Labels a component gives a series itself (the
+``metric`` processor's ``labels``, ``batch_created``'s ``mechanism``) are not shown to the mapping
+and are added after it. A component built from a template runs the template's mapping first
+(with ``$label`` set to the templated component's label), then the mappings of the templates
+around it, then the root mapping.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import mapping_lang
 from pipeline.logs import Logger
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -88,17 +101,87 @@ class Timer:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class MetricsMapping:
+    """A compiled metrics mapping with its static variables (upstream's ``metrics.Mapping``)."""
+
+    __slots__ = ("mapping", "logger", "static_vars")
+
+    def __init__(
+        self,
+        mapping: mapping_lang.Mapping,
+        logger: Logger | None = None,
+        static_vars: dict[str, Any] | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.logger = logger
+        self.static_vars = dict(static_vars or {})
+
+    @classmethod
+    def compile(cls, source: str, logger: Logger | None = None) -> MetricsMapping:
+        """``mapping_lang.MappingError`` when the source does not parse."""
+        return cls(mapping_lang.compile(source), logger)
+
+    def with_static_vars(self, **variables: Any) -> MetricsMapping:
+        return MetricsMapping(self.mapping, self.logger, {**self.static_vars, **variables})
+
+    def map_name(self, name: str, labels: dict[str, str]) -> tuple[str, dict[str, str]] | None:
+        """The new name and labels of a series, or None when the mapping drops it."""
+        try:
+            root, meta = self.mapping.map_value(name, labels, self.static_vars)
+        except mapping_lang.MappingError as err:
+            if self.logger is not None:
+                self.logger.error(f"Failed to apply path mapping on '{name}': {err}")
+            return name, {}
+        if root is mapping_lang.DELETED:
+            return None
+        new_labels = {str(k): _label_text(v) for k, v in meta.items()}
+        if root is mapping_lang.NOTHING:
+            return name, new_labels
+        if isinstance(root, str):
+            return root, new_labels
+        if self.logger is not None:
+            self.logger.error(
+                f"Path mapping returned invalid result, expected string, found {_go_type(root)}"
+            )
+        return name, labels
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return mapping_lang.format_json(value).decode()
+
+
+def _go_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, dict):
+        return "map[string]interface {}"
+    if isinstance(value, list):
+        return "[]interface {}"
+    if value is None:
+        return "<nil>"
+    return type(value).__name__
+
+
 class Metrics:
     """All series of one process, keyed by (name, sorted label pairs)."""
 
-    def __init__(
-        self, mapping: Callable[[str], str | None] | None = None, logger: Logger | None = None
-    ) -> None:
+    def __init__(self, mapping: MetricsMapping | None = None, logger: Logger | None = None) -> None:
         self._types: dict[str, str] = {}
         self._label_names: dict[str, tuple[str, ...]] = {}
         self._series: dict[str, dict[tuple[tuple[str, str], ...], Any]] = {}
         self._lock = threading.Lock()
-        self.rename = mapping
+        # the root ``metrics.mapping``: runs after any template's own
+        self.mappings: tuple[MetricsMapping, ...] = (mapping,) if mapping is not None else ()
+        # (name, component labels, mappings) -> what the mappings made of them
+        self._mapped: dict[Any, tuple[str, dict[str, str]] | None] = {}
         self.logger = logger
         self.process_metrics = False
         # use_histogram_timing: timers become histograms of seconds with these upper bounds
@@ -106,12 +189,45 @@ class Metrics:
         # what /metrics serves: "prometheus" text, or "json" for the json_api exporter
         self.exposition = "prometheus"
 
+    def _map(
+        self, name: str, static: dict[str, str], mappings: tuple[MetricsMapping, ...]
+    ) -> tuple[str, dict[str, str]] | None:
+        chain = mappings + self.mappings
+        if not chain:
+            return name, static
+        key = (name, tuple(sorted(static.items())), chain)
+        if key in self._mapped:
+            return self._mapped[key]
+        result: tuple[str, dict[str, str]] | None = (name, static)
+        for mapping in chain:
+            assert result is not None
+            result = mapping.map_name(*result)
+            if result is None:
+                break
+        self._mapped[key] = result
+        return result
+
+    def series(
+        self,
+        kind: str,
+        name: str,
+        static: dict[str, str],
+        labels: dict[str, str],
+        mappings: tuple[MetricsMapping, ...] = (),
+    ) -> Any:
+        """The series of a ``counter``, ``gauge`` or ``timer``: ``static`` are the component's
+        labels, which the mappings see and may change; ``labels`` are added after them."""
+        mapped = self._map(name, static, mappings)
+        buckets = self.histogram_buckets
+        factory: Callable[[], Any] = {"counter": Counter, "gauge": Gauge}.get(kind) or (
+            Timer if buckets is None else (lambda: Timer(buckets))
+        )
+        if mapped is None:
+            return factory()  # dropped by a mapping: a detached series
+        name, static = mapped
+        return self._get(kind, name, {**static, **labels} if static else labels, factory)
+
     def _get(self, kind: str, name: str, labels: dict[str, str], factory: Callable[[], Any]) -> Any:
-        if self.rename is not None:
-            renamed = self.rename(name)
-            if renamed is None:
-                return factory()  # dropped by metrics.mapping: a detached series
-            name = renamed
         if not _METRIC_NAME.match(name):
             if self.logger:
                 self.logger.error(f"Invalid metric name: {name}")
@@ -136,15 +252,13 @@ class Metrics:
             return metric
 
     def counter(self, name: str, **labels: str) -> Counter:
-        return self._get("counter", name, labels, Counter)  # type: ignore[no-any-return]
+        return self.series("counter", name, {}, labels)  # type: ignore[no-any-return]
 
     def gauge(self, name: str, **labels: str) -> Gauge:
-        return self._get("gauge", name, labels, Gauge)  # type: ignore[no-any-return]
+        return self.series("gauge", name, {}, labels)  # type: ignore[no-any-return]
 
     def timer(self, name: str, **labels: str) -> Timer:
-        buckets = self.histogram_buckets
-        factory = Timer if buckets is None else (lambda: Timer(buckets))
-        return self._get("timer", name, labels, factory)  # type: ignore[no-any-return]
+        return self.series("timer", name, {}, labels)  # type: ignore[no-any-return]
 
     def value(self, name: str, **labels: str) -> float | None:
         """The current value of one series (tests and the demo read it)."""

@@ -116,14 +116,16 @@ class Linter:
         self._validate(registration.spec, body, body_path)
         template = TEMPLATES.get((kind, type_name))
         if template is not None and len(self.lints) == before:
-            self._lint_generated(template, kind, body, body_path)
+            self._lint_generated(template, kind, body, body_path, str(label or ""))
         self._lint_own_processors(kind, conf, path)
 
-    def _lint_generated(self, template: Template, kind: str, body: Any, at: tuple[Any, ...]) -> None:
+    def _lint_generated(
+        self, template: Template, kind: str, body: Any, at: tuple[Any, ...], label: str = ""
+    ) -> None:
         """A templated component: the config its template generates must lint clean too (its
         problems are reported at the templated component, naming the template)."""
         try:
-            generated = template.render(body)
+            generated = template.render(body, label)
         except (TemplateError, ConfigValueError) as err:
             self.add(at, str(getattr(err, "message", err)))
             return
