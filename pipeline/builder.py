@@ -194,7 +194,8 @@ class Manager:
         conf, manager = self._expand("input", conf, path)
         if manager is not self:
             return manager.build_input(conf, path)
-        if isinstance(conf, dict) and "resource" in conf:
+        # with processors of its own, a resource reference is built as a ``resource`` input
+        if isinstance(conf, dict) and "resource" in conf and not conf.get("processors"):
             return self._resource("input", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("input", conf, path)
         built = self._construct(registration, resolved, res, path)
