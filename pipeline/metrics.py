@@ -7,6 +7,11 @@ come from its last 1,024 observations instead of a streaming estimate. The proce
 (CPU, memory, descriptors, start time) are read from ``/proc`` and ``getrusage``, so they are
 only meaningful on Linux.
 
+The ``json_api`` and ``logger`` exporters show the series as upstream's local registry holds
+them: counters and gauges as whole numbers (Go's int64), timers as their p50/p90/p99 in
+nanoseconds interpolated as go-metrics does, each keyed ``name{a="x",b="y"}``. Where we differ:
+the percentiles come from the last 1,024 observations rather than go-metrics' decaying sample.
+
 Metric mappings (``metrics.mapping`` at the root, a template's ``metrics_mapping``) work as
 upstream's ``metrics.Mapping``: a Bloblang mapping runs once when a series is created, with the
 metric name as ``this`` and the component's labels (``label``, ``path``, ``stream``) as metadata.
@@ -32,6 +37,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 import mapping_lang
 from pipeline.logs import Logger
 
@@ -53,6 +60,9 @@ class Counter:
     def incr(self, n: float = 1) -> None:
         self.value += n
 
+    def reset(self) -> None:
+        self.value = 0.0
+
 
 class Gauge:
     __slots__ = ("value",)
@@ -68,6 +78,9 @@ class Gauge:
 
     def decr(self, n: float = 1) -> None:
         self.value -= n
+
+    def reset(self) -> None:
+        self.value = 0.0
 
 
 class Timer:
@@ -93,6 +106,32 @@ class Timer:
                 if seconds <= bound:
                     self.bucket_counts[i] += 1
                     break
+
+    def reset(self) -> None:
+        self.samples.clear()
+        self.count = 0
+        self.total = 0.0
+        self.bucket_counts = [0] * len(self.buckets) if self.buckets else []
+
+    def percentiles(self, ps: tuple[float, ...]) -> list[float]:
+        """Percentiles as upstream's local registry computes them (go-metrics: interpolated
+        between the two nearest observations, 0 before the first)."""
+        ordered = sorted(self.samples)
+        size = len(ordered)
+        scores = []
+        for p in ps:
+            if size == 0:
+                scores.append(0.0)
+                continue
+            pos = p * (size + 1)
+            if pos < 1.0:
+                scores.append(float(ordered[0]))
+            elif pos >= size:
+                scores.append(float(ordered[-1]))
+            else:
+                lower, upper = float(ordered[int(pos) - 1]), float(ordered[int(pos)])
+                scores.append(lower + (pos - math.floor(pos)) * (upper - lower))
+        return scores
 
     def quantile(self, q: float) -> float:
         if not self.samples:
@@ -301,35 +340,102 @@ class Metrics:
             lines.extend(_process_metrics())
         return "\n".join(lines) + "\n"
 
-    def json_snapshot(self) -> dict[str, Any]:
-        """Every series as one JSON object (the ``json_api`` and ``logger`` exporters): a series
-        with labels is named ``name{key="value",...}`` as upstream's local registry names it; a
-        counter or gauge is its value, a timer its count, sum and quantiles in nanoseconds."""
+    def local_series(self) -> list[tuple[str, dict[str, str], int | Timer]]:
+        """Every series as upstream's local registry (``json_api``, ``logger``) holds it: name,
+        labels, and a counter's or gauge's value as a whole number, or the timer."""
         with self._lock:
             snapshot = {n: dict(self._series[n]) for n in sorted(self._series)}
-        out: dict[str, Any] = {}
+        out: list[tuple[str, dict[str, str], int | Timer]] = []
         for name, series in snapshot.items():
             for key in sorted(series):
                 metric = series[key]
-                path = name + ("{" + ",".join(f'{k}="{v}"' for k, v in key) + "}" if key else "")
                 if isinstance(metric, Timer):
-                    summary: dict[str, Any] = {"count": metric.count, "sum": metric.total}
-                    for q in _QUANTILES:
-                        value = metric.quantile(q)
-                        summary[f"p{round(q * 100)}"] = None if math.isnan(value) else value
-                    out[path] = summary
+                    out.append((name, dict(key), metric))
                 else:
-                    out[path] = metric.value
+                    value = metric.value
+                    # Go's int64 conversion: towards zero
+                    out.append((name, dict(key), int(value) if math.isfinite(value) else 0))
         return out
 
+    def json_snapshot(self) -> dict[str, Any]:
+        """The ``json_api`` object: a counter or gauge is its whole-number value, a timer its
+        ``p50``, ``p90`` and ``p99`` in nanoseconds (0 before the first observation)."""
+        out: dict[str, Any] = {}
+        for name, labels, value in self.local_series():
+            path = labelled_path(name, labels)
+            if isinstance(value, Timer):
+                out[path] = dict(zip(("p50", "p90", "p99"), value.percentiles(_QUANTILES), strict=True))
+            else:
+                out[path] = value
+        return out
+
+    def json_body(self) -> bytes:
+        """``json_snapshot`` encoded as Go's ``encoding/json`` does: keys sorted, ``<``, ``>``,
+        ``&`` and the line/paragraph separators escaped."""
+        body = orjson.dumps(self.json_snapshot(), option=orjson.OPT_SORT_KEYS)
+        for raw, escaped in _GO_JSON_ESCAPES:
+            body = body.replace(raw, escaped)
+        return body
+
     def reset_flushed(self) -> None:
-        """``flush_metrics``: counters and timers start again from zero (gauges keep their level)."""
+        """``flush_metrics``: counters, gauges and timers start again from zero (upstream's local
+        registry keeps gauges with the counters and resets them too). The series objects the
+        components hold are reset in place."""
         with self._lock:
-            for name, series in self._series.items():
-                if self._types[name] == "gauge":
-                    continue
-                for key, metric in series.items():
-                    series[key] = Timer(metric.buckets) if isinstance(metric, Timer) else Counter()
+            for series in self._series.values():
+                for metric in series.values():
+                    metric.reset()
+
+
+_GO_JSON_ESCAPES = (
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def labelled_path(name: str, labels: dict[str, str]) -> str:
+    """A series' name in upstream's local registry: ``name{a="x",b="y"}`` with the label names
+    sorted and each value quoted as Go's ``strconv.QuoteToASCII`` quotes it."""
+    if not labels:
+        return name
+    return name + "{" + ",".join(f"{k}={go_quote_ascii(v)}" for k, v in sorted(labels.items())) + "}"
+
+
+_GO_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def go_quote_ascii(text: str) -> str:
+    """Go's ``strconv.QuoteToASCII``: a double-quoted literal with only printable ASCII inside."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code < 0xE000:
+            out.append("\\ufffd")  # a lone surrogate is not valid UTF-8: Go sees U+FFFD
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _labels(key: tuple[tuple[str, str], ...], extra: tuple[str, str] | None = None) -> str:

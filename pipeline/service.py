@@ -33,7 +33,7 @@ from pipeline.http.server import HTTPServer
 from pipeline.http.tls import server_tls_context
 from pipeline.leader import ElectionSettings, Leadership, LeaseElector
 from pipeline.logs import Logger, LogSink
-from pipeline.metrics import Metrics, MetricsMapping
+from pipeline.metrics import Metrics, MetricsMapping, Timer
 from pipeline.spec import ConfigValueError, resolve
 
 
@@ -166,7 +166,17 @@ class MetricsPublisher:
             self.log_once()
 
     def log_once(self) -> None:
-        self.logger.info("Metrics", metrics=self.metrics.json_snapshot())
+        # as upstream's logger exporter: a line per series, its labels as fields
+        series = self.metrics.local_series()
+        for name, labels, value in series:
+            if not isinstance(value, Timer):
+                self.logger.info("Counter metric", **{"name": name, "value": value, **labels})
+        for name, labels, value in series:
+            if isinstance(value, Timer):
+                p50, p90, p99 = value.percentiles((0.5, 0.9, 0.99))
+                self.logger.info(
+                    "Timing metric", **{"name": name, "p50": p50, "p90": p90, "p99": p99, **labels}
+                )
         if self.log_flush:
             self.metrics.reset_flushed()
 
