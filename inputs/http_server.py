@@ -147,7 +147,11 @@ def _lint(conf: Any) -> list[str]:
         problems.append("must specify at least one allowed origin")
     if bool(conf.get("cert_file")) != bool(conf.get("key_file")):
         problems.append("both cert_file and key_file must be set to enable TLS")
-    if not conf.get("address") and (conf.get("cert_file") or cors.get("enabled") or conf.get("tcp")):
+    # set to their defaults (as upstream's full config listing shows them) they ask for nothing
+    tcp = conf.get("tcp") or {}
+    if not conf.get("address") and (
+        conf.get("cert_file") or cors.get("enabled") or tcp.get("reuse_addr") or tcp.get("reuse_port")
+    ):
         problems.append("cert_file, key_file, cors and tcp apply only to a custom address: set address")
     if (conf.get("tcp") or {}).get("reuse_port"):
         problems.append("tcp.reuse_port is not supported by benthic")

@@ -32,9 +32,10 @@ SPEC = s.ComponentSpec(
         s.auto_replay_nacks_field(),
         s.integer(
             "max_in_flight",
-            "How many popped messages may await delivery at once.",
-            default=64,
-            check=lambda v: None if v >= 1 else "max_in_flight must be at least 1",
+            "How many popped messages may await delivery at once; 0 or lower sets no limit (the "
+            "stream's own back pressure still holds).",
+            default=0,
+            advanced=True,
         ),
         s.duration("timeout", "How long one pop waits for an element.", default="5s", advanced=True),
         s.enum(
@@ -54,7 +55,8 @@ class RedisListInput:
         self.conf = conf
         self.res = res
         self.client: Any = None
-        self.slots = asyncio.Semaphore(conf["max_in_flight"])
+        limit = conf["max_in_flight"]
+        self.slots = asyncio.Semaphore(limit) if limit > 0 else None
 
     async def connect(self) -> None:
         if self.client is not None:
@@ -62,7 +64,9 @@ class RedisListInput:
         self.client = await redis_conn.connect(self.conf, "redis_list")
 
     async def read_batch(self) -> tuple[list[Message], AckFn]:
-        await self.slots.acquire()
+        slots = self.slots
+        if slots is not None:
+            await slots.acquire()
         try:
             while True:
                 if self.client is None:
@@ -78,11 +82,13 @@ class RedisListInput:
                 if result:
                     break
         except BaseException:
-            self.slots.release()
+            if slots is not None:
+                slots.release()
             raise
 
         async def ack(_: BaseException | None) -> None:
-            self.slots.release()
+            if slots is not None:
+                slots.release()
 
         return [Message(bytes(result[1]))], ack
 

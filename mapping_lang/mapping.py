@@ -204,6 +204,21 @@ class Mapping:
             raise MappingError(f"expected bool value, got {type_name(v)} from mapping")
         return v
 
+    def map_value(
+        self, value: Any, metadata: dict[str, Any], variables: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Run on a bare value (``this``) with metadata and preset variables (``$name``), as
+        upstream's metrics mapping runs on a metric name and its labels: returns what ``root``
+        became (``NOTHING`` when unassigned, ``DELETED``) and the metadata the mapping left."""
+        doc = Document(b"", dict(metadata))
+        doc.set_structured(value)
+        meta_out = dict(metadata)
+        ctx = self._context(doc, None, 0, meta_out)
+        if variables:
+            ctx.vars.update(variables)
+        self._run(ctx, self._this(ctx))
+        return ctx.root, meta_out
+
     # --- bytes in, bytes out -----------------------------------------------------------------
 
     def apply(self, content: bytes, metadata: dict[str, Any] | None = None) -> MappingResult:

@@ -7,6 +7,7 @@ stream of the process for the service-wide pieces: HTTP server, metrics, inproc,
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import sys
 from typing import Any
@@ -23,7 +24,7 @@ from pipeline.errors import ConfigError
 from pipeline.http.server import HTTPServer
 from pipeline.leader import Leadership
 from pipeline.logs import Logger, LogSink
-from pipeline.metrics import Metrics
+from pipeline.metrics import Metrics, MetricsMapping
 from pipeline.registry import REGISTRY
 from pipeline.resources import Resources
 
@@ -67,6 +68,17 @@ class Manager:
             k: {} for k in ("input", "processor", "output", "cache", "rate_limit")
         }
         self._built: dict[tuple[str, str], Any] = {}
+        # metrics mappings of the templates the components built here come from (innermost first)
+        self.metrics_mappings: tuple[MetricsMapping, ...] = ()
+        # resources are built outside any template: by the manager without mappings
+        self._unmapped = self
+
+    def with_metrics_mappings(self, mappings: list[MetricsMapping]) -> Manager:
+        """A manager whose components' metrics also go through these template mappings (which
+        run before the ones this manager already has), sharing everything else."""
+        child = copy.copy(self)
+        child.metrics_mappings = (*mappings, *self.metrics_mappings)
+        return child
 
     def resources(self, path: str, label: str = "", type_name: str = "") -> Resources:
         return Resources(self, path, label, type_name)
@@ -105,14 +117,15 @@ class Manager:
             raise ConfigError(f"{kind} resource '{label}' was not found")
         conf, path = found
         instance: Any
+        builder = self._unmapped
         if kind == "input":
-            instance = self.build_input(conf, path)
+            instance = builder.build_input(conf, path)
         elif kind == "processor":
-            instance = self.build_processor(conf, path)
+            instance = builder.build_processor(conf, path)
         elif kind == "output":
-            instance = self.build_output(conf, path)
+            instance = builder.build_output(conf, path)
         else:  # cache, rate_limit
-            instance = self._build_plain(kind, conf, path)
+            instance = builder._build_plain(kind, conf, path)
         self._built[key] = instance
         return instance
 
@@ -150,13 +163,15 @@ class Manager:
         res = self.resources(path, str(conf.get("label") or ""), type_name)
         return registration, resolved, res, type_name
 
-    @staticmethod
-    def _expand(kind: str, conf: Any, path: str) -> Any:
-        """A templated component becomes the config its template generates (pipeline.config.templates)."""
+    def _expand(self, kind: str, conf: Any, path: str) -> tuple[Any, Manager]:
+        """A templated component becomes the config its template generates
+        (pipeline.config.templates), built by a manager that applies the template's metrics
+        mapping (this one when there is none)."""
         try:
-            return expand_template(kind, conf)
+            conf, mappings = expand_template(kind, conf)
         except (TemplateError, s.ConfigValueError) as err:
             raise ConfigError(f"{path}: {getattr(err, 'message', err)}") from None
+        return conf, (self.with_metrics_mappings(mappings) if mappings else self)
 
     def _construct(self, registration: Any, resolved: Any, res: Resources, path: str) -> Any:
         try:
@@ -169,13 +184,18 @@ class Manager:
             ) from err
 
     def _build_plain(self, kind: str, conf: Any, path: str) -> Any:
-        conf = self._expand(kind, conf, path)
+        conf, manager = self._expand(kind, conf, path)
+        if manager is not self:
+            return manager._build_plain(kind, conf, path)
         registration, resolved, res, _ = self._resolve(kind, conf, path)
         return self._construct(registration, resolved, res, path)
 
     def build_input(self, conf: Any, path: str) -> InputStage:
-        conf = self._expand("input", conf, path)
-        if isinstance(conf, dict) and "resource" in conf:
+        conf, manager = self._expand("input", conf, path)
+        if manager is not self:
+            return manager.build_input(conf, path)
+        # with processors of its own, a resource reference is built as a ``resource`` input
+        if isinstance(conf, dict) and "resource" in conf and not conf.get("processors"):
             return self._resource("input", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("input", conf, path)
         built = self._construct(registration, resolved, res, path)
@@ -184,7 +204,9 @@ class Manager:
         return InputStage(inp, res, type_name, auto_replay=auto_replay, processors=processors)
 
     def build_processor(self, conf: Any, path: str) -> ProcessorStage:
-        conf = self._expand("processor", conf, path)
+        conf, manager = self._expand("processor", conf, path)
+        if manager is not self:
+            return manager.build_processor(conf, path)
         if isinstance(conf, dict) and "resource" in conf:
             return self._resource("processor", str(conf["resource"]))  # type: ignore[no-any-return]
         registration, resolved, res, type_name = self._resolve("processor", conf, path)
@@ -195,7 +217,9 @@ class Manager:
         return [self.build_processor(conf, f"{path}.{i}") for i, conf in enumerate(confs or [])]
 
     def build_output(self, conf: Any, path: str) -> OutputStage:
-        conf = self._expand("output", conf, path)
+        conf, manager = self._expand("output", conf, path)
+        if manager is not self:
+            return manager.build_output(conf, path)
         # with processors of its own, a resource reference is built as a ``resource`` output
         if isinstance(conf, dict) and "resource" in conf and not conf.get("processors"):
             return self._resource("output", str(conf["resource"]))  # type: ignore[no-any-return]

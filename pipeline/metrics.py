@@ -6,6 +6,23 @@ client; timers are summaries with the 0.5/0.9/0.99 quantiles, or histograms of s
 come from its last 1,024 observations instead of a streaming estimate. The process series
 (CPU, memory, descriptors, start time) are read from ``/proc`` and ``getrusage``, so they are
 only meaningful on Linux.
+
+The ``json_api`` and ``logger`` exporters show the series as upstream's local registry holds
+them: counters and gauges as whole numbers (Go's int64), timers as their p50/p90/p99 in
+nanoseconds interpolated as go-metrics does, each keyed ``name{a="x",b="y"}``. Where we differ:
+the percentiles come from the last 1,024 observations rather than go-metrics' decaying sample.
+
+Metric mappings (``metrics.mapping`` at the root, a template's ``metrics_mapping``) work as
+upstream's ``metrics.Mapping``: a Bloblang mapping runs once when a series is created, with the
+metric name as ``this`` and the component's labels (``label``, ``path``, ``stream``) as metadata.
+It may assign a new name to ``root``, add, change or delete labels through ``meta``, or drop the
+metric with ``root = deleted()`` (the component then updates a detached series nobody serves).
+A result that is not a string keeps the name and the labels; a failing mapping keeps the name
+and loses the component's labels, as upstream. Labels a component gives a series itself (the
+``metric`` processor's ``labels``, ``batch_created``'s ``mechanism``) are not shown to the mapping
+and are added after it. A component built from a template runs the template's mapping first
+(with ``$label`` set to the templated component's label), then the mappings of the templates
+around it, then the root mapping.
 """
 
 from __future__ import annotations
@@ -20,6 +37,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
+import mapping_lang
 from pipeline.logs import Logger
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -40,6 +60,9 @@ class Counter:
     def incr(self, n: float = 1) -> None:
         self.value += n
 
+    def reset(self) -> None:
+        self.value = 0.0
+
 
 class Gauge:
     __slots__ = ("value",)
@@ -55,6 +78,9 @@ class Gauge:
 
     def decr(self, n: float = 1) -> None:
         self.value -= n
+
+    def reset(self) -> None:
+        self.value = 0.0
 
 
 class Timer:
@@ -81,6 +107,32 @@ class Timer:
                     self.bucket_counts[i] += 1
                     break
 
+    def reset(self) -> None:
+        self.samples.clear()
+        self.count = 0
+        self.total = 0.0
+        self.bucket_counts = [0] * len(self.buckets) if self.buckets else []
+
+    def percentiles(self, ps: tuple[float, ...]) -> list[float]:
+        """Percentiles as upstream's local registry computes them (go-metrics: interpolated
+        between the two nearest observations, 0 before the first)."""
+        ordered = sorted(self.samples)
+        size = len(ordered)
+        scores = []
+        for p in ps:
+            if size == 0:
+                scores.append(0.0)
+                continue
+            pos = p * (size + 1)
+            if pos < 1.0:
+                scores.append(float(ordered[0]))
+            elif pos >= size:
+                scores.append(float(ordered[-1]))
+            else:
+                lower, upper = float(ordered[int(pos) - 1]), float(ordered[int(pos)])
+                scores.append(lower + (pos - math.floor(pos)) * (upper - lower))
+        return scores
+
     def quantile(self, q: float) -> float:
         if not self.samples:
             return math.nan
@@ -88,17 +140,87 @@ class Timer:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class MetricsMapping:
+    """A compiled metrics mapping with its static variables (upstream's ``metrics.Mapping``)."""
+
+    __slots__ = ("mapping", "logger", "static_vars")
+
+    def __init__(
+        self,
+        mapping: mapping_lang.Mapping,
+        logger: Logger | None = None,
+        static_vars: dict[str, Any] | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.logger = logger
+        self.static_vars = dict(static_vars or {})
+
+    @classmethod
+    def compile(cls, source: str, logger: Logger | None = None) -> MetricsMapping:
+        """``mapping_lang.MappingError`` when the source does not parse."""
+        return cls(mapping_lang.compile(source), logger)
+
+    def with_static_vars(self, **variables: Any) -> MetricsMapping:
+        return MetricsMapping(self.mapping, self.logger, {**self.static_vars, **variables})
+
+    def map_name(self, name: str, labels: dict[str, str]) -> tuple[str, dict[str, str]] | None:
+        """The new name and labels of a series, or None when the mapping drops it."""
+        try:
+            root, meta = self.mapping.map_value(name, labels, self.static_vars)
+        except mapping_lang.MappingError as err:
+            if self.logger is not None:
+                self.logger.error(f"Failed to apply path mapping on '{name}': {err}")
+            return name, {}
+        if root is mapping_lang.DELETED:
+            return None
+        new_labels = {str(k): _label_text(v) for k, v in meta.items()}
+        if root is mapping_lang.NOTHING:
+            return name, new_labels
+        if isinstance(root, str):
+            return root, new_labels
+        if self.logger is not None:
+            self.logger.error(
+                f"Path mapping returned invalid result, expected string, found {_go_type(root)}"
+            )
+        return name, labels
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return mapping_lang.format_json(value).decode()
+
+
+def _go_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, dict):
+        return "map[string]interface {}"
+    if isinstance(value, list):
+        return "[]interface {}"
+    if value is None:
+        return "<nil>"
+    return type(value).__name__
+
+
 class Metrics:
     """All series of one process, keyed by (name, sorted label pairs)."""
 
-    def __init__(
-        self, mapping: Callable[[str], str | None] | None = None, logger: Logger | None = None
-    ) -> None:
+    def __init__(self, mapping: MetricsMapping | None = None, logger: Logger | None = None) -> None:
         self._types: dict[str, str] = {}
         self._label_names: dict[str, tuple[str, ...]] = {}
         self._series: dict[str, dict[tuple[tuple[str, str], ...], Any]] = {}
         self._lock = threading.Lock()
-        self.rename = mapping
+        # the root ``metrics.mapping``: runs after any template's own
+        self.mappings: tuple[MetricsMapping, ...] = (mapping,) if mapping is not None else ()
+        # (name, component labels, mappings) -> what the mappings made of them
+        self._mapped: dict[Any, tuple[str, dict[str, str]] | None] = {}
         self.logger = logger
         self.process_metrics = False
         # use_histogram_timing: timers become histograms of seconds with these upper bounds
@@ -106,12 +228,45 @@ class Metrics:
         # what /metrics serves: "prometheus" text, or "json" for the json_api exporter
         self.exposition = "prometheus"
 
+    def _map(
+        self, name: str, static: dict[str, str], mappings: tuple[MetricsMapping, ...]
+    ) -> tuple[str, dict[str, str]] | None:
+        chain = mappings + self.mappings
+        if not chain:
+            return name, static
+        key = (name, tuple(sorted(static.items())), chain)
+        if key in self._mapped:
+            return self._mapped[key]
+        result: tuple[str, dict[str, str]] | None = (name, static)
+        for mapping in chain:
+            assert result is not None
+            result = mapping.map_name(*result)
+            if result is None:
+                break
+        self._mapped[key] = result
+        return result
+
+    def series(
+        self,
+        kind: str,
+        name: str,
+        static: dict[str, str],
+        labels: dict[str, str],
+        mappings: tuple[MetricsMapping, ...] = (),
+    ) -> Any:
+        """The series of a ``counter``, ``gauge`` or ``timer``: ``static`` are the component's
+        labels, which the mappings see and may change; ``labels`` are added after them."""
+        mapped = self._map(name, static, mappings)
+        buckets = self.histogram_buckets
+        factory: Callable[[], Any] = {"counter": Counter, "gauge": Gauge}.get(kind) or (
+            Timer if buckets is None else (lambda: Timer(buckets))
+        )
+        if mapped is None:
+            return factory()  # dropped by a mapping: a detached series
+        name, static = mapped
+        return self._get(kind, name, {**static, **labels} if static else labels, factory)
+
     def _get(self, kind: str, name: str, labels: dict[str, str], factory: Callable[[], Any]) -> Any:
-        if self.rename is not None:
-            renamed = self.rename(name)
-            if renamed is None:
-                return factory()  # dropped by metrics.mapping: a detached series
-            name = renamed
         if not _METRIC_NAME.match(name):
             if self.logger:
                 self.logger.error(f"Invalid metric name: {name}")
@@ -136,15 +291,13 @@ class Metrics:
             return metric
 
     def counter(self, name: str, **labels: str) -> Counter:
-        return self._get("counter", name, labels, Counter)  # type: ignore[no-any-return]
+        return self.series("counter", name, {}, labels)  # type: ignore[no-any-return]
 
     def gauge(self, name: str, **labels: str) -> Gauge:
-        return self._get("gauge", name, labels, Gauge)  # type: ignore[no-any-return]
+        return self.series("gauge", name, {}, labels)  # type: ignore[no-any-return]
 
     def timer(self, name: str, **labels: str) -> Timer:
-        buckets = self.histogram_buckets
-        factory = Timer if buckets is None else (lambda: Timer(buckets))
-        return self._get("timer", name, labels, factory)  # type: ignore[no-any-return]
+        return self.series("timer", name, {}, labels)  # type: ignore[no-any-return]
 
     def value(self, name: str, **labels: str) -> float | None:
         """The current value of one series (tests and the demo read it)."""
@@ -187,35 +340,102 @@ class Metrics:
             lines.extend(_process_metrics())
         return "\n".join(lines) + "\n"
 
-    def json_snapshot(self) -> dict[str, Any]:
-        """Every series as one JSON object (the ``json_api`` and ``logger`` exporters): a series
-        with labels is named ``name{key="value",...}`` as upstream's local registry names it; a
-        counter or gauge is its value, a timer its count, sum and quantiles in nanoseconds."""
+    def local_series(self) -> list[tuple[str, dict[str, str], int | Timer]]:
+        """Every series as upstream's local registry (``json_api``, ``logger``) holds it: name,
+        labels, and a counter's or gauge's value as a whole number, or the timer."""
         with self._lock:
             snapshot = {n: dict(self._series[n]) for n in sorted(self._series)}
-        out: dict[str, Any] = {}
+        out: list[tuple[str, dict[str, str], int | Timer]] = []
         for name, series in snapshot.items():
             for key in sorted(series):
                 metric = series[key]
-                path = name + ("{" + ",".join(f'{k}="{v}"' for k, v in key) + "}" if key else "")
                 if isinstance(metric, Timer):
-                    summary: dict[str, Any] = {"count": metric.count, "sum": metric.total}
-                    for q in _QUANTILES:
-                        value = metric.quantile(q)
-                        summary[f"p{round(q * 100)}"] = None if math.isnan(value) else value
-                    out[path] = summary
+                    out.append((name, dict(key), metric))
                 else:
-                    out[path] = metric.value
+                    value = metric.value
+                    # Go's int64 conversion: towards zero
+                    out.append((name, dict(key), int(value) if math.isfinite(value) else 0))
         return out
 
+    def json_snapshot(self) -> dict[str, Any]:
+        """The ``json_api`` object: a counter or gauge is its whole-number value, a timer its
+        ``p50``, ``p90`` and ``p99`` in nanoseconds (0 before the first observation)."""
+        out: dict[str, Any] = {}
+        for name, labels, value in self.local_series():
+            path = labelled_path(name, labels)
+            if isinstance(value, Timer):
+                out[path] = dict(zip(("p50", "p90", "p99"), value.percentiles(_QUANTILES), strict=True))
+            else:
+                out[path] = value
+        return out
+
+    def json_body(self) -> bytes:
+        """``json_snapshot`` encoded as Go's ``encoding/json`` does: keys sorted, ``<``, ``>``,
+        ``&`` and the line/paragraph separators escaped."""
+        body = orjson.dumps(self.json_snapshot(), option=orjson.OPT_SORT_KEYS)
+        for raw, escaped in _GO_JSON_ESCAPES:
+            body = body.replace(raw, escaped)
+        return body
+
     def reset_flushed(self) -> None:
-        """``flush_metrics``: counters and timers start again from zero (gauges keep their level)."""
+        """``flush_metrics``: counters, gauges and timers start again from zero (upstream's local
+        registry keeps gauges with the counters and resets them too). The series objects the
+        components hold are reset in place."""
         with self._lock:
-            for name, series in self._series.items():
-                if self._types[name] == "gauge":
-                    continue
-                for key, metric in series.items():
-                    series[key] = Timer(metric.buckets) if isinstance(metric, Timer) else Counter()
+            for series in self._series.values():
+                for metric in series.values():
+                    metric.reset()
+
+
+_GO_JSON_ESCAPES = (
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def labelled_path(name: str, labels: dict[str, str]) -> str:
+    """A series' name in upstream's local registry: ``name{a="x",b="y"}`` with the label names
+    sorted and each value quoted as Go's ``strconv.QuoteToASCII`` quotes it."""
+    if not labels:
+        return name
+    return name + "{" + ",".join(f"{k}={go_quote_ascii(v)}" for k, v in sorted(labels.items())) + "}"
+
+
+_GO_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def go_quote_ascii(text: str) -> str:
+    """Go's ``strconv.QuoteToASCII``: a double-quoted literal with only printable ASCII inside."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code < 0xE000:
+            out.append("\\ufffd")  # a lone surrogate is not valid UTF-8: Go sees U+FFFD
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _labels(key: tuple[tuple[str, str], ...], extra: tuple[str, str] | None = None) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import mapping_lang
 from mapping_lang.interpolation import Interpolation, compile_interpolation
 from pipeline.logs import Logger
-from pipeline.metrics import Counter, Gauge, Metrics, Timer
+from pipeline.metrics import Counter, Gauge, Metrics, MetricsMapping, Timer
 
 if TYPE_CHECKING:
     from pipeline.builder import InprocHub, Manager
@@ -26,22 +26,26 @@ if TYPE_CHECKING:
 
 class ComponentMetrics:
     """Metrics of one component: every series carries its ``label`` and ``path`` (and ``stream``
-    in streams mode) besides the labels given."""
+    in streams mode) besides the labels given; the metrics mappings of the templates the
+    component was built from (innermost first) rename, relabel or drop them."""
 
-    __slots__ = ("_metrics", "_base")
+    __slots__ = ("_metrics", "_base", "_mappings")
 
-    def __init__(self, metrics: Metrics, base: dict[str, str]) -> None:
+    def __init__(
+        self, metrics: Metrics, base: dict[str, str], mappings: tuple[MetricsMapping, ...] = ()
+    ) -> None:
         self._metrics = metrics
         self._base = base
+        self._mappings = mappings
 
     def counter(self, name: str, **labels: str) -> Counter:
-        return self._metrics.counter(name, **self._base, **labels)
+        return self._metrics.series("counter", name, self._base, labels, self._mappings)  # type: ignore[no-any-return]
 
     def gauge(self, name: str, **labels: str) -> Gauge:
-        return self._metrics.gauge(name, **self._base, **labels)
+        return self._metrics.series("gauge", name, self._base, labels, self._mappings)  # type: ignore[no-any-return]
 
     def timer(self, name: str, **labels: str) -> Timer:
-        return self._metrics.timer(name, **self._base, **labels)
+        return self._metrics.series("timer", name, self._base, labels, self._mappings)  # type: ignore[no-any-return]
 
     @property
     def registry(self) -> Metrics:
@@ -60,7 +64,7 @@ class Resources:
             fields["stream"] = manager.stream_name
             base["stream"] = manager.stream_name
         self.logger: Logger = manager.logger.with_fields(**fields)
-        self.metrics = ComponentMetrics(manager.metrics, base)
+        self.metrics = ComponentMetrics(manager.metrics, base, manager.metrics_mappings)
 
     # -- nested components ---------------------------------------------------------------------
 

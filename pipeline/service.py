@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 
-import mapping_lang
 from pipeline.builder import Manager
 from pipeline.config import ROOT_SPEC, LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
@@ -34,7 +33,7 @@ from pipeline.http.server import HTTPServer
 from pipeline.http.tls import server_tls_context
 from pipeline.leader import ElectionSettings, Leadership, LeaseElector
 from pipeline.logs import Logger, LogSink
-from pipeline.metrics import Metrics
+from pipeline.metrics import Metrics, MetricsMapping, Timer
 from pipeline.spec import ConfigValueError, resolve
 
 
@@ -112,18 +111,9 @@ def make_metrics(data: dict[str, Any], logger: Logger) -> tuple[Metrics, bool]:
     """The metrics registry; the bool says whether ``/metrics`` is served (prometheus)."""
     conf = data.get("metrics") if isinstance(data.get("metrics"), dict) else {"prometheus": {}}
     assert isinstance(conf, dict)
-    rename = None
     mapping_src = conf.get("mapping") or ""
-    if mapping_src:
-        compiled = mapping_lang.compile(mapping_src)
-
-        def rename(name: str) -> str | None:
-            result = compiled.apply(name.encode())
-            if result.deleted:
-                return None
-            return result.content.decode() if result.content is not None else name
-
-    metrics = Metrics(rename, logger)
+    mapping = MetricsMapping.compile(mapping_src, logger) if mapping_src else None
+    metrics = Metrics(mapping, logger)
     prometheus = conf.get("prometheus")
     serve = "prometheus" in conf or "json_api" in conf or not any(k for k in conf if k != "mapping")
     if "json_api" in conf:
@@ -176,7 +166,17 @@ class MetricsPublisher:
             self.log_once()
 
     def log_once(self) -> None:
-        self.logger.info("Metrics", metrics=self.metrics.json_snapshot())
+        # as upstream's logger exporter: a line per series, its labels as fields
+        series = self.metrics.local_series()
+        for name, labels, value in series:
+            if not isinstance(value, Timer):
+                self.logger.info("Counter metric", **{"name": name, "value": value, **labels})
+        for name, labels, value in series:
+            if isinstance(value, Timer):
+                p50, p90, p99 = value.percentiles((0.5, 0.9, 0.99))
+                self.logger.info(
+                    "Timing metric", **{"name": name, "p50": p50, "p90": p90, "p99": p99, **labels}
+                )
         if self.log_flush:
             self.metrics.reset_flushed()
 

@@ -86,15 +86,14 @@ class Linter:
         if label is not None and label != "":
             self._lint_label(str(label), (*path, "label"))
         if type_name == "resource":
-            # an output resource may have processors of its own, as any output (the builder then
-            # builds it as a ``resource`` output wrapped with them)
-            allowed = ("resource", "label", *(("processors",) if kind == "output" else ()))
+            # a resource input or output may have processors of its own, as any input or output
+            # (the builder then builds a ``resource`` input or output wrapped with them)
+            own = ("processors",) if kind in ("input", "output") else ()
+            allowed = ("resource", "label", *own)
             extra = [k for k in conf if k not in allowed]
             for key in extra:
                 self.add((*path, key), f"field {key} is invalid when the component type is resource ({kind})")
-            if kind == "output":
-                for i, proc in enumerate(conf.get("processors") or []):
-                    self.lint_component("processor", proc, (*path, "processors", i))
+            self._lint_own_processors(kind, conf, path)
             return
         registration = REGISTRY.get(kind, type_name)
         if registration is None:
@@ -116,14 +115,16 @@ class Linter:
         self._validate(registration.spec, body, body_path)
         template = TEMPLATES.get((kind, type_name))
         if template is not None and len(self.lints) == before:
-            self._lint_generated(template, kind, body, body_path)
+            self._lint_generated(template, kind, body, body_path, str(label or ""))
         self._lint_own_processors(kind, conf, path)
 
-    def _lint_generated(self, template: Template, kind: str, body: Any, at: tuple[Any, ...]) -> None:
+    def _lint_generated(
+        self, template: Template, kind: str, body: Any, at: tuple[Any, ...], label: str = ""
+    ) -> None:
         """A templated component: the config its template generates must lint clean too (its
         problems are reported at the templated component, naming the template)."""
         try:
-            generated = template.render(body)
+            generated = template.render(body, label)
         except (TemplateError, ConfigValueError) as err:
             self.add(at, str(getattr(err, "message", err)))
             return

@@ -13,9 +13,12 @@ generated config must lint clean and, when ``expected`` is given, equal it.
 
 Here a template registers a spec (so lint and ``benthic list`` know it) and the engine expands a
 templated component into its generated config where it is built (:func:`expand`), so that
-everything a config can say (``processors`` of an input, a label) carries through. Where we
-differ: ``metrics_mapping`` is accepted and compiled but not applied (the generated component's
-metrics keep their names).
+everything a config can say (``processors`` of an input, a label) carries through. The
+templated component's label is ``@label`` to the mapping, and ``$label`` to the template's
+``metrics_mapping``, which the engine applies to the metrics of every component the template
+generates (``pipeline.metrics``: the template's mapping runs before the root ``metrics.mapping``).
+Where we differ: the generated component keeps the templated component's ``label`` when the
+template sets none (upstream leaves it unlabelled).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import yaml
 import pipeline.spec as s
 from pipeline.config.root import RESERVED, component_type
 from pipeline.message import Message
+from pipeline.metrics import MetricsMapping
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, Field
 
@@ -71,11 +75,15 @@ class Template:
     mapping: Any  # a compiled Bloblang mapping
     path: str
     tests: list[dict[str, Any]] = field(default_factory=list)
+    # applied to the metrics of the components the template generates
+    metrics_mapping: MetricsMapping | None = None
 
-    def render(self, body: Any) -> dict[str, Any]:
-        """The generated component config for a templated component's body (defaults filled)."""
+    def render(self, body: Any, label: str = "") -> dict[str, Any]:
+        """The generated component config for a templated component's body (defaults filled);
+        the mapping reads the templated component's label as ``@label``."""
         resolved = s.resolve(self.spec, body if body is not None else {})
         msg = Message.from_structured(resolved)
+        msg.metadata["label"] = label
         try:
             out = self.mapping.map_message(msg)
         except Exception as err:
@@ -169,10 +177,14 @@ def parse_template(raw: Any, path: str) -> Template:
     fields = [_field(f, f"{path}: fields.{i}") for i, f in enumerate(raw.get("fields") or [])]
     try:
         mapping = mapping_lang.compile(raw["mapping"])
-        if raw.get("metrics_mapping"):
-            mapping_lang.compile(str(raw["metrics_mapping"]))
     except mapping_lang.MappingError as err:
         raise TemplateError(f"{path}: failed to parse mapping: {err}") from None
+    metrics_mapping = None
+    if raw.get("metrics_mapping"):
+        try:
+            metrics_mapping = MetricsMapping.compile(str(raw["metrics_mapping"]))
+        except mapping_lang.MappingError as err:
+            raise TemplateError(f"{path}: failed to parse metrics mapping: {err}") from None
     tests = raw.get("tests") or []
     if not isinstance(tests, list):
         raise TemplateError(f"{path}: tests: expected an array")
@@ -185,7 +197,7 @@ def parse_template(raw: Any, path: str) -> Template:
         status=status,
         categories=tuple(str(c) for c in raw.get("categories") or ()),
     )
-    return Template(name, kind, spec, mapping, path, tests)
+    return Template(name, kind, spec, mapping, path, tests, metrics_mapping)
 
 
 def register_template(template: Template) -> None:
@@ -227,20 +239,29 @@ def template_of(kind: str, conf: Any) -> Template | None:
     return TEMPLATES.get((kind, type_name))
 
 
-def expand(kind: str, conf: Any) -> Any:
+def expand(kind: str, conf: Any) -> tuple[Any, list[MetricsMapping]]:
     """A component config with any templates replaced by the configs they generate (repeatedly,
-    as a template may generate another templated component). The label stays; an input's or
-    output's own ``processors`` run after those the template generated."""
+    as a template may generate another templated component), and the metrics mappings of those
+    templates, innermost first, each knowing its templated component's label as ``$label``.
+    The label stays unless the template sets one; an input's own ``processors`` run after those
+    the template generated, an output's before them (as upstream)."""
+    mappings: list[MetricsMapping] = []
     for _ in range(32):
         template = template_of(kind, conf)
         if template is None:
-            return conf
-        generated = template.render(conf.get(template.name))
+            return conf, mappings
+        label = str(conf.get("label") or "")
+        generated = template.render(conf.get(template.name), label)
         for key in RESERVED:
             if key in conf and key not in ("type", "plugin"):
                 generated.setdefault(key, conf[key])
-        if kind in ("input", "output") and conf.get("processors"):
-            generated["processors"] = list(generated.get("processors") or []) + list(conf["processors"])
+        own = list(conf.get("processors") or [])
+        if kind == "input" and own:
+            generated["processors"] = list(generated.get("processors") or []) + own
+        elif kind == "output" and own:
+            generated["processors"] = own + list(generated.get("processors") or [])
+        if template.metrics_mapping is not None:
+            mappings.insert(0, template.metrics_mapping.with_static_vars(label=label))
         conf = generated
     raise TemplateError(f"{kind} templates expand into each other more than 32 times")
 
@@ -256,7 +277,7 @@ def run_template_tests(template: Template, lint_component: Any) -> list[str]:
             failures.append(f"{where}: expected an object")
             continue
         try:
-            generated = template.render(test.get("config") or {})
+            generated = template.render(test.get("config") or {}, str(test.get("label") or ""))
         except (TemplateError, s.ConfigValueError) as err:
             failures.append(f"{where}: {getattr(err, 'message', err)}")
             continue

@@ -76,7 +76,7 @@ class ServiceAPI:
 
     async def _metrics(self, _: Request) -> Response:
         if self.metrics.exposition == "json":
-            return Response.json(orjson.dumps(self.metrics.json_snapshot()))
+            return Response.json(self.metrics.json_body())
         return Response(
             200,
             self.metrics.prometheus_text().encode(),

@@ -36,8 +36,8 @@ def test_resource_reference_processors_are_linted_and_other_keys_refused(tmp_pat
     assert code == 1
     assert "config.yaml(9,7) failed to parse mapping" in out
     assert "field drop is invalid when the component type is resource (output)" in out
-    # the engine cannot yet wrap a resource input with processors: refused rather than ignored
-    assert "field processors is invalid when the component type is resource (input)" in out
+    # an input reference may carry processors too, as any input
+    assert "(input)" not in out
 
 
 def test_try_after_an_empty_catch_inside_a_catch_is_not_warned(tmp_path: Path):
@@ -78,3 +78,26 @@ def test_an_empty_label_is_no_label_as_upstream_documents_it(tmp_path: Path):
     assert (code, out) == (0, "")
     _, out = _lint(tmp_path, "input:\n  label: _hidden\n  stdin: {}\n")
     assert "invalid label '_hidden'" in out
+
+
+def test_http_server_fields_at_their_defaults_need_no_address(tmp_path: Path):
+    # upstream's full field listing of the input: cert_file, cors and tcp at their defaults
+    code, out = _lint(
+        tmp_path,
+        "input:\n  http_server:\n    address: ''\n    path: /post\n    cert_file: ''\n    key_file: ''\n"
+        "    cors:\n      enabled: false\n      allowed_origins: []\n"
+        "    tcp:\n      reuse_addr: false\n      reuse_port: false\n",
+    )
+    assert (code, out) == (0, "")
+    code, out = _lint(
+        tmp_path, "input:\n  http_server:\n    cors:\n      enabled: true\n      allowed_origins: ['*']\n"
+    )
+    assert "apply only to a custom address" in out
+
+
+def test_redis_list_max_in_flight_zero_means_no_limit_as_upstream(tmp_path: Path):
+    code, out = _lint(
+        tmp_path,
+        "input:\n  redis_list:\n    url: redis://127.0.0.1:6379\n    key: jobs\n    max_in_flight: 0\n",
+    )
+    assert (code, out) == (0, "")

@@ -47,10 +47,11 @@ def test_logger_exporter_logs_the_metrics_when_the_stream_ends(tmp_path: Path):
     result = run_cli("run", str(config))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(x) for x in (result.stdout + result.stderr).splitlines() if x.startswith("{")]
-    logged = [x for x in lines if x.get("msg") == "Metrics"]
-    assert logged, result.stdout + result.stderr
-    metrics = logged[-1]["metrics"]
-    assert [v for k, v in metrics.items() if k.startswith("input_received")] == [4]
+    # a line per series, as upstream: its name, value and labels as fields
+    received = [x for x in lines if x.get("msg") == "Counter metric" and x.get("name") == "input_received"]
+    assert [(x["value"], x["label"], x["path"]) for x in received] == [(4, "", "root.input")]
+    timings = [x for x in lines if x.get("msg") == "Timing metric" and x.get("name") == "output_latency_ns"]
+    assert timings and {"p50", "p90", "p99"} <= set(timings[-1])
 
 
 def test_none_exporter_serves_no_metrics_endpoint(tmp_path: Path):

@@ -110,3 +110,25 @@ def test_list_shows_templated_components(tmp_path: Path):
     template = _write(tmp_path, "shout.yaml", SHOUT)
     result = run_cli("list", "-t", str(template), "processors")
     assert "  - shout (template): Upper-cases messages and adds a suffix." in result.stdout
+
+
+def test_an_output_templates_processors_run_after_the_outputs_own(tmp_path: Path):
+    out = tmp_path / "out.txt"
+    _write(
+        tmp_path,
+        "sink.yaml",
+        "name: sink\ntype: output\nfields:\n  - name: path\n    type: string\nmapping: |\n"
+        '  root.file = {"path": this.path, "codec": "lines"}\n'
+        '  root.processors = [{"mapping": "root = content().uppercase().string() + \\"g\\""}]\n',
+    )
+    config = _write(
+        tmp_path,
+        "c.yaml",
+        "http:\n  enabled: false\n"
+        "input:\n  generate:\n    count: 1\n    interval: ''\n    mapping: 'root = \"x\"'\n"
+        f"output:\n  sink:\n    path: {out}\n"
+        "  processors:\n    - mapping: 'root = content().string() + \"c\"'\n",
+    )
+    result = run_cli("run", "-t", str(tmp_path / "sink.yaml"), str(config))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().split() == ["XCg"]
