@@ -9,9 +9,12 @@ scanner chosen by the name of the source, such as the file path). The simple sca
 legacy ``codec`` strings stay in ``inputs/codecs.py``; ``build_scanner`` serves both.
 
 A scanner's ``next(reader)`` returns the next messages (bytes, or ``Message`` when it adds
-metadata or structure) or None at the end. Where we differ: ``json_array`` and ``tar`` read the
-whole stream before emitting (a socket connection must end first); the ``avro`` scanner and
-the ``snappy``/``zstd`` decompressors are refused at lint.
+metadata or structure) or None at the end. ``decompress`` reads upstream's stream formats: for
+``snappy`` that is the framed format (stream identifier, CRC-checked chunks), not the bare block
+the ``decompress`` processor reads; ``zstd`` reads concatenated frames. A stream that ends inside
+a frame is an error, as in Go. Where we differ: ``json_array`` and ``tar`` read the whole stream
+before emitting (a socket connection must end first); ``lz4``, ``snappy`` and ``zstd`` need the
+``full`` extra, and lint says so when it is missing.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import zlib
 from typing import Any
 
 from inputs.codecs import SCANNER_FIELDS, Scanner
+from mapping_lang.errors import EvalError
+from mapping_lang.methods.encoding import require_codec, zstd_decoder
 from mapping_lang.re2 import compile_re2
 from pipeline.message import Message
 
@@ -107,8 +112,10 @@ def scanner_from(conf: Any, source_name: str = "") -> Any:
         algorithm = str(f.get("algorithm", ""))
         if algorithm not in DECOMPRESSORS:
             raise ValueError(f"scanner.decompress.algorithm: unknown algorithm {algorithm!r}")
-        if algorithm in ("snappy", "zstd"):
-            raise ValueError(f"scanner.decompress.algorithm: {algorithm} is not supported by benthic")
+        try:
+            require_codec(algorithm)
+        except EvalError as err:
+            raise ValueError(f"scanner.decompress.algorithm: {err}") from None
         return Decompress(algorithm, scanner_from(f.get("into") or {"to_the_end": {}}, source_name))
     if name == "switch":
         if not isinstance(body, list):
@@ -434,17 +441,60 @@ class Decompress(_Piped):
             self.codec = zlib.decompressobj(-15)
         elif algorithm == "bzip2":
             self.codec = bz2.BZ2Decompressor()
+        elif algorithm == "snappy":
+            self.codec = SnappyFrames()
+        elif algorithm == "zstd":
+            self.codec = zstd_decoder()
         else:
-            try:
-                import lz4.frame  # optional dependency: the "full" extra
-            except ImportError:
-                raise ValueError(
-                    "the lz4 decompressor needs the lz4 package: pip install 'benthic[full]'"
-                ) from None
+            import lz4.frame  # optional dependency: the "full" extra (checked by require_codec)
+
             self.codec = lz4.frame.LZ4FrameDecompressor()
 
     def transform(self, chunk: bytes, first: bool) -> bytes:
         try:
             return bytes(self.codec.decompress(chunk))
+        except EvalError as err:
+            raise ValueError(str(err)) from None
         except (zlib.error, OSError, RuntimeError) as err:
             raise ValueError(f"{self.algorithm}: {err}") from None
+
+    def finish(self) -> bytes:
+        if self.algorithm in ("snappy", "zstd"):
+            try:
+                self.codec.finish()
+            except EvalError as err:
+                raise ValueError(str(err)) from None
+        return b""
+
+
+class SnappyFrames:
+    """Snappy's framed stream format as Go's reader takes it: the stream must open with the
+    identifier chunk, every chunk's CRC is checked (by python-snappy), and a stream cut inside a
+    chunk is corrupt. Go's error text for all three is ``s2: corrupt input``."""
+
+    IDENTIFIER = b"\xff\x06\x00\x00sNaPpY"
+    CORRUPT = "s2: corrupt input"
+
+    def __init__(self) -> None:
+        import snappy  # optional dependency: the "full" extra (checked by require_codec)
+
+        self.inner = snappy.StreamDecompressor()
+        self.head = b""
+        self.started = False
+
+    def decompress(self, chunk: bytes) -> bytes:
+        if not self.started:
+            self.head += chunk
+            if len(self.head) < len(self.IDENTIFIER):
+                return b""
+            if not self.head.startswith(self.IDENTIFIER):
+                raise EvalError(self.CORRUPT)
+            chunk, self.head, self.started = self.head, b"", True
+        try:
+            return bytes(self.inner.decompress(chunk))
+        except Exception:  # the codec raises its own error types for a bad CRC or block
+            raise EvalError(self.CORRUPT) from None
+
+    def finish(self) -> None:
+        if self.head or self.inner.remains:
+            raise EvalError(self.CORRUPT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from mapping_lang.assign_path import assign as assign_path
 from mapping_lang.compile_state import CompileState
 from mapping_lang.compiled import (
     Fn,
@@ -34,7 +35,6 @@ from mapping_lang.parser import (
 from mapping_lang.value import (
     DELETED,
     NOTHING,
-    type_name,
 )
 
 
@@ -313,74 +313,11 @@ class StatementCompiler(CompileState):
                 ctx.root = v
 
             return set_root
-        path_text = ".".join(segments)
-        parents = segments[:-1]
-        last = segments[-1]
 
         def set_path_store(ctx: CallContext, v: Any) -> None:
             if copy and type(v) in (dict, list):
                 v = clone(v)
-            root = ctx.root
-            if type(root) is not dict:
-                if root is NOTHING or root is None or root is DELETED:
-                    if v is DELETED:
-                        return
-                    root = ctx.root = {}
-                elif (
-                    type(root) is list
-                    and segments[0] in ("-",)
-                    or type(root) is list
-                    and segments[0].isdigit()
-                ):
-                    pass
-                else:
-                    raise EvalError(
-                        f"unable to set target path {path_text} as the value of the root was a "
-                        f"non-object type ({type_name(root)})"
-                    )
-            cur = root
-            for i, seg in enumerate(parents):
-                t = type(cur)
-                if t is dict:
-                    nxt = cur.get(seg)
-                    if nxt is None:
-                        if v is DELETED:
-                            return
-                        nxt = cur[seg] = {}
-                    cur = nxt
-                elif t is list and seg.isdigit() and int(seg) < len(cur):
-                    nxt = cur[int(seg)]
-                    if nxt is None:
-                        nxt = cur[int(seg)] = {}
-                    cur = nxt
-                else:
-                    raise EvalError(
-                        f"unable to set target path {path_text} as the value of "
-                        f"{'.'.join(segments[:i]) or 'the root'} was a non-object type ({type_name(cur)})"
-                    )
-            t = type(cur)
-            if t is dict:
-                if v is DELETED:
-                    cur.pop(last, None)
-                else:
-                    cur[last] = v
-            elif t is list and (last.isdigit() or last == "-"):
-                if last == "-":
-                    if v is not DELETED:
-                        cur.append(v)
-                    return
-                i = int(last)
-                if i >= len(cur):
-                    raise EvalError(f"unable to set target path {path_text}: index {i} out of range")
-                if v is DELETED:
-                    del cur[i]
-                else:
-                    cur[i] = v
-            else:
-                raise EvalError(
-                    f"unable to set target path {path_text} as the value of "
-                    f"{'.'.join(parents) or 'the root'} was a non-object type ({type_name(cur)})"
-                )
+            ctx.root = assign_path(ctx.root, v, segments)
 
         def set_path(ctx: CallContext, this: Any) -> None:
             v = vfn(ctx, this)

@@ -1,10 +1,14 @@
 """The ``compress`` processor: replace each message's bytes with their compressed form.
 
-Upstream offers ``flate``, ``gzip``, ``lz4``, ``pgzip``, ``snappy`` and ``zlib`` with an optional
-``level``. The codecs are the Bloblang ``compress`` method's (one implementation serves both), so
-the bytes match what ``root = content().compress("gzip")`` produces. Where we differ: ``snappy``
-has no codec in benthic and is refused at lint; ``lz4`` needs the ``full`` extra. A message that
-fails to compress keeps its bytes and is flagged with the error.
+Upstream offers ``flate``, ``gzip``, ``lz4``, ``pgzip``, ``snappy``, ``zlib`` and ``zstd`` with an
+optional ``level``. The codecs are the Bloblang ``compress`` method's (one implementation serves
+both), so the bytes match what ``root = content().compress("gzip")`` produces. As upstream,
+``snappy`` writes a single Snappy block (not the framed stream format) and ``zstd`` one zstd frame,
+with ``level`` mapped onto the four speeds of Go's encoder (below 3 fastest, below 6 default,
+below 10 better, otherwise best). Where we differ: ``lz4``, ``snappy`` and ``zstd`` need the
+``full`` extra (lint says so when it is missing), and the encoders are not Go's, so the bytes are
+valid for any decoder but not identical to Go's. A message that fails to compress keeps its bytes
+and is flagged with the error.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from typing import Any
 
 from mapping_lang.errors import EvalError
 from mapping_lang.methods.encoding import compress as compress_value
+from mapping_lang.methods.encoding import require_codec
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, enum, integer
 
-ALGORITHMS = ("flate", "gzip", "lz4", "pgzip", "snappy", "zlib")
-UNSUPPORTED = {"snappy": "benthic has no snappy codec"}
+ALGORITHMS = ("flate", "gzip", "lz4", "pgzip", "snappy", "zlib", "zstd")
 
 SPEC = ComponentSpec(
     "compress",
@@ -38,9 +42,10 @@ SPEC = ComponentSpec(
 
 
 def _lint(conf: Any) -> list[str]:
-    algorithm = conf["algorithm"]
-    if algorithm in UNSUPPORTED:
-        return [f"algorithm {algorithm} is not supported: {UNSUPPORTED[algorithm]}"]
+    try:
+        require_codec(conf["algorithm"])
+    except EvalError as err:
+        return [str(err)]
     return []
 
 

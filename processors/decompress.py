@@ -1,25 +1,25 @@
 """The ``decompress`` processor: replace each message's bytes with their decompressed form.
 
-Upstream reads ``bzip2``, ``flate``, ``gzip``, ``lz4``, ``pgzip``, ``snappy`` and ``zlib``. The
-codecs are the Bloblang ``decompress`` method's (``bzip2`` comes from the standard library here,
-as Bloblang does not offer it). Where we differ: ``snappy`` has no codec in benthic and is refused
-at lint; ``lz4`` needs the ``full`` extra. A message that fails to decompress keeps its bytes and
+Upstream reads ``bzip2``, ``flate``, ``gzip``, ``lz4``, ``pgzip``, ``snappy``, ``zlib`` and
+``zstd``. The codecs are the Bloblang ``decompress`` method's. As upstream, ``snappy`` reads one
+Snappy block (the framed stream format is the ``decompress`` scanner's) and ``zstd`` reads any
+number of concatenated frames. Where we differ: ``lz4``, ``snappy`` and ``zstd`` need the ``full``
+extra, and lint says so when it is missing. A message that fails to decompress keeps its bytes and
 is flagged with the error, as upstream.
 """
 
 from __future__ import annotations
 
-import bz2
 from typing import Any
 
 from mapping_lang.errors import EvalError
 from mapping_lang.methods.encoding import decompress as decompress_value
+from mapping_lang.methods.encoding import require_codec
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, enum
 
-ALGORITHMS = ("bzip2", "flate", "gzip", "lz4", "pgzip", "snappy", "zlib")
-UNSUPPORTED = {"snappy": "benthic has no snappy codec"}
+ALGORITHMS = ("bzip2", "flate", "gzip", "lz4", "pgzip", "snappy", "zlib", "zstd")
 
 SPEC = ComponentSpec(
     "decompress",
@@ -32,9 +32,10 @@ SPEC = ComponentSpec(
 
 
 def _lint(conf: Any) -> list[str]:
-    algorithm = conf["algorithm"]
-    if algorithm in UNSUPPORTED:
-        return [f"algorithm {algorithm} is not supported: {UNSUPPORTED[algorithm]}"]
+    try:
+        require_codec(conf["algorithm"])
+    except EvalError as err:
+        return [str(err)]
     return []
 
 
@@ -42,11 +43,6 @@ SPEC.lint = _lint
 
 
 def decompress_bytes(data: bytes, algorithm: str) -> bytes:
-    if algorithm == "bzip2":
-        try:
-            return bz2.decompress(data)
-        except (OSError, ValueError) as err:
-            raise EvalError(f"bzip2: {err}") from None
     result = decompress_value(None, data, algorithm)
     return bytes(result)
 

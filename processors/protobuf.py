@@ -8,17 +8,24 @@ canonical JSON form (``use_proto_names`` keeps the field names of the ``.proto``
 is flagged with the error and left as it was.
 
 The ``.proto`` files are compiled by protoc itself (``grpcio-tools``) into descriptors that the
-``protobuf`` runtime uses, both in the ``formats`` extra. Where we differ: the ``decode``
-operator and schemas from the Buf Schema Registry (``bsr``) are refused at lint.
+``protobuf`` runtime uses, both in the ``formats`` extra. ``decode`` gives a structured document
+rather than canonical JSON, as upstream: 64-bit integers stay numbers, bytes stay bytes, a
+``google.protobuf.Timestamp`` becomes a timestamp, the other well-known types upstream lists take
+their JSON form (upstream's list names ``List``, so a ``ListValue`` is walked as a plain message
+there and here), and only populated fields appear. Where we differ: a timestamp keeps
+microseconds, not nanoseconds; schemas from the Buf Schema Registry (``bsr``) are refused at lint,
+as they come from an outside service (its field takes a registry URL and module, not a file).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.message import Message
@@ -121,8 +128,6 @@ def load_message_class(import_paths: list[str], message: str) -> Any:
 
 
 def _lint(conf: Any) -> list[str]:
-    if conf["operator"] == "decode":
-        return ["operator decode is not supported by benthic (use to_json)"]
     if conf["bsr"]:
         return ["bsr is not supported by benthic: use import_paths"]
     if not conf["message"]:
@@ -143,16 +148,45 @@ def _go_style(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+# the well-known types upstream's decode writes in their canonical JSON form
+_JSON_WELL_KNOWN = frozenset(
+    {
+        "Duration", "BoolValue", "Int32Value", "Int64Value", "UInt32Value", "UInt64Value", "FloatValue",
+        "DoubleValue", "StringValue", "BytesValue", "List", "Struct", "Value", "FieldMask", "Empty", "Any",
+    }
+)  # fmt: skip
+
+
+def _repeated(field: Any) -> bool:
+    if hasattr(field, "is_repeated"):  # protobuf 5.28 and later; ``label`` is gone from 7
+        return bool(field.is_repeated)
+    return bool(field.label == field.LABEL_REPEATED)
+
+
+def _map_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
 class Protobuf:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         self.json_format = _modules()[2]
         self.cls = load_message_class(conf["import_paths"], conf["message"])
         self.name = conf["message"]
-        self.to_json = conf["operator"] == "to_json"
+        self.operator = conf["operator"]
         self.conf = conf
 
     def _convert(self, msg: Message) -> None:
-        if self.to_json:
+        if self.operator == "decode":
+            decoded = self.cls()
+            try:
+                decoded.ParseFromString(msg.content)
+            except Exception as err:
+                raise ValueError(f"failed to unmarshal message '{self.name}': {err}") from None
+            msg.set_structured(self._structured(decoded))
+            return
+        if self.operator == "to_json":
             decoded = self.cls()
             try:
                 decoded.ParseFromString(msg.content)
@@ -176,6 +210,50 @@ class Protobuf:
         except Exception as err:
             raise ValueError(f"unmarshalling JSON message '{self.name}': {_go_style(err)}") from None
         msg.content = encoded.SerializeToString()
+
+    # -- decode: a structured document, as upstream's ToMessageFast ---------------------------------
+
+    def _structured(self, message: Any) -> Any:
+        descriptor = message.DESCRIPTOR
+        if descriptor.full_name == "google.protobuf.Timestamp":
+            return datetime.fromtimestamp(message.seconds, UTC) + timedelta(
+                microseconds=message.nanos // 1000
+            )
+        if descriptor.file.package == "google.protobuf" and descriptor.name in _JSON_WELL_KNOWN:
+            return json.loads(self.json_format.MessageToJson(message, **self._json_options()))
+        out: dict[str, Any] = {}
+        for field, value in message.ListFields():
+            name = field.name if self.conf["use_proto_names"] else field.json_name
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                value_field = field.message_type.fields_by_name["value"]
+                out[name] = {_map_key(k): self._single(value_field, v) for k, v in value.items()}
+            elif _repeated(field):
+                out[name] = [self._single(field, v) for v in value]
+            else:
+                out[name] = self._single(field, value)
+        return out
+
+    def _single(self, field: Any, value: Any) -> Any:
+        if field.type in (field.TYPE_MESSAGE, field.TYPE_GROUP):
+            return self._structured(value)
+        if field.type == field.TYPE_ENUM:
+            enum_type = field.enum_type
+            if enum_type.full_name == "google.protobuf.NullValue":
+                return None
+            if self.conf["use_enum_numbers"]:
+                return value
+            known = enum_type.values_by_number.get(value)
+            return (known or enum_type.values[0]).name
+        if field.type == field.TYPE_BYTES:
+            return bytes(value)
+        return value
+
+    def _json_options(self) -> dict[str, Any]:
+        return {
+            "preserving_proto_field_name": self.conf["use_proto_names"],
+            "use_integers_for_enums": self.conf["use_enum_numbers"],
+            "indent": None,
+        }
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
         for msg in batch:

@@ -55,12 +55,6 @@ pipeline:
     assert out[1]["error"].startswith("failed to decompress message")
 
 
-def test_compress_with_snappy_is_refused_at_lint(tmp_path: Path):
-    result = lint(tmp_path, "pipeline:\n  processors:\n    - compress: {algorithm: snappy}\n")
-    assert result.returncode == 1
-    assert "algorithm snappy is not supported" in result.stderr
-
-
 def test_jmespath_replaces_the_payload_with_the_query_result(tmp_path: Path):
     out = pipeline(
         tmp_path,

@@ -79,9 +79,12 @@ def test_unknown_message_type_stops_the_config_with_a_clear_error(tmp_path: Path
     assert "unable to find message 'testing.Nope'" in result.stderr
 
 
-def test_decode_operator_and_bsr_are_refused_at_lint(tmp_path: Path):
-    result = lint(tmp_path, "pipeline:\n  processors:\n    - protobuf: {operator: decode, message: a.B}\n")
-    assert result.returncode == 1 and "operator decode is not supported" in result.stderr
+def test_bsr_is_refused_at_lint(tmp_path: Path):
+    result = lint(
+        tmp_path,
+        "pipeline:\n  processors:\n    - protobuf: {operator: decode, message: a.B, bsr: [{module: m}]}\n",
+    )
+    assert result.returncode == 1 and "bsr is not supported" in result.stderr
 
 
 def test_well_known_types_resolve_and_hidden_proto_files_are_skipped(tmp_path: Path):
