@@ -93,11 +93,14 @@ class Batcher:
         async with self._lock:
             self.pending.append(done)
             mechanism = None
-            for index, msg in enumerate(batch):
-                self.messages.append(msg)
-                self.size += len(msg.content) if self.policy.byte_size else 0
-                if mechanism is None and self.policy.check is not None and self._check(msg, batch, index):
-                    mechanism = "check"
+            if self.policy.check is None and not self.policy.byte_size:
+                self.messages.extend(batch)  # only the count can fire: no look at each message
+            else:
+                for index, msg in enumerate(batch):
+                    self.messages.append(msg)
+                    self.size += len(msg.content) if self.policy.byte_size else 0
+                    if mechanism is None and self.policy.check is not None and self._check(msg, batch, index):
+                        mechanism = "check"
             if mechanism is None:
                 if self.policy.count > 0 and len(self.messages) >= self.policy.count:
                     mechanism = "count"

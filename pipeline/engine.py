@@ -135,25 +135,28 @@ class ProcessedOnce:
         self._records: dict[int, _Processed] = {}  # insertion ordered: the oldest first
 
     async def run(self, messages: list[Message]) -> tuple[list[Message], list[_Processed]]:
-        counts: dict[int, int] = {}
-        for msg in messages:
-            record = self._by_message.get(id(msg))
-            if record is not None:
-                counts[id(record)] = counts.get(id(record), 0) + 1
-        reused: list[_Processed] = []
-        fresh: list[Message] = []
-        for msg in messages:
-            record = self._by_message.get(id(msg))
-            if record is not None and counts.get(id(record)) == len(record.sources):
-                if msg is record.sources[0]:
-                    reused.append(record)
-            else:
-                fresh.append(msg)
-        records = list(reused)
+        by_message = self._by_message
+        found = [by_message.get(id(msg)) for msg in messages] if by_message else []
+        records: list[_Processed] = []
+        seen_before = any(found)
+        if not seen_before:  # the common case: none of them was processed before
+            fresh = list(messages)
+        else:
+            counts: dict[int, int] = {}
+            for record in found:
+                if record is not None:
+                    counts[id(record)] = counts.get(id(record), 0) + 1
+            fresh = []
+            for msg, record in zip(messages, found, strict=True):
+                if record is not None and counts[id(record)] == len(record.sources):
+                    if msg is record.sources[0]:
+                        records.append(record)
+                else:
+                    fresh.append(msg)
         if fresh:
             batches = await run_processors(self.stages, fresh)
             record = _Processed(fresh, [m for b in batches for m in b])
-            self._remember(record)
+            self._remember(record, replaces=seen_before)
             records.append(record)
         return [m for r in records for m in r.result], records
 
@@ -164,25 +167,28 @@ class ProcessedOnce:
             return None
         return record
 
-    def _remember(self, record: _Processed) -> None:
-        for msg in record.sources:
-            old = self._by_message.get(id(msg))
-            if old is not None:
-                self.forget([old])
+    def _remember(self, record: _Processed, *, replaces: bool = True) -> None:
+        """Keep ``record``; ``replaces`` says some of its messages may have an older record."""
+        by_message = self._by_message
+        if replaces:
+            for msg in record.sources:
+                old = by_message.get(id(msg))
+                if old is not None:
+                    self.forget([old])
         self._records[id(record)] = record
-        for msg in record.sources:
-            self._by_message[id(msg)] = record
+        by_message.update(dict.fromkeys(map(id, record.sources), record))
         while len(self._records) > self.limit:
             self.forget([next(iter(self._records.values()))])
 
     def forget(self, records: list[_Processed]) -> None:
         """The records' results were delivered (or abandoned): a later send processes anew."""
+        by_message = self._by_message
         for record in records:
             if self._records.pop(id(record), None) is None:
                 continue
-            for msg in record.sources:
-                if self._by_message.get(id(msg)) is record:
-                    del self._by_message[id(msg)]
+            for key in map(id, record.sources):
+                if by_message.get(key) is record:
+                    del by_message[key]
 
     def clear(self) -> list[_Processed]:
         """Forget everything (a forced shutdown); returns the records that were kept."""

@@ -14,7 +14,7 @@ import time
 import zipfile
 from typing import Any
 
-from pipeline.message import Message
+from pipeline.message import Message, json_array_bytes
 from pipeline.plugin import register_processor
 from pipeline.resources import Resources
 from pipeline.spec import ComponentSpec, enum, interp
@@ -76,6 +76,10 @@ class ArchiveProcessor:
         out.context = first.context
         if isinstance(archived, bytes):
             out.content = archived
+        elif (joined := json_array_bytes(batch)) is not None:
+            # the members' bytes are their values' JSON already: join them, keep the values
+            out.content = joined
+            out.cache_structured(archived)
         else:
             out.set_structured(archived)
         out.collapsed = sum(m.collapsed for m in batch)

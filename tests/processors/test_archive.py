@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from mapping_lang.value import format_json  # noqa: E402
 from pipeline.engine import run_processors  # noqa: E402
 from pipeline.message import Message  # noqa: E402
 from tests.outputs.test_http_client import Harness, needs_meta  # noqa: E402
@@ -33,6 +34,40 @@ def test_json_array_collapses_a_batch_into_one_go_encoded_array() -> None:
     assert out.metadata == {"k": "first"}
     assert out.collapsed == 2
     assert out.error is None
+
+
+# values whose JSON text the engine writes specially: integral floats, exponents, big ints,
+# U+2028/U+2029, HTML characters, nesting, unicode keys, empty containers
+TRICKY_VALUES: list[Any] = [
+    {"b": 1.0, "a": 2.5, "c": 1e-7, "d": 1e21, "e": -0.0, "f": 2**63 - 1},
+    {"s": "line\u2028sep\u2029<&>", "nested": {"z": [1.5, {"y": None, "x": True}], "\u00e9": "\u00e9"}},
+    [],
+    [1, 2.0, "three", [], {}],
+    {},
+    {"big": 12345678901234567890, "neg": -9007199254740993.0},
+]
+
+
+def test_json_array_of_mapped_documents_is_exactly_their_array_serialised() -> None:
+    # documents a processor made (serialised once by the engine) are joined as they were written
+    batch = [Message.from_structured(value, {"i": str(i)}) for i, value in enumerate(TRICKY_VALUES)]
+    for msg in batch:
+        msg.content  # noqa: B018 - serialised as a processor stage does
+    [[out]] = archive(batch, format="json_array")
+    assert out.content == format_json(TRICKY_VALUES)
+    assert out.structured() == TRICKY_VALUES
+    assert out.metadata == {"i": "0"}
+
+
+def test_json_array_mixing_raw_and_mapped_payloads_is_serialised_as_values() -> None:
+    # a raw payload keeps its own spacing and key order, so the array is written from the values
+    mapped = Message.from_structured({"b": 1.0, "a": "x"})
+    mapped.content  # noqa: B018
+    top_level_text = Message.from_structured("text\u2028")
+    top_level_text.content  # noqa: B018
+    batch = [Message(b'{ "z" : 1, "y" : 2.50 }'), mapped, top_level_text]
+    [[out]] = archive(batch, format="json_array")
+    assert out.content == b'[{"y":2.50,"z":1},{"a":"x","b":1},"text\\u2028"]'
 
 
 def test_json_array_failure_flags_every_message_and_passes_the_originals_on() -> None:
