@@ -131,6 +131,45 @@ class _NotPlain:
     """Marks a request head that h11 has to read."""
 
 
+class _ReadDeadline:
+    """The deadline of a connection's pending read on the plain path. One timer per connection
+    enforces it, re-armed only when it fires before the current deadline, so a kept-alive
+    connection answering many requests schedules a timer now and then rather than one per read.
+    When a read is overdue the reader is given ``_Timeout``, which that read raises."""
+
+    __slots__ = ("_loop", "_reader", "_when", "_timer")
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._reader = reader
+        self._when: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, when: float) -> None:
+        self._when = when
+        if self._timer is None or self._timer.when() > when:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(when, self._fire)
+
+    def stop(self) -> None:
+        self._when = None
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self._when is None:
+            return  # no read pending: the next one arms the timer again
+        if self._loop.time() < self._when:
+            self._timer = self._loop.call_at(self._when, self._fire)
+            return
+        self._reader.set_exception(_Timeout())
+
+
 NOT_PLAIN = _NotPlain()
 
 
@@ -308,10 +347,11 @@ class HTTPServer:
                 writer.close()
             return
         received = bytearray()  # bytes read but not yet taken by a request
+        deadline = _ReadDeadline(reader)
         first = True
         try:
             while True:
-                plain = await self._read_plain_request(reader, writer, received, peer, first)
+                plain = await self._read_plain_request(reader, writer, received, peer, first, deadline)
                 first = False
                 if plain is None:
                     break
@@ -337,6 +377,7 @@ class HTTPServer:
         except asyncio.CancelledError:
             pass
         finally:
+            deadline.close()
             self._connections.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
@@ -348,6 +389,7 @@ class HTTPServer:
         received: bytearray,
         peer: object,
         first: bool,
+        deadline: _ReadDeadline,
     ) -> tuple[Request, bytes] | _NotPlain | None:
         """The next request and its raw head when it is plain; NOT_PLAIN when h11 has to read it
         (``received`` then holds what was read of it); None when the connection is to be closed.
@@ -362,9 +404,7 @@ class HTTPServer:
                 break
             if len(received) > MAX_HEADER_BYTES:
                 return NOT_PLAIN  # h11 answers 431
-            data = await self._receive(
-                reader, writer, (head_deadline or idle_deadline) - loop.time(), received_any
-            )
+            data = await self._receive(reader, writer, deadline, head_deadline or idle_deadline, received_any)
             if not data:
                 return None
             if not received_any:
@@ -385,7 +425,7 @@ class HTTPServer:
         body_start = end.end()
         body_end = body_start + length
         while len(received) < body_end:
-            data = await self._receive(reader, writer, self.body_timeout, True)
+            data = await self._receive(reader, writer, deadline, loop.time() + self.body_timeout, True)
             if not data:
                 return None
             received += data
@@ -405,17 +445,24 @@ class HTTPServer:
         return request, raw_head
 
     async def _receive(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wait: float, received_any: bool
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        deadline: _ReadDeadline,
+        when: float,
+        received_any: bool,
     ) -> bytes:
-        """One read within ``wait`` seconds; on a timeout a connection that sent part of a request
-        is answered 408, and the connection is closed either way."""
+        """One read that must bring data by ``when`` (event loop time); on a timeout a connection
+        that sent part of a request is answered 408, and the connection is closed either way."""
+        deadline.start(when)
         try:
-            async with asyncio.timeout(max(wait, 0.001)):
-                return await reader.read(65536)
-        except TimeoutError:
+            return await reader.read(65536)
+        except _Timeout:
             if received_any:
                 await self._answer(writer, Response.text("request timeout", 408))
-            raise _Timeout() from None
+            raise
+        finally:
+            deadline.stop()
 
     async def _answer(self, writer: asyncio.StreamWriter, response: Response) -> None:
         """Answer outside a request cycle (an error before the connection is closed)."""
