@@ -1,7 +1,7 @@
 """Ingest throughput of OpenMeter's http-server preset (http_server → sqlite buffer → output),
 against a baseline measured in the same run.
 
-    .venv/bin/python bench/bench_ingest_buffer.py [--requests 10000] [--rounds 3] [--concurrency 32] [--client httpx|raw]
+    .venv/bin/python bench/bench_ingest_buffer.py [--requests 10000] [--rounds 5] [--concurrency 32] [--client httpx|raw]
 
 Three servers are measured one after the other, each with the same load generator running in a
 separate process (keep-alive connections, ``--concurrency`` of them, one small CloudEvent per
@@ -15,7 +15,11 @@ then answers several times more requests, so the ratios are much lower):
 - sqlite: the same with an ``sqlite`` buffer in between (each request is answered only after it
   was committed to the file).
 
-The printed ratios are each benthic variant's requests per second / the baseline's.
+Each round measures the three servers one after the other, so a neighbour's load on the machine
+hits all three alike. Printed per server: the median requests per second over the rounds, and
+the server's own CPU time per request (this process's CPU time while the load ran, divided by
+the requests: it depends far less on the machine's other load than the rates do). The ratios are
+each benthic variant's rate / the baseline's rate of the same round, median over the rounds.
 """
 
 from __future__ import annotations
@@ -196,18 +200,23 @@ async def benthic_server(port: int, buffer: dict[str, Any] | None) -> Callable[[
     return stop
 
 
-async def measure(start: Callable[[int], Awaitable[Callable[[], Awaitable[None]]]], args: Any) -> float:
+async def measure(
+    start: Callable[[int], Awaitable[Callable[[], Awaitable[None]]]], args: Any
+) -> tuple[float, float]:
+    """(requests per second, server CPU seconds per request) of one server under the load."""
     port = free_port()
     stop = await start(port)
     try:
-        return await asyncio.to_thread(run_load, port, args.requests, args.concurrency, args.client)
+        cpu = time.process_time()
+        rate = await asyncio.to_thread(run_load, port, args.requests, args.concurrency, args.client)
+        # the warm-up requests ran on this process's CPU too
+        total = args.requests + min(2000, args.requests // 5)
+        return rate, (time.process_time() - cpu) / total
     finally:
         await stop()
 
 
 async def main(args: argparse.Namespace) -> None:
-    """Each round measures the three servers one after the other (so a neighbour's load on the
-    machine hits all three alike); each figure is the median over the rounds."""
     with tempfile.TemporaryDirectory() as tmp:
         servers: dict[str, Callable[[int], Awaitable[Callable[[], Awaitable[None]]]]] = {
             "baseline": baseline_server,
@@ -219,14 +228,24 @@ async def main(args: argparse.Namespace) -> None:
             f" median of {args.rounds} rounds"
         )
         rates: dict[str, list[float]] = {name: [] for name in servers}
+        cpu: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(args.rounds):
             for name, start in servers.items():
-                rates[name].append(await measure(start, args))
-        median = {name: statistics.median(values) for name, values in rates.items()}
+                rate, cpu_per_request = await measure(start, args)
+                rates[name].append(rate)
+                cpu[name].append(cpu_per_request)
         for name, values in rates.items():
-            print(f"{name:<12} {median[name]:8.0f} req/s  (rounds: {', '.join(f'{v:.0f}' for v in values)})")
-    print(f"ratio unbuffered/baseline: {median['unbuffered'] / median['baseline']:.3f}")
-    print(f"ratio sqlite/baseline:     {median['sqlite'] / median['baseline']:.3f}")
+            print(
+                f"{name:<12} {statistics.median(values):8.0f} req/s"
+                f"  {statistics.median(cpu[name]) * 1e6:6.0f} µs CPU/request"
+                f"  (rounds: {', '.join(f'{v:.0f}' for v in values)})"
+            )
+    for name in ("unbuffered", "sqlite"):
+        ratios = [rate / base for rate, base in zip(rates[name], rates["baseline"], strict=True)]
+        print(
+            f"ratio {name + '/baseline:':<21} {statistics.median(ratios):.3f}"
+            f"  (rounds: {', '.join(f'{r:.3f}' for r in ratios)})"
+        )
 
 
 if __name__ == "__main__":
@@ -234,7 +253,7 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=10000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--client", choices=["httpx", "raw"], default="httpx")
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)  # internal: be the load generator

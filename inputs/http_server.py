@@ -16,6 +16,7 @@ are not supported: configuring one is a lint error.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import re
 import secrets
@@ -225,14 +226,47 @@ class _Closing(Exception):
     """The input shut down before the pipeline took the request."""
 
 
-class _Transaction:
-    __slots__ = ("batch", "taken", "result")
+# request headers become metadata keys in Go's canonical form; names repeat from request to request
+_canonical_header = functools.lru_cache(maxsize=512)(canonical_header)
 
-    def __init__(self, batch: list[Message]) -> None:
+
+class _Transaction:
+    """One request's messages on their way to the pipeline: ``taken`` completes when the pipeline
+    read them, ``result`` when they were acknowledged. Each wait may last ``timeout``; one timer
+    serves both (it is re-armed only when it fires before the current wait's deadline, so a
+    request that is answered in time costs one timer, not two)."""
+
+    __slots__ = ("batch", "taken", "result", "deadline", "_timer", "_loop")
+
+    def __init__(self, batch: list[Message], timeout: float) -> None:
         loop = asyncio.get_running_loop()
+        self._loop = loop
         self.batch = batch
         self.taken: asyncio.Future[None] = loop.create_future()
         self.result: asyncio.Future[BaseException | None] = loop.create_future()
+        self.deadline = loop.time() + timeout if timeout else None
+        self._timer = loop.call_at(self.deadline, self._expire) if self.deadline is not None else None
+
+    def restart_deadline(self, timeout: float) -> None:
+        if self.deadline is not None:
+            self.deadline = self._loop.time() + timeout
+
+    def _expire(self) -> None:
+        """A wait ran out: the stage waited on fails with TimeoutError (``read_batch`` skips a
+        transaction whose ``taken`` is done; a late ack finds ``result`` done and does nothing)."""
+        assert self.deadline is not None
+        if self._loop.time() < self.deadline:
+            self._timer = self._loop.call_at(self.deadline, self._expire)
+            return
+        self._timer = None
+        waiting = self.taken if not self.taken.done() else self.result
+        if not waiting.done():
+            waiting.set_exception(TimeoutError())
+
+    def finish(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class HTTPServerInput:
@@ -246,6 +280,8 @@ class HTTPServerInput:
         self.allowed_verbs = set(conf["allowed_verbs"])
         sync = conf["sync_response"]
         self.status = res.interpolation(sync["status"])
+        # a fixed status (the usual case) is parsed once, not per request
+        self.fixed_status = _parse_status(self.status.render()) if self.status.is_static else None
         self.headers = {canonical_header(k): (k, res.interpolation(v)) for k, v in sync["headers"].items()}
         # upstream looks up a per-part content type under the lower-case key only
         self.part_content_type = (
@@ -390,23 +426,25 @@ class HTTPServerInput:
         for msg in batch:
             msg.metadata = dict(metadata)
             msg.context = context
-        transaction = _Transaction(batch)
+        transaction = _Transaction(batch, self.timeout)
         await self._transactions.put(transaction)
-        # Waiting on the futures themselves (no shield): a timeout cancels ``taken``, which tells
-        # read_batch to skip the transaction, and a cancelled ``result`` makes the ack a no-op.
+        # Waiting on the futures themselves (no shield): a timeout fails ``taken``, which tells
+        # read_batch to skip the transaction, and a failed ``result`` makes the ack a no-op.
         try:
-            async with asyncio.timeout(self.timeout or None):
+            try:
                 await transaction.taken
-        except _Closing:
-            return go_error("Server closing", 503)
-        except TimeoutError:
-            return go_error("Request timed out", 408)
-        try:
-            async with asyncio.timeout(self.timeout or None):
+            except _Closing:
+                return go_error("Server closing", 503)
+            except TimeoutError:
+                return go_error("Request timed out", 408)
+            transaction.restart_deadline(self.timeout)
+            try:
                 delivery_error = await transaction.result
-        except TimeoutError:
-            # the message may still be delivered: the transaction is not cancelled
-            return go_error("Request timed out", 408)
+            except TimeoutError:
+                # the message may still be delivered: the transaction is not cancelled
+                return go_error("Request timed out", 408)
+        finally:
+            transaction.finish()
         if delivery_error is not None:
             return go_error(str(delivery_error), 502)
         return self._sync_response([m for entry in store for m in entry])
@@ -440,7 +478,7 @@ class HTTPServerInput:
             if name in ("host", "transfer-encoding") or name in seen:
                 continue
             seen.add(name)
-            meta[canonical_header(name)] = value
+            meta[_canonical_header(name)] = value
         seen_query: set[str] = set()
         for key, value in request.query:
             if key not in seen_query:
@@ -463,15 +501,17 @@ class HTTPServerInput:
                 headers.append((name, str(value.render(first, stored, 0))))
             except Exception as err:
                 self.res.logger.error(f"Interpolation of response header {name} error: {err}")
-        try:
-            status_text = str(self.status.render(first, stored, 0))
-        except Exception as err:
-            self.res.logger.error(f"Interpolation of response status code error: {err}")
-            return Response(502)
-        status = _parse_status(status_text)
+        status = self.fixed_status
         if status is None:
-            self.res.logger.error(f"Failed to parse sync response status code: {status_text!r}")
-            return Response(502)
+            try:
+                status_text = str(self.status.render(first, stored, 0))
+            except Exception as err:
+                self.res.logger.error(f"Interpolation of response status code error: {err}")
+                return Response(502)
+            status = _parse_status(status_text)
+            if status is None:
+                self.res.logger.error(f"Failed to parse sync response status code: {status_text!r}")
+                return Response(502)
         if len(stored) == 1:
             headers.extend(self._metadata_headers(first))
             body = first.content
