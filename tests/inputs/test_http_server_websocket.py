@@ -150,3 +150,25 @@ def test_without_the_websockets_package_ws_fields_fail_lint_naming_the_extra(tmp
     assert "pip install 'benthic[websockets]'" in result.stderr
     # with the package, the same config lints clean
     assert lint(tmp_path, config.read_text()).returncode == 0
+
+
+def test_a_rate_limited_client_is_told_and_its_message_waits(tmp_path: Path):
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "http:\n  enabled: false\n"
+        f"input:\n  http_server:\n    address: 127.0.0.1:{port}\n    rate_limit: slow\n"
+        "    ws_rate_limit_message: slow down\n"
+        "rate_limit_resources:\n  - label: slow\n    local:\n      count: 1\n      interval: 60s\n"
+        "output:\n  stdout: {}\n"
+    )
+    proc = start_cli("run", str(config))
+    try:
+        with ws_connect(f"ws://127.0.0.1:{port}/post/ws") as ws:
+            ws.send("first")
+            ws.send("second")
+            assert ws.recv(timeout=30) == b"slow down"
+    finally:
+        proc.terminate()
+        stdout, _ = proc.communicate(timeout=60)
+    assert stdout.splitlines() == ["first"]  # the second waits for the limit, it is not dropped

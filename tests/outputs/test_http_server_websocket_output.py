@@ -72,3 +72,23 @@ def test_a_client_that_leaves_does_not_stop_delivery_to_the_next(tmp_path: Path)
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_an_oversized_client_message_closes_the_connection(tmp_path: Path):
+    port = free_port()
+    config = tmp_path / "idle.yaml"  # an input no one feeds: the client only sends
+    config.write_text(
+        f"http:\n  enabled: false\ninput:\n  http_server:\n    address: 127.0.0.1:{free_port()}\n"
+        f"output:\n  http_server:\n    address: 127.0.0.1:{port}\n"
+    )
+    proc = start_cli("run", str(config))
+    try:
+        with ws_connect(f"ws://127.0.0.1:{port}/get/ws") as ws:
+            ws.send(b"x" * (2 * 1024 * 1024))
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    finally:
+        proc.kill()
+        proc.communicate()
