@@ -9,8 +9,18 @@ headers interpolated from ``sync_response`` against the first stored message), e
 an empty body. Timeouts give ``408``, a nack ``502`` with the error, as upstream.
 
 With an empty ``address`` the endpoint lives on the service-wide HTTP server (prefixed with
-``/<stream>`` in streams mode); otherwise the input runs a server of its own. Websocket endpoints
-are not supported: configuring one is a lint error.
+``/<stream>`` in streams mode); otherwise the input runs a server of its own.
+
+``ws_path`` (``/post/ws``) takes websocket clients, as upstream: ``ws_welcome_message`` is sent
+to each new client (a binary message); each message a client sends becomes a message of its own,
+with the handshake request's user agent, headers, query, path parameters and cookies as metadata,
+and the next is read only once it is acknowledged; a nack sends the same message again (the first
+three at once, then once a second). What ``sync_response`` stored is sent back as text messages.
+With ``rate_limit``, a message arriving while the limit is reached waits for it, and the client is
+sent ``ws_rate_limit_message``. Websockets need the ``websockets`` extra (see
+``pipeline/http/websocket.py``); without it, configuring a websocket field fails lint and the
+default path answers 501. Where we differ: upstream's rate-limited loop retries at once, sending
+the rate-limit message again and again; here it is sent once and the message waits for the limit.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from email import message_from_bytes
 from email import policy as email_policy
 from typing import Any
 
+from pipeline.http import websocket
 from pipeline.http.server import HTTPServer, Request, Response
 from pipeline.http.tls import server_tls_context
 from pipeline.message import Message
@@ -50,7 +61,7 @@ SPEC = ComponentSpec(
         string("path", "URL path that accepts messages.", default="/post"),
         string(
             "ws_path",
-            "URL path for websocket clients (not supported by benthic).",
+            "URL path for websocket clients; each message they send is a message.",
             default="/post/ws",
         ),
         string(
@@ -135,12 +146,11 @@ SPEC = ComponentSpec(
 
 def _lint(conf: Any) -> list[str]:
     problems = []
-    if conf.get("ws_path") not in ("/post/ws", ""):
-        problems.append("websocket endpoints (ws_path) are not supported by benthic: remove ws_path")
-    if conf.get("ws_welcome_message") or conf.get("ws_rate_limit_message"):
-        problems.append(
-            "websocket endpoints are not supported by benthic: remove ws_welcome_message and ws_rate_limit_message"
-        )
+    uses_ws = conf.get("ws_path") not in ("/post/ws", "")
+    if (
+        uses_ws or conf.get("ws_welcome_message") or conf.get("ws_rate_limit_message")
+    ) and not websocket.available():
+        problems.append(websocket.EXTRA_HINT)
     if not conf.get("allowed_verbs"):
         problems.append("must specify at least one allowed verb")
     cors = conf.get("cors") or {}
@@ -318,6 +328,7 @@ class HTTPServerInput:
                 self.path = prefix + self.path
         if self.path:
             self._register(self.path, self._handle)
+        self._register_websocket("" if conf["address"] else str(prefix or ""))
         self._started = False
 
     def _register(self, path: str, handler: Any) -> None:
@@ -337,6 +348,83 @@ class HTTPServerInput:
             self.server.route_prefix(path, lambda request: handler(request, {}))
         else:
             self.server.route(path, lambda request: handler(request, {}))
+
+    # -- websocket clients -----------------------------------------------------------------------------
+
+    def _register_websocket(self, prefix: str) -> None:
+        ws_path = self.conf["ws_path"]
+        if not ws_path or ws_path == self.conf["path"]:
+            return  # upstream's router would send the shared path to the POST endpoint
+        self._register(prefix + ws_path, self._ws_handle)
+
+    async def _ws_handle(self, request: Request, path_params: dict[str, str]) -> Response:
+        if self._closing:
+            return go_error("Server closing", 503)
+
+        async def session(ws: websocket.WebSocket) -> None:
+            await self._ws_session(ws, request, path_params)
+
+        assert self.server is not None
+        return websocket.upgrade(request, session, max_size=self.server.max_body)
+
+    async def _ws_send(self, ws: websocket.WebSocket, data: bytes, what: str, *, text: bool = False) -> None:
+        try:
+            await ws.send(data, text=text)
+        except ConnectionError as err:
+            self.res.logger.error(f"Failed to send {what}: {err}")
+
+    async def _ws_session(
+        self, ws: websocket.WebSocket, request: Request, path_params: dict[str, str]
+    ) -> None:
+        welcome = self.conf["ws_welcome_message"]
+        if welcome:
+            await self._ws_send(ws, welcome.encode(), "welcome message")
+        metadata = self._metadata(request, path_params)
+        for key in ("http_server_request_path", "http_server_verb", "http_server_remote_ip"):
+            metadata.pop(key, None)  # upstream's websocket messages do not carry these
+        payload: bytes | None = None
+        retries = 0
+        while not self._closing:
+            if payload is None:
+                payload = await ws.receive()
+                if payload is None:
+                    return
+            if self.rate_limit is not None and await self._ws_rate_limited(ws):
+                continue
+            msg = Message(payload)
+            msg.metadata = dict(metadata)
+            store: list[list[Message]] = []
+            msg.context = {RESULT_STORE: store}
+            transaction = _Transaction([msg])
+            await self._transactions.put(transaction)
+            try:
+                await transaction.taken
+            except _Closing:
+                return
+            if await transaction.result is None:
+                payload, retries = None, 0
+            else:
+                retries += 1
+                if retries > 3:  # upstream's throttle: three retries at once, then one a second
+                    await asyncio.sleep(1.0)
+            for stored in store:
+                for part in stored:
+                    await self._ws_send(ws, part.content, "sync response over websocket", text=True)
+
+    async def _ws_rate_limited(self, ws: websocket.WebSocket) -> bool:
+        """Whether the rate limit held the message back (after waiting for it)."""
+        assert self.rate_limit is not None
+        try:
+            wait = await self.rate_limit.access()
+        except Exception as err:
+            self.res.logger.warn(f"Failed to access rate limit: {err}")
+            wait = 1.0
+        if not wait or wait <= 0:
+            return False
+        if self.conf["ws_rate_limit_message"]:
+            await self._ws_send(ws, self.conf["ws_rate_limit_message"].encode(), "rate limit message")
+        await asyncio.sleep(wait)
+        return True
 
     async def connect(self) -> None:
         if self._own_server and not self._started:

@@ -3,7 +3,14 @@
 As upstream: the bytes received are cut into messages by ``scanner`` (lines by default, any
 scanner the ``file`` input accepts); when the server closes the connection the input reconnects.
 Nacked messages are replayed while ``auto_replay_nacks`` is on (the socket cannot take data
-back). Where we differ: ``open_message_mapping`` and TLS are refused at lint.
+back). ``open_message_mapping`` is run without a message on each connection and its result (a
+non-empty string) is written to the server before reading starts. ``tls.enabled`` wraps the
+connection in TLS with the ``tls`` block's settings.
+
+Where we differ: upstream's TLS client is given no server name, so Go refuses every handshake
+unless ``skip_cert_verify`` is on; benthic checks the server's certificate against the host of
+``address``. A Unix socket has no host name: there, as upstream, verification needs
+``skip_cert_verify``.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ import contextlib
 from typing import Any
 
 from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
+from mapping_lang.gofmt import go_type
 from pipeline import spec as s
 from pipeline.errors import NotConnectedError
+from pipeline.http.tls import socket_tls, tls_problems
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
 
@@ -29,7 +38,7 @@ SPEC = s.ComponentSpec(
         s.auto_replay_nacks_field(),
         s.bloblang(
             "open_message_mapping",
-            "A message to send when connected (not supported by benthic).",
+            "A mapping run without an input message on each connection; the string it gives is sent to the server before reading starts.",
             optional=True,
             advanced=True,
         ),
@@ -42,10 +51,7 @@ SPEC = s.ComponentSpec(
 def _lint(conf: Any) -> list[str]:
     problems = []
     problems.extend(check_scanner({"scanner": conf["scanner"]}))
-    if conf["tls"]["enabled"]:
-        problems.append("tls is not supported by benthic's socket input")
-    if conf.get("open_message_mapping"):
-        problems.append("open_message_mapping is not supported by benthic")
+    problems.extend(tls_problems(conf["tls"]))
     return problems
 
 
@@ -62,18 +68,45 @@ class SocketInput:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.scanner: Any = None
+        mapping = conf.get("open_message_mapping")
+        self.open_message = res.mapping(mapping) if mapping else None
 
     async def connect(self) -> None:
         scanner = build_scanner({"scanner": self.conf["scanner"]})
         address = self.conf["address"]
-        if self.conf["network"] == "unix":
-            self.reader, self.writer = await asyncio.open_unix_connection(address, limit=limit_of(scanner))
+        network = self.conf["network"]
+        if network == "unix":
+            ctx, name = socket_tls(self.conf["tls"], None)
+            reader, writer = await asyncio.open_unix_connection(
+                address, limit=limit_of(scanner), ssl=ctx, server_hostname=name
+            )
         else:
             host, _, port = address.rpartition(":")
-            self.reader, self.writer = await asyncio.open_connection(
-                host.strip("[]") or "127.0.0.1", int(port), limit=limit_of(scanner)
+            host = host.strip("[]") or "127.0.0.1"
+            ctx, name = socket_tls(self.conf["tls"], host)
+            reader, writer = await asyncio.open_connection(
+                host, int(port), limit=limit_of(scanner), ssl=ctx, server_hostname=name
             )
-        self.scanner = scanner
+        if self.open_message is not None:
+            try:
+                writer.write(self._open_message())
+                await writer.drain()
+            except BaseException:
+                writer.close()
+                raise
+        self.reader, self.writer, self.scanner = reader, writer, scanner
+
+    def _open_message(self) -> bytes:
+        assert self.open_message is not None
+        try:
+            result = self.open_message.query(None)
+        except Exception as err:
+            raise ConnectionError(f"open message mapping failed: {err}") from None
+        if not isinstance(result, str):
+            raise ConnectionError(f"open message mapping returned non-string result: {go_type(result)}")
+        if not result:
+            raise ConnectionError("open message mapping returned empty string")
+        return result.encode()
 
     async def read_batch(self) -> tuple[list[Message], AckFn]:
         if self.reader is None or self.scanner is None:

@@ -7,12 +7,15 @@ Upstream (``internal/impl/pure/output_http_server.go`` in benthos) registers end
   ``timeout`` (then ``408``); one message is the body, a larger batch a multipart body;
 - ``stream_path``: the response stays open and every batch taken is written to it, each message
   followed by a newline;
-- ``ws_path``: the same over a websocket.
+- ``ws_path``: each websocket client takes batches as they come and gets every message of a
+  batch as a binary websocket message. Clients compete: each batch goes to one of them.
 
 A batch is delivered once it has been written to a client; while no client asks, writes wait
-(back pressure). Where we differ: websockets are not served, so a configured ``ws_path`` other
-than the default is refused at lint and the default path answers ``404``; batches still waiting
-when the output closes fail, and go back to the input, instead of being dropped.
+(back pressure). A websocket write that fails (the client left, or did not take it within
+``pipeline/http/websocket.py``'s write timeout) nacks the batch, which is then served again.
+Websockets need the ``websockets`` extra: without it a ``ws_path`` other than the default fails
+lint and the default path answers 501. Where we differ: batches still waiting when the output
+closes fail, and go back to the input, instead of being dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pipeline.http import websocket
 from pipeline.http.access import cors
 from pipeline.http.client import go_multipart
 from pipeline.http.server import HTTPServer, Request, Response
@@ -31,12 +35,13 @@ from pipeline.resources import Resources
 from pipeline.spec import ComponentSpec, boolean, duration, obj, string, string_list
 
 DEFAULT_WS_PATH = "/get/ws"
+WS_MAX_MESSAGE = 1024 * 1024  # what a client may send here (upstream reads nothing from it)
 
 
 def _lint(conf: dict[str, Any]) -> list[str]:
     problems = []
-    if conf.get("ws_path") not in (DEFAULT_WS_PATH, ""):
-        problems.append("ws_path: websocket endpoints are not supported by benthic: remove ws_path")
+    if conf.get("ws_path") not in (DEFAULT_WS_PATH, "") and not websocket.available():
+        problems.append(f"ws_path: {websocket.EXTRA_HINT}")
     cors_conf = conf.get("cors") or {}
     if cors_conf.get("enabled") and not cors_conf.get("allowed_origins"):
         problems.append("cors: must specify at least one allowed origin")
@@ -66,7 +71,11 @@ SPEC = ComponentSpec(
         string(
             "stream_path", "Path where a response streams every batch as it comes.", default="/get/stream"
         ),
-        string("ws_path", "Path for websocket clients (not supported by benthic).", default=DEFAULT_WS_PATH),
+        string(
+            "ws_path",
+            "Path where websocket clients take batches, a websocket message per message.",
+            default=DEFAULT_WS_PATH,
+        ),
         string_list("allowed_verbs", "Methods accepted on `path` and `stream_path`.", default=["GET"]),
         duration("timeout", "How long a request on `path` waits for a batch.", default="5s", advanced=True),
         string(
@@ -145,7 +154,9 @@ class HTTPServerOutput:
             self.server.route(prefix + conf["path"], self._get, self.verbs)
         if conf["stream_path"]:
             self.server.route(prefix + conf["stream_path"], self._stream, self.verbs)
-        self.paths = [prefix + p for p in (conf["path"], conf["stream_path"]) if p]
+        if conf["ws_path"]:
+            self.server.route(prefix + conf["ws_path"], self._ws)
+        self.paths = [prefix + p for p in (conf["path"], conf["stream_path"], conf["ws_path"]) if p]
 
     # -- the pipeline side ---------------------------------------------------------------------------
 
@@ -237,6 +248,52 @@ class HTTPServerOutput:
                 raise
             if not pending.written.done():
                 pending.written.set_result(None)
+
+    # -- websocket clients ------------------------------------------------------------------------
+
+    async def _ws(self, request: Request) -> Response:
+        if self._closing.is_set():
+            return Response.text("Server closed", 503)
+        return websocket.upgrade(request, self._ws_session, max_size=WS_MAX_MESSAGE)
+
+    async def _ws_session(self, ws: websocket.WebSocket) -> None:
+        # read what the client sends (pings, close) so that its leaving is noticed
+        gone = asyncio.ensure_future(_drain(ws))
+        try:
+            while not self._closing.is_set() and not gone.done():
+                pending = await self._take_unless(gone)
+                if pending is None:
+                    return
+                try:
+                    for msg in pending.batch:
+                        await ws.send(msg.content)
+                except ConnectionError as err:
+                    if not pending.written.done():
+                        pending.written.set_exception(err)
+                    return
+                if not pending.written.done():
+                    pending.written.set_result(None)
+        finally:
+            gone.cancel()
+
+    async def _take_unless(self, gone: asyncio.Future[None]) -> _Pending | None:
+        """The next batch, or None when the output closes or the client leaves first."""
+        getter = asyncio.ensure_future(self._pending().get())
+        closing = asyncio.ensure_future(self._closing.wait())
+        waiters: set[asyncio.Future[Any]] = {getter, closing, gone}
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+        if getter.done():
+            return getter.result()  # taken: a write to a client that left fails and nacks it
+        getter.cancel()
+        return None
+
+
+async def _drain(ws: websocket.WebSocket) -> None:
+    while await ws.receive() is not None:
+        pass  # upstream reads nothing from these clients: their messages are ignored
 
 
 register_output(SPEC, HTTPServerOutput)

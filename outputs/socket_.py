@@ -3,7 +3,12 @@
 As upstream: ``network`` is ``tcp``, ``udp`` or ``unix`` and ``address`` the peer; messages are
 framed with ``codec`` (``lines`` by default, ``delim:x``, ``append`` or ``all-bytes``). A failed
 write drops the connection, nacks the batch and reconnects. UDP sends one datagram per message.
-Where we differ: TLS (``tls.enabled``) is refused at lint.
+``tls.enabled`` wraps a TCP or Unix connection in TLS with the ``tls`` block's settings.
+
+Where we differ: upstream's TLS client is given no server name, so Go refuses every handshake
+unless ``skip_cert_verify`` is on; benthic checks the server's certificate against the host of
+``address`` (a Unix socket, having none, needs ``skip_cert_verify`` as upstream). TLS with
+``network: udp`` (TLS over datagrams, which no server speaks) is refused at lint.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from outputs.writers import CODEC_DESCRIPTION, check_codec, encode_batch, encoder
 from pipeline import spec as s
 from pipeline.errors import NotConnectedError
+from pipeline.http.tls import socket_tls, tls_problems
 from pipeline.message import Message
 from pipeline.plugin import register_output
 
@@ -38,8 +44,9 @@ SPEC = s.ComponentSpec(
 
 def _lint(conf: Any) -> list[str]:
     problems = check_codec(conf["codec"])
-    if conf["tls"]["enabled"]:
-        problems.append("tls is not supported by benthic's socket output")
+    problems.extend(tls_problems(conf["tls"]))
+    if conf["tls"]["enabled"] and conf["network"] == "udp":
+        problems.append("tls: TLS needs a stream connection (tcp or unix), not network udp")
     return problems
 
 
@@ -54,6 +61,7 @@ class SocketOutput:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         self.network = conf["network"]
         self.address = conf["address"]
+        self.tls = conf["tls"]
         self.suffix, _ = encoder(conf["codec"])
         self.writer: asyncio.StreamWriter | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -66,10 +74,14 @@ class SocketOutput:
         if self.network == "udp":
             loop = asyncio.get_running_loop()
             self.transport, _ = await loop.create_datagram_endpoint(_Datagrams, remote_addr=self._host_port())
-        elif self.network == "unix":
-            _, self.writer = await asyncio.open_unix_connection(self.address)
+            return
+        if self.network == "unix":
+            ctx, name = socket_tls(self.tls, None)
+            _, self.writer = await asyncio.open_unix_connection(self.address, ssl=ctx, server_hostname=name)
         else:
-            _, self.writer = await asyncio.open_connection(*self._host_port())
+            host, port = self._host_port()
+            ctx, name = socket_tls(self.tls, host)
+            _, self.writer = await asyncio.open_connection(host, port, ssl=ctx, server_hostname=name)
 
     async def write_batch(self, batch: list[Message]) -> None:
         if self.transport is not None:

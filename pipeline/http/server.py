@@ -106,6 +106,9 @@ class Response:
     content_type: str | None = None
     # a body written as it is produced (chunked); the stream ends the response when it ends
     stream: AsyncIterator[bytes] | None = None
+    # a 101 answer: the connection is handed over to this once the answer is written
+    # (reader, writer, bytes the client sent after its request); see pipeline/http/websocket.py
+    upgrade: Upgrade | None = None
 
     @classmethod
     def text(cls, body: str, status: int = 200) -> Response:
@@ -117,6 +120,7 @@ class Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+Upgrade = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes], Awaitable[None]]
 Middleware = Callable[[Request, Handler], Awaitable[Response]]
 
 
@@ -365,6 +369,8 @@ class HTTPServer:
                     response = await self._dispatch(request)
                 except Exception as err:  # a handler bug must not kill the connection loop
                     response = Response.text(f"internal error: {err}", 500)
+                if response.upgrade is not None:
+                    break  # only an Upgrade request (read by h11) can switch protocols
                 encoded = _encode_plain(response, head=request.method == "HEAD")
                 if encoded is None:
                     if not await self._answer_with_h11(writer, raw_head, request, response):
@@ -485,6 +491,9 @@ class HTTPServer:
             response = await self._dispatch(request)
         except Exception as err:  # a handler bug must not kill the connection loop
             response = Response.text(f"internal error: {err}", 500)
+        if response.upgrade is not None and response.status == 101:
+            await self._switch_protocols(conn, reader, writer, response)
+            return False
         await self._send(conn, writer, response, head=request.method == "HEAD")
         return self._next_cycle(conn, received)
 
@@ -601,6 +610,26 @@ class HTTPServer:
                 )
             elif isinstance(event, h11.ConnectionClosed):
                 return None
+
+    async def _switch_protocols(
+        self,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        response: Response,
+    ) -> None:
+        """Answer 101 and hand the connection to ``response.upgrade`` (a websocket session), with
+        whatever the client sent after its request; it runs until that session ends."""
+        assert response.upgrade is not None
+        writer.write(
+            conn.send(
+                h11.InformationalResponse(
+                    status_code=101, headers=response.headers, reason=b"Switching Protocols"
+                )
+            )
+        )
+        await writer.drain()
+        await response.upgrade(reader, writer, conn.trailing_data[0])
 
     async def _dispatch(self, request: Request) -> Response:
         if not self._middleware:

@@ -162,12 +162,3 @@ def test_a_bad_content_type_is_a_400() -> None:
         assert (response.status_code, response.text) == (400, "Bad request\n")
 
     serve({})(scenario)
-
-
-def test_websocket_paths_are_refused_at_config_time() -> None:
-    try:
-        Manager().build_input({"http_server": {"address": "127.0.0.1:0", "ws_path": "/ws"}}, "root.input")
-    except Exception as err:
-        assert "websocket" in str(err)
-    else:
-        raise AssertionError("a ws_path was accepted")

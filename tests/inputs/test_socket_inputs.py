@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.component_runs import lint, run_config
+from tests.component_runs import run_config
 from tests.pipeline.conftest import start_cli
 from tests.ports import free_port
 
@@ -90,11 +90,6 @@ def test_socket_server_unix_with_a_custom_scanner(tmp_path: Path):
     client.sendall(b"x|y|end|")
     client.close()
     assert finish(proc) == ["x", "y", "end"]
-
-
-def test_socket_server_tls_network_is_refused_at_lint(tmp_path: Path):
-    result = lint(tmp_path, "input:\n  socket_server:\n    network: tls\n    address: 127.0.0.1:0\n")
-    assert result.returncode == 1 and "network tls is not supported" in result.stderr
 
 
 class _Feeder(socketserver.BaseRequestHandler):

@@ -96,12 +96,8 @@ def test_a_get_with_nothing_to_take_times_out_with_408_and_other_verbs_are_refus
         proc.communicate(timeout=30)
 
 
-def test_lint_refuses_a_websocket_path_and_tls_without_an_address(tmp_path: Path):
+def test_lint_refuses_tls_without_an_address(tmp_path: Path):
     config = tmp_path / "c.yaml"
-    config.write_text("output:\n  http_server:\n    ws_path: /live\n")
-    result = run_cli("lint", str(config))
-    assert result.returncode == 1
-    assert "websocket endpoints are not supported by benthic" in result.stderr
     config.write_text("output:\n  http_server:\n    cert_file: a.pem\n    key_file: b.pem\n")
     result = run_cli("lint", str(config))
     assert "apply only to a custom address" in result.stderr

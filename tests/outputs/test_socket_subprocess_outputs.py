@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.component_runs import lint, run_config
+from tests.component_runs import run_config
 
 GENERATE = """input:
   generate:
@@ -91,13 +91,6 @@ def test_socket_output_with_nobody_listening_retries_and_does_not_lose_messages(
             server.shutdown()
             server.server_close()
     assert b"".join(_Collector.received) == b'{"n":1}\n{"n":2}\n{"n":3}\n'
-
-
-def test_socket_output_tls_is_refused_at_lint(tmp_path: Path):
-    result = lint(
-        tmp_path, "output:\n  socket:\n    network: tcp\n    address: x:1\n    tls: {enabled: true}\n"
-    )
-    assert result.returncode == 1 and "tls is not supported" in result.stderr
 
 
 def test_subprocess_output_writes_each_message_as_a_line_to_the_program(tmp_path: Path):
