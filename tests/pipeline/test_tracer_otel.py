@@ -1,0 +1,160 @@
+"""The ``open_telemetry_collector`` tracer as a user meets it: lint, and a real pipeline (the CLI as
+a subprocess) exporting its spans to an OTLP/HTTP receiver on 127.0.0.1 that decodes them with
+the protobuf classes of ``opentelemetry-proto``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from tests.pipeline.conftest import cli_env, run_cli
+
+
+class Receiver:
+    """An OTLP/HTTP trace receiver: every span it was sent, with its resource attributes."""
+
+    def __init__(self) -> None:
+        self.spans: list[dict[str, Any]] = []
+        self.resources: list[dict[str, str]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path != "/v1/traces" or self.headers.get("Content-Type") != "application/x-protobuf":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                receiver.record(ExportTraceServiceRequest.FromString(body))
+                reply = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def record(self, request: ExportTraceServiceRequest) -> None:
+        for resource_spans in request.resource_spans:
+            attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            self.resources.append(attrs)
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    self.spans.append(
+                        {
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent": span.parent_span_id.hex(),
+                            "attributes": {a.key: a.value.string_value for a in span.attributes},
+                            "events": [e.name for e in span.events],
+                        }
+                    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_pipeline_exports_input_processor_and_output_spans_to_the_collector(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write(
+        tmp_path,
+        f"""
+input:
+  generate:
+    count: 2
+    interval: ""
+    mapping: 'root = {{"n": counter()}}'
+pipeline:
+  processors:
+    - mapping: 'root = this'
+    - mapping: 'root = if this.n == 2 {{ throw("bad two") }} else {{ this }}'
+output:
+  drop: {{}}
+tracer:
+  open_telemetry_collector:
+    service: metering
+    tags: {{team: platform}}
+    http:
+      - address: {receiver.address}
+""",
+    )
+    result = run_cli("run", config)
+    assert result.returncode == 0, result.stderr
+    spans = receiver.spans
+    inputs = [s for s in spans if s["name"] == "input_generate"]
+    assert len(inputs) == 2
+    for root in inputs:
+        assert root["parent"] == ""
+        children = [s for s in spans if s["parent"] == root["span_id"]]
+        # both processors and the output are children of the input span (siblings of each other)
+        assert sorted(s["name"] for s in children) == ["mapping", "mapping", "output_drop"]
+        assert all(s["trace_id"] == root["trace_id"] for s in children)
+    assert inputs[0]["trace_id"] != inputs[1]["trace_id"]
+    errored = [s for s in spans if s["attributes"].get("error") == "true"]
+    assert len(errored) == 1 and errored[0]["name"] == "mapping" and errored[0]["events"] == ["error"]
+    assert {"service.name": "metering", "team": "platform"}.items() <= receiver.resources[0].items()
+
+
+def test_lint_accepts_upstreams_fields_and_rejects_unknown_ones(tmp_path: Path) -> None:
+    good = write(
+        tmp_path,
+        """
+tracer:
+  open_telemetry_collector:
+    service: x
+    http: [{address: "localhost:4318", secure: false}]
+    grpc: [{url: "localhost:4317"}]
+    sampling: {enabled: true, ratio: 0.5}
+""",
+    )
+    assert run_cli("lint", good).returncode == 0
+    bad = write(tmp_path, "tracer:\n  open_telemetry_collector:\n    http: [{adress: x}]\n")
+    result = run_cli("lint", bad)
+    assert result.returncode == 1
+    assert "field adress not recognised" in result.stdout + result.stderr
+
+
+def test_lint_names_the_pip_command_when_the_sdk_is_missing(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['opentelemetry.sdk'] = None\n")
+    config = write(tmp_path, "tracer:\n  open_telemetry_collector:\n    http: []\n")
+    result = run_cli("lint", config, env=cli_env(pythonpath=[str(blocker)]))
+    assert result.returncode == 1
+    assert "pip install 'benthic[otel]'" in result.stdout + result.stderr
+
+
+def test_other_tracers_stay_refused_with_a_reason(tmp_path: Path) -> None:
+    config = write(tmp_path, "tracer:\n  jaeger:\n    agent_address: localhost:6831\n")
+    result = run_cli("lint", config)
+    assert result.returncode == 1
+    assert "tracer: jaeger is not supported by benthic" in result.stdout + result.stderr
