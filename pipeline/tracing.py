@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar, cast
 
+import pipeline.spec as s
 from pipeline.message import Message
 from pipeline.plugin import AckFn
 from pipeline.version import VERSION
@@ -193,6 +194,86 @@ def extract(text_map: dict[str, Any], msg: Message, operation: str) -> None:
     else:
         span = trace.get_current_span(parent)
     msg.context = _with_span(msg, MessageSpan(span))
+
+
+# -- extract_tracing_map / inject_tracing_map (the nats components) ------------------------------------
+
+
+def extract_tracing_map_field() -> s.Field:
+    return s.bloblang(
+        "extract_tracing_map",
+        "EXPERIMENTAL: a mapping that picks, from each message read, an object of W3C trace context "
+        "fields (traceparent, tracestate); the span it names becomes the parent of the message's span.",
+        optional=True,
+        advanced=True,
+        examples=("root = @", "root = this.meta.span"),
+    )
+
+
+def inject_tracing_map_field() -> s.Field:
+    return s.bloblang(
+        "inject_tracing_map",
+        "EXPERIMENTAL: a mapping run with the message's W3C trace context fields (traceparent, "
+        "tracestate) as its input, changing the outgoing message, so that the receiver can continue "
+        "the trace.",
+        optional=True,
+        advanced=True,
+        examples=("meta = @.merge(this)", "root.meta.span = this"),
+    )
+
+
+def tracing_map_problems(conf: dict[str, Any]) -> list[str]:
+    """Lint: the tracing map fields need the W3C propagator of the otel extra."""
+    return [
+        f"{name}: needs the Python package 'opentelemetry-api', which is not installed: {PIP_HINT}"
+        for name in ("extract_tracing_map", "inject_tracing_map")
+        if conf.get(name) and not otel_installed()
+    ]
+
+
+class TracingMapExtractor:
+    """``extract_tracing_map``: as upstream, the mapping runs on the batch's first message and the
+    trace context it yields parents the ``input_<type>`` span of every message of the batch. A
+    mapping that fails, or yields something other than an object, is logged and the batch goes on
+    untraced."""
+
+    def __init__(self, source: str, res: Any, input_type: str) -> None:
+        self.mapping = res.mapping(source)
+        self.logger = res.logger
+        self.operation = f"input_{input_type}"
+
+    def apply(self, batch: list[Message]) -> None:
+        if not batch:
+            return
+        try:
+            text_map = self.mapping.query(batch[0], batch, 0)
+            if not isinstance(text_map, dict):
+                raise ValueError(f"expected an object, got: {type(text_map).__name__}")
+        except Exception as err:
+            self.logger.error(f"Mapping failed for tracing span: {err}")
+            return
+        for msg in batch:
+            extract(text_map, msg, self.operation)
+
+
+class TracingMapInjector:
+    """``inject_tracing_map``: the mapping reads the message's trace context fields as ``this``
+    and changes the message itself (``root`` and ``@`` start as the message's). A failure is
+    logged and the message goes out unchanged, as upstream does."""
+
+    def __init__(self, source: str, res: Any) -> None:
+        self.mapping = res.mapping(source)
+        self.logger = res.logger
+
+    def apply(self, msg: Message) -> Message:
+        span = span_of(msg)
+        carrier = Message.from_structured(span.text_map() if span is not None else {})
+        try:
+            injected = self.mapping.map_onto(msg, [carrier], 0)
+        except Exception as err:
+            self.logger.warn(f"Failed to inject span: {err}")
+            return msg
+        return injected if injected is not None else msg
 
 
 # -- the engine's hooks ---------------------------------------------------------------------------------

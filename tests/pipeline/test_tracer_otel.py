@@ -4,6 +4,7 @@ the protobuf classes of ``opentelemetry-proto``."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from tests.e2e.conftest import Process, benthic_argv
 from tests.pipeline.conftest import cli_env, run_cli
+from tests.servers import NatsServer
 
 
 class Receiver:
@@ -158,3 +161,77 @@ def test_other_tracers_stay_refused_with_a_reason(tmp_path: Path) -> None:
     result = run_cli("lint", config)
     assert result.returncode == 1
     assert "tracer: jaeger is not supported by benthic" in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def nats_server() -> Iterator[Any]:
+    with NatsServer() as server:
+        yield server
+
+
+def test_a_trace_continues_across_a_jetstream_hop_through_the_tracing_maps(
+    tmp_path: Path, receiver: Receiver, nats_server: Any
+) -> None:
+    tracer = f"tracer:\n  open_telemetry_collector:\n    http: [{{address: {receiver.address}}}]\n"
+    consumer = tmp_path / "consumer.yaml"
+    consumer.write_text(
+        f"""
+http: {{enabled: false}}
+input:
+  nats_jetstream:
+    urls: ["{nats_server.url}"]
+    subject: "traced.>"
+    stream: TRACED
+    create_stream: true
+    durable: reader
+    extract_tracing_map: 'root = @'
+output:
+  stdout: {{}}
+  processors:
+    - mapping: 'root = {{"traceparent": @traceparent}}'
+{tracer}"""
+    )
+    producer = tmp_path / "producer.yaml"
+    producer.write_text(
+        f"""
+http: {{enabled: false}}
+input:
+  generate: {{count: 1, interval: "", mapping: 'root = "hello"'}}
+output:
+  nats_jetstream:
+    urls: ["{nats_server.url}"]
+    subject: traced.one
+    inject_tracing_map: 'meta = @.merge(this)'
+    metadata: {{include_patterns: ["^trace"]}}
+{tracer}"""
+    )
+    proc = Process(benthic_argv("run", str(consumer)))
+    try:
+        proc.wait_for_output("Input type nats_jetstream is now active", 45)
+        result = run_cli("run", str(producer))
+        assert result.returncode == 0, result.stderr
+        proc.wait_for_output('"traceparent"', 45)
+        proc.stop()
+        out = proc.output
+    finally:
+        proc.cleanup()
+    line = next(json.loads(x) for x in out.splitlines() if x.startswith('{"traceparent"'))
+    _, trace_id, parent_span, _ = line["traceparent"].split("-")
+    spans = {s["name"]: s for s in receiver.spans}
+    sent, received = spans["input_generate"], spans["input_nats_jetstream"]
+    # the consumer's input span continues the producer's trace, under the span that was sent
+    assert sent["trace_id"] == received["trace_id"] == trace_id
+    assert received["parent"] == parent_span == sent["span_id"]
+    assert spans["output_nats_jetstream"]["parent"] == sent["span_id"]
+    assert spans["output_stdout"]["parent"] == received["span_id"]
+
+
+def test_lint_rejects_a_tracing_map_that_does_not_compile(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        "output:\n  nats:\n    urls: [nats://127.0.0.1:4222]\n    subject: a\n"
+        "    inject_tracing_map: 'meta = @.merge(this'\n",
+    )
+    result = run_cli("lint", config)
+    assert result.returncode == 1
+    assert "config.yaml(5,5) failed to parse mapping" in result.stdout + result.stderr
