@@ -188,7 +188,7 @@ input:
 output:
   stdout: {{}}
   processors:
-    - mapping: 'root = {{"traceparent": @traceparent}}'
+    - mapping: 'root = {{"traceparent": @traceparent, "span": tracing_span(), "id": tracing_id()}}'
 {tracer}"""
     )
     producer = tmp_path / "producer.yaml"
@@ -215,9 +215,16 @@ output:
         out = proc.output
     finally:
         proc.cleanup()
-    line = next(json.loads(x) for x in out.splitlines() if x.startswith('{"traceparent"'))
+    line = next(json.loads(x) for x in out.splitlines() if x.startswith('{"id"'))
     _, trace_id, parent_span, _ = line["traceparent"].split("-")
     spans = {s["name"]: s for s in receiver.spans}
+    # inside a processor, tracing_span() and tracing_id() show that processor's span, a child of
+    # the consumer's input span
+    assert line["id"] == trace_id
+    _, span_trace, span_id, _ = line["span"]["traceparent"].split("-")
+    mapping = next(s for s in receiver.spans if s["span_id"] == span_id)
+    assert span_trace == trace_id
+    assert mapping["name"] == "mapping" and mapping["parent"] == spans["input_nats_jetstream"]["span_id"]
     sent, received = spans["input_generate"], spans["input_nats_jetstream"]
     # the consumer's input span continues the producer's trace, under the span that was sent
     assert sent["trace_id"] == received["trace_id"] == trace_id
