@@ -75,7 +75,10 @@ def test_exporters_and_tracers_benthic_lacks_are_refused_with_the_reason(tmp_pat
     config.write_text("tracer:\n  jaeger: {}\nmetrics:\n  statsd: {}\n")
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert "tracer: jaeger is not supported by benthic, only none and open_telemetry_collector are" in result.stderr
+    assert (
+        "tracer: jaeger is not supported by benthic, only none and open_telemetry_collector are"
+        in result.stderr
+    )
     assert "metrics.statsd: this exporter is not supported by benthic" in result.stderr
     assert "field statsd not recognised" not in result.stderr
 

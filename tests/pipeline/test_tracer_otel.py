@@ -4,6 +4,7 @@ the protobuf classes of ``opentelemetry-proto``."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from pipeline import tracing
+from pipeline.builder import Manager
+from pipeline.logs import Logger, LogSink
 from tests.e2e.conftest import Process, benthic_argv
 from tests.pipeline.conftest import cli_env, run_cli
 from tests.servers import NatsServer
@@ -242,3 +246,19 @@ def test_lint_rejects_a_tracing_map_that_does_not_compile(tmp_path: Path) -> Non
     result = run_cli("lint", config)
     assert result.returncode == 1
     assert "config.yaml(5,5) failed to parse mapping" in result.stdout + result.stderr
+
+
+def test_without_a_tracer_the_engine_runs_the_components_themselves() -> None:
+    # the zero-cost promise: no wrapper sits between the engine and a component
+    manager = Manager(logger=Logger(LogSink(stream=io.StringIO())))
+    stream = manager.build_stream(
+        {
+            "input": {"generate": {"count": 1, "interval": "", "mapping": "root = 1"}},
+            "pipeline": {"processors": [{"mapping": "root = this"}]},
+            "output": {"drop": {}},
+        }
+    )
+    assert not tracing.enabled()
+    assert not isinstance(stream.input.input, tracing.TracedInput)
+    assert not isinstance(stream.processors[0].processor, tracing.TracedProcessor)
+    assert not isinstance(stream.output.output, tracing.TracedOutput)
