@@ -8,11 +8,14 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -262,3 +265,37 @@ def test_without_a_tracer_the_engine_runs_the_components_themselves() -> None:
     assert not isinstance(stream.input.input, tracing.TracedInput)
     assert not isinstance(stream.processors[0].processor, tracing.TracedProcessor)
     assert not isinstance(stream.output.output, tracing.TracedOutput)
+
+
+def test_spans_reach_a_grpc_collector(tmp_path: Path) -> None:
+    received: list[str] = []
+
+    class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request: ExportTraceServiceRequest, context: Any) -> ExportTraceServiceResponse:  # noqa: N802 (the gRPC service's method)
+            for resource_spans in request.resource_spans:
+                for scope in resource_spans.scope_spans:
+                    received.extend(span.name for span in scope.spans)
+            return ExportTraceServiceResponse()
+
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        config = write(
+            tmp_path,
+            f"""
+input:
+  generate: {{count: 1, interval: "", mapping: 'root = "x"'}}
+output:
+  drop: {{}}
+tracer:
+  open_telemetry_collector:
+    grpc: [{{address: "127.0.0.1:{port}"}}]
+""",
+        )
+        result = run_cli("run", config)
+        assert result.returncode == 0, result.stderr
+    finally:
+        server.stop(None)
+    assert sorted(received) == ["input_generate", "output_drop"]
