@@ -96,11 +96,11 @@ def start(data: dict[str, Any]) -> bool:
     if not isinstance(tracer, dict) or not isinstance(tracer.get("open_telemetry_collector"), dict):
         return False
     conf = tracer["open_telemetry_collector"]
-    # optional dependency (the otel extra): imported only when a tracer is configured
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+    # optional dependency (the otel extra), imported only when a tracer is configured:
+    from opentelemetry.sdk.resources import Resource  # (otel extra)
+    from opentelemetry.sdk.trace import TracerProvider  # (otel extra)
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # (otel extra)
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased  # (otel extra)
 
     tags = {str(k): str(v) for k, v in (conf.get("tags") or {}).items()}
     attributes: dict[str, Any] = dict(tags)
@@ -114,12 +114,14 @@ def start(data: dict[str, Any]) -> bool:
         kwargs["sampler"] = ParentBased(TraceIdRatioBased(float(sampling.get("ratio") or 0.0)))
     provider = TracerProvider(**kwargs)
     for address, secure in collectors(conf, "http"):
+        # optional dependency: the otel extra
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HTTPExporter
 
         scheme = "https" if secure else "http"
         endpoint = address if "://" in address else f"{scheme}://{address}"
         provider.add_span_processor(BatchSpanProcessor(HTTPExporter(endpoint=f"{endpoint}/v1/traces")))
     for address, secure in collectors(conf, "grpc"):
+        # optional dependency: the otel extra
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GRPCExporter
 
         target = address.split("://", 1)[-1]
@@ -156,6 +158,7 @@ class MessageSpan:
         return trace.set_span_in_context(self.span)
 
     def text_map(self) -> dict[str, str]:
+        # optional dependency: the otel extra (a span exists only with it)
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
         carrier: dict[str, str] = {}
