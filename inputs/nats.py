@@ -10,7 +10,8 @@ when set), which JetStream understands when the subject is a JetStream push cons
 ``prefetch_count`` bounds the messages held in memory before the server is told this subscriber is
 slow.
 
-Where we differ: nothing on the wire; tracing fields are not supported.
+Where we differ: nothing on the wire. ``extract_tracing_map`` works as upstream's (see
+``pipeline/tracing.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pipeline import spec as s
 from pipeline.errors import NotConnectedError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
+from pipeline.tracing import TracingMapExtractor, extract_tracing_map_field, tracing_map_problems
 
 # nats.go's DefaultSubPendingMsgsLimit
 DEFAULT_PREFETCH = 512 * 1024
@@ -68,9 +70,10 @@ SPEC = s.ComponentSpec(
             advanced=True,
             check=lambda v: None if v >= 0 else "prefetch count must be greater than or equal to zero",
         ),
+        extract_tracing_map_field(),
         *nats_conn.tail_fields(),
     ],
-    lint=nats_conn.connection_problems,
+    lint=lambda conf: nats_conn.connection_problems(conf) + tracing_map_problems(conf),
 )
 
 
@@ -78,6 +81,8 @@ class NATSInput:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         self.conf = conf
         self.res = res
+        source = conf.get("extract_tracing_map")
+        self.extractor = TracingMapExtractor(source, res, "nats") if source else None
         self.client: Any = None
         self.sub: Any = None
 
@@ -112,7 +117,10 @@ class NATSInput:
                 raise NotConnectedError() from None
             meta: dict[str, Any] = {"nats_subject": raw.subject, "nats_reply_subject": raw.reply or ""}
             meta.update(nats_conn.header_metadata(raw.headers))
-            return [Message(raw.data, meta)], self._acker(client, raw.reply)
+            batch = [Message(raw.data, meta)]
+            if self.extractor is not None:
+                self.extractor.apply(batch)
+            return batch, self._acker(client, raw.reply)
 
     def _acker(self, client: Any, reply: str) -> AckFn:
         send_ack = self.conf["send_ack"]

@@ -13,7 +13,8 @@ headers become metadata, beside ``nats_subject``, ``nats_sequence_stream``,
 ``nats_sequence_consumer``, ``nats_num_delivered``, ``nats_num_pending``, ``nats_domain``,
 ``nats_timestamp_unix_nano`` and ``nats_consumer``.
 
-Where we differ: nothing on the wire; tracing fields (``extract_tracing_map``) are not supported.
+Where we differ: nothing on the wire. ``extract_tracing_map`` works as upstream's (see
+``pipeline/tracing.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pipeline.errors import NotConnectedError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
 from pipeline.redact import redact_text
+from pipeline.tracing import TracingMapExtractor, extract_tracing_map_field, tracing_map_problems
 
 DELIVER = ("all", "last", "last_per_subject", "new")
 
@@ -42,7 +44,7 @@ def _lint(conf: dict[str, Any]) -> list[str]:
         problems.append("subject and stream is empty")
     if conf.get("create_stream") and not conf.get("stream"):
         problems.append("create_stream: the stream field must be set to create a stream")
-    return problems
+    return problems + tracing_map_problems(conf)
 
 
 SPEC = s.ComponentSpec(
@@ -104,6 +106,7 @@ SPEC = s.ComponentSpec(
             default=1024,
             advanced=True,
         ),
+        extract_tracing_map_field(),
         *nats_conn.tail_fields(),
     ],
     lint=_lint,
@@ -120,6 +123,8 @@ class JetStreamInput:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         self.conf = conf
         self.res = res
+        source = conf.get("extract_tracing_map")
+        self.extractor = TracingMapExtractor(source, res, "nats_jetstream") if source else None
         self.subject = conf["subject"] or ""
         self.queue = conf["queue"] or None
         self.durable = conf["durable"] or None
@@ -215,7 +220,10 @@ class JetStreamInput:
             except nats.errors.ConnectionClosedError:
                 await self._disconnect()
                 raise NotConnectedError() from None
-            return [_message(raw)], _acker(raw)
+            batch = [_message(raw)]
+            if self.extractor is not None:
+                self.extractor.apply(batch)
+            return batch, _acker(raw)
 
     async def _disconnect(self) -> None:
         client, self.client, self.sub = self.client, None, None

@@ -7,8 +7,8 @@ subscriber listens for is dropped by the server. Use ``nats_jetstream`` for stor
 acknowledgement.
 
 Where we differ: each batch is flushed to the server before the write completes, so that a write
-that could not reach the server fails instead of waiting in memory; tracing fields are not
-supported.
+that could not reach the server fails instead of waiting in memory. ``inject_tracing_map`` works
+as upstream's (see ``pipeline/tracing.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pipeline.message import Message
 from pipeline.metadata import MetadataFilter, metadata_filter_field
 from pipeline.plugin import register_output
 from pipeline.redact import redact_text
+from pipeline.tracing import TracingMapInjector, inject_tracing_map_field, tracing_map_problems
 
 SPEC = s.ComponentSpec(
     "nats",
@@ -53,9 +54,10 @@ SPEC = s.ComponentSpec(
             default=64,
             check=lambda v: None if v >= 1 else "max_in_flight must be at least 1",
         ),
+        inject_tracing_map_field(),
         *nats_conn.tail_fields(),
     ],
-    lint=nats_conn.connection_problems,
+    lint=lambda conf: nats_conn.connection_problems(conf) + tracing_map_problems(conf),
 )
 
 
@@ -66,6 +68,8 @@ class NATSOutput:
         self.subject = res.interpolation(conf["subject"])
         self.headers = {k: res.interpolation(v) for k, v in conf["headers"].items()}
         self.metadata = MetadataFilter(conf["metadata"]) if conf["metadata"] else None
+        source = conf.get("inject_tracing_map")
+        self.injector = TracingMapInjector(source, res) if source else None
         self.client: Any = None
 
     async def connect(self) -> None:
@@ -77,6 +81,8 @@ class NATSOutput:
         if client is None or client.is_closed:
             self.client = None
             raise NotConnectedError()
+        if self.injector is not None:  # on copies: a retry sends what the first attempt sent
+            batch = [self.injector.apply(msg) for msg in batch]
         for index, msg in enumerate(batch):
             try:
                 subject = str(self.subject.render(msg, batch, index))

@@ -9,7 +9,7 @@ already stored within the stream's duplicate window: a client retry is absorbed 
 event. ``max_in_flight`` (default 1024) publishes run at once.
 
 Where we differ: a batch is published concurrently, message by message (upstream writes single
-messages only); tracing fields (``inject_tracing_map``) are not supported.
+messages only). ``inject_tracing_map`` works as upstream's (see ``pipeline/tracing.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pipeline.message import Message
 from pipeline.metadata import MetadataFilter, metadata_filter_field
 from pipeline.plugin import register_output
 from pipeline.redact import redact_text
+from pipeline.tracing import TracingMapInjector, inject_tracing_map_field, tracing_map_problems
 
 SPEC = s.ComponentSpec(
     "nats_jetstream",
@@ -57,9 +58,10 @@ SPEC = s.ComponentSpec(
             "metadata", "Which metadata values to add to messages as headers.", optional=True
         ),
         s.max_in_flight_field(1024),
+        inject_tracing_map_field(),
         *nats_conn.tail_fields(),
     ],
-    lint=nats_conn.connection_problems,
+    lint=lambda conf: nats_conn.connection_problems(conf) + tracing_map_problems(conf),
 )
 
 
@@ -70,6 +72,8 @@ class JetStreamOutput:
         self.subject = res.interpolation(conf["subject"])
         self.headers = {k: res.interpolation(v) for k, v in conf["headers"].items()}
         self.metadata = MetadataFilter(conf["metadata"]) if conf["metadata"] else None
+        source = conf.get("inject_tracing_map")
+        self.injector = TracingMapInjector(source, res) if source else None
         self.client: Any = None
         self.js: Any = None
 
@@ -83,6 +87,8 @@ class JetStreamOutput:
         if self.js is None or self.client is None or self.client.is_closed:
             await self._disconnect()
             raise NotConnectedError()
+        if self.injector is not None:  # on copies: a retry sends what the first attempt sent
+            batch = [self.injector.apply(msg) for msg in batch]
         if len(batch) == 1:
             await self._publish(batch, 0)
             return

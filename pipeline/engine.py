@@ -27,6 +27,7 @@ from pipeline.errors import (
 from pipeline.message import Message
 from pipeline.plugin import AckFn, Input, Output, Processor
 from pipeline.resources import Resources
+from pipeline.tracing import traced_input, traced_output, traced_processor
 
 # -- processors -------------------------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ class ProcessorStage:
     """A processor with upstream's ``processor_*`` metrics and error flagging."""
 
     def __init__(self, processor: Processor, res: Resources, type_name: str) -> None:
-        self.processor = processor
+        self.processor = traced_processor(processor, type_name)  # itself when no tracer is set
         self.res = res
         self.type_name = type_name
         m = res.metrics
@@ -223,7 +224,7 @@ class InputStage:
         auto_replay: bool = False,
         processors: list[ProcessorStage] | None = None,
     ) -> None:
-        self.input = inp
+        self.input = traced_input(inp, type_name)  # itself when no tracer is set
         self.res = res
         self.type_name = type_name
         self.auto_replay = auto_replay
@@ -389,7 +390,7 @@ class OutputStage:
         policy: BatchPolicy | None = None,
         processors: list[ProcessorStage] | None = None,
     ) -> None:
-        self.output = out
+        self.output = traced_output(out, type_name)  # itself when no tracer is set
         self.res = res
         self.type_name = type_name
         self.processors = processors or []

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from pipeline import tracing
 from pipeline.builder import Manager
 from pipeline.config import ROOT_SPEC, LoadedConfig, scrub_secrets, secret_values
 from pipeline.durations import parse_duration_ns
@@ -322,6 +323,7 @@ async def run_config(
         if lint.level == "warning":
             logger.warn("Config lint warning", lint=lint.render(loaded.path))
     metrics, serve_metrics = make_metrics(data, logger)
+    tracing.start(data)  # before the stream is built: its stages wrap themselves when it is active
 
     strict = bool((data.get("error_handling") or {}).get("strict", False))
     stream_holder: dict[str, Any] = {}
@@ -375,6 +377,7 @@ async def run_config(
         # after the stream delivered what it could: the checkpoints go out with the release
         await elector.close()
     await publisher.close()
+    await asyncio.to_thread(tracing.shutdown)  # the spans still queued go out
     if server is not None:
         await server.close()
     return code

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 import yaml
 
-from pipeline import eventloop
+from pipeline import eventloop, tracing
 from pipeline.builder import Manager
 from pipeline.config import (
     ConfigReadError,
@@ -422,6 +422,7 @@ async def _run(
         secrets.extend(secret_values(config.data))
     logger = make_logger(data, level_override=args.log_level, secrets=secrets)
     metrics, serve_metrics = make_metrics(data, logger)
+    tracing.start(data)  # the root config's tracer serves every stream
     holder: dict[str, StreamManager] = {}
 
     def readiness() -> list[dict[str, Any]]:
@@ -502,6 +503,7 @@ async def _run(
     if elector is not None:
         await elector.close()
     await publisher.close()
+    await asyncio.to_thread(tracing.shutdown)
     if server is not None:
         await server.close()
     return 0

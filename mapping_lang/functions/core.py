@@ -124,14 +124,24 @@ def batch_size(ctx: Any) -> Any:
     return len(ctx.batch)
 
 
+def _message_span(ctx: Any) -> Any:
+    """The tracing span the runtime keeps in a message's ``context`` under ``"trace"``: an object
+    with ``text_map()`` and ``trace_id()`` (``pipeline/tracing.py``), found by duck typing since
+    this package sits below the runtime."""
+    context = getattr(ctx.message, "context", None)
+    return context.get("trace") if isinstance(context, dict) else None
+
+
 @function("tracing_id", category="Message Info", impure=True, status="experimental")
 def tracing_id(ctx: Any) -> Any:
-    return ""
+    span = _message_span(ctx)
+    return span.trace_id() if span is not None else ""
 
 
 @function("tracing_span", category="Message Info", impure=True, status="experimental")
 def tracing_span(ctx: Any) -> Any:
-    return None
+    span = _message_span(ctx)
+    return dict(span.text_map()) if span is not None else None
 
 
 @function("count", category="Deprecated", params=[Param("name", "string")], impure=True, status="deprecated")

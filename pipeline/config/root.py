@@ -3,7 +3,7 @@
 Upstream's root spec holds ``http``, ``logger``, ``metrics``, the pipeline sections and the
 resource lists; a component's type is inferred from its single non-reserved key. We declare the
 same fields with the same defaults, and refuse (at lint) the tracers and metrics exporters we
-do not implement rather than accepting and ignoring them.
+do not implement (the ``open_telemetry_collector`` tracer lives in ``pipeline/tracing.py``) rather than accepting and ignoring them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pipeline.config.document import Lint
 from pipeline.http.access import basic_auth_problems, cors_problems
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, Field
+from pipeline.tracing import tracer_problems
 
 
 def root_fields() -> list[Field]:
@@ -136,9 +137,13 @@ def _root_lint(conf: dict[str, Any]) -> list[str]:
     problems = basic_auth_problems(conf["http"]["basic_auth"]) + cors_problems(conf["http"]["cors"])
     tracer = conf.get("tracer")
     if isinstance(tracer, dict):
-        for name in (k for k in tracer if k not in ("none", "type", "plugin")):
+        if "open_telemetry_collector" in tracer:
+            problems.extend(tracer_problems(tracer))
+        for name in (k for k in tracer if k not in ("none", "type", "plugin", "open_telemetry_collector")):
             reason = UNSUPPORTED_TRACERS.get(name, "it is not a tracer benthic knows")
-            problems.append(f"tracer: {name} is not supported by benthic, only none is ({reason})")
+            problems.append(
+                f"tracer: {name} is not supported by benthic, only none and open_telemetry_collector are ({reason})"
+            )
     metrics = conf.get("metrics")
     if isinstance(metrics, dict):
         prometheus = metrics.get("prometheus")
@@ -158,10 +163,9 @@ def _root_lint(conf: dict[str, Any]) -> list[str]:
 
 # upstream's tracers and exporters that benthic refuses, and why
 UNSUPPORTED_TRACERS = {
-    "open_telemetry_collector": "spans are not recorded; export metrics with prometheus instead",
-    "jaeger": "spans are not recorded",
-    "gcp_cloudtrace": "spans are not recorded",
-    "redpanda": "spans are not recorded",
+    "jaeger": "Jaeger accepts OTLP: use open_telemetry_collector",
+    "gcp_cloudtrace": "it needs a Google Cloud client; send OTLP to a collector with open_telemetry_collector",
+    "redpanda": "it needs a Redpanda client; use open_telemetry_collector",
 }
 UNSUPPORTED_METRICS = {
     "aws_cloudwatch": "it needs an AWS client",

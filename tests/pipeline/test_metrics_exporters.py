@@ -73,10 +73,13 @@ def test_none_exporter_serves_no_metrics_endpoint(tmp_path: Path):
 
 def test_exporters_and_tracers_benthic_lacks_are_refused_with_the_reason(tmp_path: Path):
     config = tmp_path / "c.yaml"
-    config.write_text("tracer:\n  open_telemetry_collector: {}\nmetrics:\n  statsd: {}\n")
+    config.write_text("tracer:\n  jaeger: {}\nmetrics:\n  statsd: {}\n")
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert "tracer: open_telemetry_collector is not supported by benthic, only none is" in result.stderr
+    assert (
+        "tracer: jaeger is not supported by benthic, only none and open_telemetry_collector are"
+        in result.stderr
+    )
     assert "metrics.statsd: this exporter is not supported by benthic" in result.stderr
     assert "field statsd not recognised" not in result.stderr
 
