@@ -395,7 +395,7 @@ class HTTPServerInput:
             msg.metadata = dict(metadata)
             store: list[list[Message]] = []
             msg.context = {RESULT_STORE: store}
-            transaction = _Transaction([msg])
+            transaction = _Transaction([msg], 0)  # a websocket message waits as long as it takes
             await self._transactions.put(transaction)
             try:
                 await transaction.taken

@@ -108,9 +108,9 @@ def _self_signed_pair() -> tuple[str, str]:
     # imported here: cryptography's x509 takes about 0.1 s to import, and every process imports
     # this module while few ever make a certificate
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import hashes, serialization  # (see above)
+    from cryptography.hazmat.primitives.asymmetric import ec  # (see above)
+    from cryptography.x509.oid import NameOID  # (see above)
 
     key = ec.generate_private_key(ec.SECP521R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "benthic self-signed")])
