@@ -226,7 +226,11 @@ class Mapping:
         out = self.map_message(msg)
         if out is None:
             return MappingResult(None, dict(msg.metadata), True)
-        return MappingResult(out.content, out.metadata, False)
+        try:
+            content = out.content
+        except ValueError as err:  # a NaN or infinity has no JSON form, as in Go's encoder
+            raise MappingError(str(err)) from None
+        return MappingResult(content, out.metadata, False)
 
 
 def _set_payload(msg: MessageLike, root: Any) -> None:

@@ -323,3 +323,10 @@ def test_fast_json_decoding_agrees_with_the_exact_decoder() -> None:
         exact = value._slow_parse(doc)
         assert value.format_json(value.parse_json(doc)) == value.format_json(exact), doc
         assert value.to_text(value.parse_json(doc)) == value.to_text(exact), doc
+
+
+@pytest.mark.parametrize("expression", ["(0).log()", '"NaN".number()'])
+def test_apply_reports_a_non_finite_result_as_a_mapping_error(expression: str) -> None:
+    # Go's encoder cannot write NaN or an infinity; the Python API says so with its one error type
+    with pytest.raises(MappingError, match="json: unsupported value"):
+        mapping_lang.compile(f"root = {expression}").apply(b"{}")
