@@ -12,7 +12,8 @@ pipeline's for the GIL). Each run prints events/s (wall clock) and the CPU time 
 (``time.process_time``, which excludes the sink when it runs apart); the ratios are seed /
 baseline for both. ``--loop both`` (the default when uvloop is installed: ``pip install
 'benthic[speed]'``) runs the seed pipeline on uvloop's event loop too and compares it with the
-asyncio baseline of the same run.
+asyncio baseline of the same run. As ``benthic run`` does, the garbage collector is tuned before
+measuring (``pipeline.eventloop.tune_gc``); ``--gc default`` measures with Python's defaults.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pipeline import eventloop  # noqa: E402
 from pipeline.builder import Manager  # noqa: E402
 from pipeline.logs import Logger, LogSink  # noqa: E402
 from tests.e2e.sink import RecordingSink  # noqa: E402
@@ -125,6 +127,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--sink", choices=("process", "thread"), default="process")
     parser.add_argument("--loop", choices=("asyncio", "uvloop", "both"), default=None)
+    parser.add_argument("--gc", choices=("tuned", "default"), default="tuned")
     args = parser.parse_args(argv)
     uvloop_loop = uvloop_factory()
     loop = args.loop or ("both" if uvloop_loop is not None else "asyncio")
@@ -148,6 +151,8 @@ def main(argv: list[str]) -> int:
         warm = max(100, events // 20)
         run(build(warm, {"drop": {}}, []), warm, None)
         run(build(warm, output, seed["pipeline"]["processors"]), warm, None)
+        if args.gc == "tuned":
+            eventloop.tune_gc()
         results = []
         if loop in ("asyncio", "both"):
             results.append(
@@ -173,7 +178,7 @@ def main(argv: list[str]) -> int:
         with sink_process() as (url, proc):
             results = measure(url)
             received = received_by(proc)
-    print(f"{events} events per run; sink in a {args.sink}; batches of 100 to the sink")
+    print(f"{events} events per run; sink in a {args.sink}; batches of 100 to the sink; {args.gc} gc")
     base = results[0][1]
     for name, figures in results:
         print(
