@@ -35,6 +35,7 @@ import signal
 import sys
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ PREFIX = f"/apis/{GROUP}/v1/namespaces/"
 _PATH = re.compile(r"^/apis/coordination\.k8s\.io/v1/namespaces/([a-z0-9.-]+)/leases(?:/([^/]+))?$")
 _MERGE_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 _MICROTIME_FIELDS = ("acquireTime", "renewTime")
+HISTORY = 1000  # versions of each lease kept for ``holders``
 
 
 def status(code: int, reason: str, message: str, name: str | None = None) -> Response:
@@ -95,6 +97,8 @@ class LeaseAPIServer:
         self.resource_version = 0
         self.unavailable_until = 0.0
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
+        # the last versions each lease was stored as, oldest first: who took it over from what
+        self.history: dict[tuple[str, str], deque[dict[str, Any]]] = {}
         self._server = HTTPServer(host, port)
         self._server.route_prefix(PREFIX, self._handle)
         self._server.route("/simulator/outage", self._outage, ("POST",))
@@ -116,6 +120,12 @@ class LeaseAPIServer:
     def lease(self, namespace: str, name: str) -> dict[str, Any] | None:
         found = self.leases.get((namespace, name))
         return copy.deepcopy(found) if found is not None else None
+
+    def holders(self, namespace: str, name: str) -> list[str]:
+        """The ``holderIdentity`` of each stored version of a lease, oldest first (``""`` for a
+        released one); a takeover after a release shows as ``""`` followed by the new holder, one
+        after an expiry as the old holder followed by the new."""
+        return [str(v["spec"].get("holderIdentity") or "") for v in self.history.get((namespace, name), ())]
 
     # -- requests -----------------------------------------------------------------------------------
 
@@ -256,6 +266,7 @@ class LeaseAPIServer:
                 spec[key] = _microtime(spec[key])
         lease = {"kind": "Lease", "apiVersion": f"{GROUP}/v1", "metadata": metadata, "spec": spec}
         self.leases[(namespace, name)] = lease
+        self.history.setdefault((namespace, name), deque(maxlen=HISTORY)).append(copy.deepcopy(lease))
         return copy.deepcopy(lease)
 
 
