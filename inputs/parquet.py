@@ -66,14 +66,21 @@ class ParquetInput:
             self.logger.warn(f"Paths {conf['paths']} did not match any files")
         self.path = ""
         self.batches: Iterator[list[dict[str, Any]]] | None = None
+        self.carry: list[dict[str, Any]] = []
+        self.fault: ValueError | None = None
 
     async def connect(self) -> None:
         return None
 
     def _next_rows(self) -> list[dict[str, Any]] | None:
-        """The next batch of rows, opening the next file when one ends; None after the last."""
+        """The next batch of rows, opening the next file when one ends; None after the last. A
+        batch may span row groups, never files; the rows read before a fault are sent before the
+        fault is reported."""
         while True:
-            if self.batches is None:
+            if self.fault is not None and not self.carry:
+                fault, self.fault = self.fault, None
+                raise fault
+            if self.batches is None and not self.carry:
                 if not self.paths:
                     return None
                 self.path = self.paths.pop(0)
@@ -82,14 +89,15 @@ class ParquetInput:
                 except Exception as err:  # OSError, or Arrow's own error types for a bad file
                     raise ValueError(f"opening Parquet file {self.path}: {err}") from None
                 self.logger.debug(f"Consuming parquet data from file '{self.path}'")
-            try:
-                rows = next(self.batches)
-            except StopIteration:
-                self.batches = None
-                continue
-            except Exception as err:  # Arrow's own error types for a corrupt page
-                self.batches = None
-                raise ValueError(f"reading Parquet file {self.path}: {err}") from None
+            while len(self.carry) < self.batch_count and self.batches is not None:
+                try:
+                    self.carry.extend(next(self.batches))
+                except StopIteration:
+                    self.batches = None
+                except Exception as err:  # Arrow's own error types for a corrupt page
+                    self.batches = None
+                    self.fault = ValueError(f"reading Parquet file {self.path}: {err}")
+            rows, self.carry = self.carry[: self.batch_count], self.carry[self.batch_count :]
             if rows:
                 return rows
 

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import fastavro
-import pytest
 
 from tests.component_runs import lint, run_config
 from tests.pipeline.conftest import cli_env, run_cli
@@ -92,87 +91,77 @@ def container(records: list[dict], *, codec: str = "null", block: int = 16000) -
     return out.getvalue()
 
 
-def read_config(paths: list[Path], scanner: str, *, extra: str = "") -> str:
+def _file(path: Path, scanner: str, form: str) -> str:
     return f"""
+      - file: {{paths: [{json.dumps(str(path))}], scanner: {scanner}}}
+        processors:
+          - mapping: 'meta form = "{form}"'"""
+
+
+def test_each_datum_is_a_message_in_avro_json_with_its_schema(tmp_path: Path):
+    data = tmp_path / "orders.avro"
+    data.write_bytes(container(ORDERS, codec="deflate"))
+    config = f"""
 input:
-  file:
-    paths: {json.dumps([str(p) for p in paths])}
-    scanner: {scanner}
-{extra}pipeline:
-  threads: 1
+  broker:
+    inputs:
+{_file(data, "{avro: {}}", "tagged")}
+{_file(data, "{avro: {raw_json: true}}", "raw")}
+pipeline:
+  processors:
+    - mapping: |
+        root = {{"form": @form, "json": content().string(), "schema": @avro_schema, "fp": @avro_schema_fingerprint}}
 output:
   stdout: {{}}
 """
-
-
-def test_each_datum_is_a_message_in_avro_json_with_tagged_unions(tmp_path: Path):
-    data = tmp_path / "orders.avro"
-    data.write_bytes(container(ORDERS, codec="deflate"))
-    result = run_config(tmp_path, read_config([data], "{avro: {}}"))
+    result = run_config(tmp_path, config)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == TAGGED
-
-
-def test_raw_json_leaves_the_union_wrappers_off(tmp_path: Path):
-    data = tmp_path / "orders.avro"
-    data.write_bytes(container(ORDERS))
-    result = run_config(tmp_path, read_config([data], "{avro: {raw_json: true}}"))
-    assert result.returncode == 0, result.stderr
-    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["json"] for line in lines if line["form"] == "tagged"] == TAGGED
+    first, second = (json.loads(line["json"]) for line in lines if line["form"] == "raw")
     assert first["email"] == "ann@example.com" and first["placed"] == 1687221496000
     assert first["note"] == {"text": "fragile"} and first["count"] == 7
     assert second["price"] is None and second["count"] == 2**40
 
-
-def test_messages_carry_the_canonical_schema_and_its_fingerprint(tmp_path: Path):
-    data = tmp_path / "orders.avro"
-    data.write_bytes(container(ORDERS[:1]))
-    config = read_config([data], "{avro: {}}").replace(
-        "  threads: 1\n",
-        "  threads: 1\n  processors:\n"
-        '    - mapping: \'root = {"schema": @avro_schema, "fp": @avro_schema_fingerprint}\'\n',
-    )
-    result = run_config(tmp_path, config)
-    assert result.returncode == 0, result.stderr
-    [line] = result.stdout.splitlines()
     canonical = fastavro.schema.to_parsing_canonical_form(fastavro.parse_schema(ORDER))
+    assert '"logicalType"' not in canonical and canonical.startswith('{"name":"shop.Order"')
     # the fingerprint is the CRC-64-AVRO value; fastavro prints its bytes little-endian
     expected = int.from_bytes(bytes.fromhex(fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")), "little")
-    assert json.loads(line) == {"schema": canonical, "fp": expected}
-    assert '"logicalType"' not in canonical and canonical.startswith('{"name":"shop.Order"')
+    assert {(line["schema"], line["fp"]) for line in lines} == {(canonical, expected)}
 
 
-def test_a_corrupt_block_stops_that_file_keeps_it_and_the_next_file_is_read(tmp_path: Path):
+def test_a_corrupt_file_is_reported_and_kept_and_the_next_file_is_read(tmp_path: Path):
     good = container(ORDERS * 3, block=1)  # one datum per block
     broken = tmp_path / "broken.avro"
     broken.write_bytes(good[: len(good) - 30])  # the last block is cut short
+    bad = tmp_path / "bad.avro"
+    bad.write_bytes(b'{"not": "avro"}\n')
     whole = tmp_path / "whole.avro"
     whole.write_bytes(container(ORDERS[:1]))
-    config = read_config([broken, whole], "{avro: {raw_json: true}}", extra="    delete_on_finish: true\n")
+    config = f"""
+input:
+  file:
+    paths: {json.dumps([str(broken), str(bad), str(whole)])}
+    scanner: {{avro: {{raw_json: true}}}}
+    delete_on_finish: true
+pipeline:
+  threads: 1
+output:
+  stdout: {{}}
+"""
     result = run_config(tmp_path, config)
     assert result.returncode == 0, result.stderr
     emails = [json.loads(line)["email"] for line in result.stdout.splitlines()]
     assert emails == ["ann@example.com", None] * 2 + ["ann@example.com"] * 2
-    assert "reading OCF datum 5" in result.stderr and "broken.avro" in result.stderr
-    assert broken.exists() and not whole.exists()
+    assert f"reading OCF datum 5 of {broken}: " in result.stderr
+    assert f"reading OCF header of {bad}: " in result.stderr
+    assert broken.exists() and bad.exists() and not whole.exists()
 
 
-def test_a_file_that_is_not_avro_is_reported_and_kept(tmp_path: Path):
-    bad = tmp_path / "bad.avro"
-    bad.write_bytes(b'{"not": "avro"}\n')
-    result = run_config(tmp_path, read_config([bad], "{avro: {}}", extra="    delete_on_finish: true\n"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
-    assert "reading OCF header" in result.stderr and "bad.avro" in result.stderr
-    assert bad.exists()
-
-
-@pytest.mark.parametrize("value", ["maybe", "[]"])
-def test_raw_json_must_be_a_bool(tmp_path: Path, value: str):
-    result = lint(
-        tmp_path, f"input:\n  file:\n    paths: [a]\n    scanner: {{avro: {{raw_json: {value}}}}}\n"
-    )
+def test_raw_json_must_be_a_bool(tmp_path: Path):
+    result = lint(tmp_path, "input:\n  file:\n    paths: [a]\n    scanner: {avro: {raw_json: maybe}}\n")
     assert result.returncode == 1
+    assert "raw_json: cannot parse 'maybe' as a bool" in result.stderr
 
 
 def test_without_the_formats_extra_lint_names_the_pip_command(tmp_path: Path):
