@@ -6,16 +6,16 @@ values), ``json_array`` (the elements of one array), ``re_match`` (a new message
 pattern matches), ``tar`` (each file of an archive, ``tar_name`` metadata), ``skip_bom`` and
 ``decompress`` (which hand the rest of the stream to an ``into`` scanner), ``switch`` (a
 scanner chosen by the name of the source, such as the file path) and ``avro`` (the datums of an
-Avro container file, in ``inputs/avro_ocf.py``). The simple scanners and the
-legacy ``codec`` strings stay in ``inputs/codecs.py``; ``build_scanner`` serves both.
+Avro container file, in ``inputs/avro_ocf.py``). The simple scanners and the legacy ``codec``
+strings stay in ``inputs/codecs.py``; ``build_scanner`` serves both.
 
 A scanner's ``next(reader)`` returns the next messages (bytes, or ``Message`` when it adds
 metadata or structure) or None at the end. ``decompress`` reads upstream's stream formats: for
 ``snappy`` that is the framed format (stream identifier, CRC-checked chunks), not the bare block
 the ``decompress`` processor reads; ``zstd`` reads concatenated frames. A stream that ends inside
-a frame is an error, as in Go. Where we differ: ``json_array`` and ``tar`` read the whole stream
-before emitting (a socket connection must end first), and so does ``avro``; ``lz4``, ``snappy`` and ``zstd`` need the
-``full`` extra, and lint says so when it is missing.
+a frame is an error, as in Go. Where we differ: ``json_array``, ``tar`` and ``avro`` read the
+whole stream before emitting (a socket connection must end first); ``lz4``, ``snappy`` and
+``zstd`` need the ``full`` extra, and lint says so when it is missing.
 """
 
 from __future__ import annotations
