@@ -4,17 +4,18 @@ cut a byte stream into messages.
 ``csv`` (rows as objects or arrays, ``csv_row`` metadata), ``json_documents`` (a stream of JSON
 values), ``json_array`` (the elements of one array), ``re_match`` (a new message where a
 pattern matches), ``tar`` (each file of an archive, ``tar_name`` metadata), ``skip_bom`` and
-``decompress`` (which hand the rest of the stream to an ``into`` scanner), and ``switch`` (a
-scanner chosen by the name of the source, such as the file path). The simple scanners and the
-legacy ``codec`` strings stay in ``inputs/codecs.py``; ``build_scanner`` serves both.
+``decompress`` (which hand the rest of the stream to an ``into`` scanner), ``switch`` (a
+scanner chosen by the name of the source, such as the file path) and ``avro`` (the datums of an
+Avro container file, in ``inputs/avro_ocf.py``). The simple scanners and the legacy ``codec``
+strings stay in ``inputs/codecs.py``; ``build_scanner`` serves both.
 
 A scanner's ``next(reader)`` returns the next messages (bytes, or ``Message`` when it adds
 metadata or structure) or None at the end. ``decompress`` reads upstream's stream formats: for
 ``snappy`` that is the framed format (stream identifier, CRC-checked chunks), not the bare block
 the ``decompress`` processor reads; ``zstd`` reads concatenated frames. A stream that ends inside
-a frame is an error, as in Go. Where we differ: ``json_array`` and ``tar`` read the whole stream
-before emitting (a socket connection must end first); ``lz4``, ``snappy`` and ``zstd`` need the
-``full`` extra, and lint says so when it is missing.
+a frame is an error, as in Go. Where we differ: ``json_array``, ``tar`` and ``avro`` read the
+whole stream before emitting (a socket connection must end first); ``lz4``, ``snappy`` and
+``zstd`` need the ``full`` extra, and lint says so when it is missing.
 """
 
 from __future__ import annotations
@@ -29,15 +30,25 @@ import tarfile
 import zlib
 from typing import Any
 
+from inputs.avro_ocf import AvroScanner, require_fastavro
 from inputs.codecs import SCANNER_FIELDS, Scanner
 from mapping_lang.errors import EvalError
 from mapping_lang.methods.encoding import require_codec, zstd_decoder
 from mapping_lang.re2 import compile_re2
 from pipeline.message import Message
 
-NEW_SCANNERS = ("csv", "json_documents", "json_array", "re_match", "tar", "skip_bom", "decompress", "switch")
+NEW_SCANNERS = (
+    "avro",
+    "csv",
+    "json_documents",
+    "json_array",
+    "re_match",
+    "tar",
+    "skip_bom",
+    "decompress",
+    "switch",
+)
 DECOMPRESSORS = ("gzip", "pgzip", "zlib", "bzip2", "flate", "lz4", "snappy", "zstd")
-REFUSED = {"avro": "the avro scanner is not supported by benthic"}
 READ_SIZE = 65536
 
 Part = bytes | Message
@@ -73,8 +84,10 @@ def scanner_from(conf: Any, source_name: str = "") -> Any:
     name, body = _body(conf)
     if name in SCANNER_FIELDS:
         return Scanner.from_config({"scanner": {name: body}})
-    if name in REFUSED:
-        raise ValueError(f"scanner: {REFUSED[name]}")
+    if name == "avro":
+        f = _fields(name, body, ("raw_json",))
+        require_fastavro()
+        return AvroScanner(_flag(f, "raw_json", False), source_name)
     if name == "csv":
         f = _fields(name, body, ("custom_delimiter", "parse_header_row", "lazy_quotes", "continue_on_error"))
         delimiter = str(f.get("custom_delimiter") or ",")

@@ -129,9 +129,9 @@ output:
     assert "gzip" in result.stderr
 
 
-def test_unknown_and_refused_scanners_fail_lint(tmp_path: Path):
-    avro = lint(tmp_path, "input:\n  file:\n    paths: [a]\n    scanner: {avro: {}}\n")
-    assert avro.returncode == 1 and "avro scanner is not supported" in avro.stderr
+def test_unknown_scanners_fail_lint(tmp_path: Path):
+    avro = lint(tmp_path, "input:\n  file:\n    paths: [a]\n    scanner: {avro: {raw_jsn: true}}\n")
+    assert avro.returncode == 1 and "scanner.avro.raw_jsn: field raw_jsn not recognised" in avro.stderr
     nested = lint(
         tmp_path, "input:\n  file:\n    paths: [a]\n    scanner: {switch: [{scanner: {nope: {}}}]}\n"
     )

@@ -242,7 +242,7 @@ def test_lint_deprecated_and_verbose_and_list_by_status(tmp_path: Path):
     assert f"{config}(6,7) component bloblang is deprecated" in result.stderr
     assert result.stdout.strip() == f"{config}: 2 problem(s)"
     listed = json.loads(run_cli("list", "processors", "--status", "deprecated", "--format", "json").stdout)
-    assert listed["processors"] == ["bloblang"]
+    assert listed["processors"] == ["bloblang", "parquet"]
 
 
 def test_the_watcher_restarts_the_stream_when_the_config_changes_and_rejects_a_broken_one(tmp_path: Path):
