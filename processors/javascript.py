@@ -334,7 +334,7 @@ class JavaScript:
                 f"javascript: the program went past its memory limit of {self.max_memory} bytes"
             ) from None
         result = json.loads(out)
-        if (result["error"] or "").startswith("InternalError: out of memory"):
+        if result["outOfMemory"]:
             raise _Limit(f"javascript: the program went past its memory limit of {self.max_memory} bytes")
         return result, time.thread_time() - started
 

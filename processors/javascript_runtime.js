@@ -298,9 +298,12 @@
   global.__benthic_run = function () {
     var source = global.__benthic_source;
     var error = null;
+    var outOfMemory = false;
     try {
       (0, eval)(source);
     } catch (err) {
+      // QuickJS throws null when it cannot even allocate the "out of memory" error
+      outOfMemory = err === null || (err instanceof InternalError && err.message === "out of memory");
       error = err === ABANDON ? "" : String(err) + location(err);
     }
     var meta = {};
@@ -308,6 +311,7 @@
     return JSON.stringify({
       need: state.need,
       error: error,
+      outOfMemory: outOfMemory,
       body: state.body,
       meta: meta,
       logs: state.logs,
