@@ -32,7 +32,7 @@ def test_the_message_api_reads_and_writes_payloads_and_metadata(tmp_path: Path):
         ['{"a":"a value","b":"b value"}', "hello json"],
         # upstream's examples: a raw string mutation, then a structured one
         "    - javascript:\n"
-        "        code: 'benthos.v0_msg_set_meta(\"raw\", benthos.v0_msg_as_string() + \" seen\");'\n"
+        '        code: \'benthos.v0_msg_set_meta("raw", benthos.v0_msg_as_string() + " seen");\'\n'
         + javascript(
             """
 (() => {
@@ -195,7 +195,10 @@ def test_v0_fetch_sends_the_request_and_console_logs_once_per_message(tmp_path: 
         result = run_config(tmp_path, config)
         assert result.returncode == 0, result.stderr
         out = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-        assert [(m["content"], m["error"]) for m in out] == [("200: echo:first", None), ("200: echo:second", None)]
+        assert [(m["content"], m["error"]) for m in out] == [
+            ("200: echo:first", None),
+            ("200: echo:second", None),
+        ]
         assert out[0]["meta"]["refused"] == (
             'Get "http://127.0.0.1:1/nothing": dial tcp 127.0.0.1:1: connect: connection refused'
         )
