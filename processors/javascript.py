@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from mapping_lang.value import format_json, parse_json, to_text
+from mapping_lang.value import parse_json, to_text
 from pipeline.errors import NoResponseError, RequestBuildError
 from pipeline.http.client import HTTPClient, build_request
 from pipeline.message import Message
@@ -247,13 +247,17 @@ class _Answers:
         self.parses: list[list[Any]] = []
         self.count = 0
 
-    def add_parse(self, text: str) -> None:
-        try:
-            value = parse_json(_utf8(text))
-        except ValueError as err:
-            self.parses.append([text, False, str(err)])
-            return
-        self.parses.append([text, True, format_json(value).decode("utf-8")])
+    def add_parse(self, text: str, document: str | None = None) -> None:
+        """The answer to parsing ``text`` as JSON: Go's error text, or the JSON document that
+        JavaScript's ``JSON.parse`` then reads (``text`` itself once it parsed, unless given)."""
+        if document is None:
+            try:
+                parse_json(_utf8(text))
+            except ValueError as err:
+                self.parses.append([text, False, str(err)])
+                return
+            document = text
+        self.parses.append([text, True, document])
 
 
 class _Limit(Exception):
@@ -344,7 +348,13 @@ class JavaScript:
         meta = {key: to_text(value) for key, value in msg.metadata.items()}
         answers = _Answers()
         if self.uses_structured:
-            answers.add_parse(content)
+            # a payload the pipeline already holds parsed needs no second parse (its bytes are
+            # its JSON, but for a bare string, which the bytes hold without quotes)
+            document = None
+            if msg.has_structured():
+                value = msg.structured()
+                document = json.dumps(value) if isinstance(value, str) else content
+            answers.add_parse(content, document)
         budget = self.timeout
         while True:
             modules = self.modules
