@@ -653,6 +653,33 @@ def _forget_if_delivered(
 # -- the stream -------------------------------------------------------------------------------------
 
 
+class _Unsettled:
+    """Counts the transactions handed to a buffer whose acknowledgement has not come back."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = asyncio.Event()
+
+    def track(self, ack: AckFn) -> AckFn:
+        self.count += 1
+        done = False
+
+        async def tracked(err: BaseException | None) -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self.count -= 1
+                self.changed.set()
+            await ack(err)
+
+        return tracked
+
+    async def settled(self) -> None:
+        while self.count:
+            self.changed.clear()
+            await self.changed.wait()
+
+
 class Stream:
     """Runs one config's input → buffer → pipeline → output until end of input or ``stop()``."""
 
@@ -727,6 +754,7 @@ class Stream:
 
     async def _read_loop(self) -> None:
         target = self.buffer
+        unsettled = _Unsettled()
         try:
             await self._race_stop(self.input.connect())
             while not self._stop_reading.is_set():
@@ -737,11 +765,15 @@ class Stream:
                 if not batch:
                     continue
                 if target is not None:
-                    await target.write(batch, ack)
+                    await target.write(batch, unsettled.track(ack))
                 else:
                     await self._queue.put((batch, ack))
         except EndOfInputError:
             self.res.logger.info("Input has reached its end; draining the pipeline")
+            # As upstream, an input that ends tells the buffer so only once every transaction
+            # it wrote there is acknowledged: a buffer that holds acks back (system_window)
+            # flushes its windows first. A stop request cuts the wait short.
+            await self._race_stop(unsettled.settled())
         finally:
             self._input_done.set()
             if target is not None:

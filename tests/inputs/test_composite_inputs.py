@@ -38,13 +38,6 @@ output:
     assert not (tmp_path / "a.txt").exists() and not (tmp_path / "b.txt").exists()
 
 
-def test_sharded_join_is_refused_at_lint(tmp_path: Path):
-    result = lint(
-        tmp_path, "input:\n  sequence:\n    sharded_join: {type: full-outer, id_path: id}\n    inputs: []\n"
-    )
-    assert result.returncode == 1 and "sharded_join is not supported" in result.stderr
-
-
 def test_broker_merges_every_child_and_its_copies(tmp_path: Path):
     a = write(tmp_path, "a.txt", ['"a1"', '"a2"'])
     b = write(tmp_path, "b.txt", ['"b1"'])
