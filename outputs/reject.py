@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.errors import RejectedError
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, interp
 
 
-class RejectedByConfig(Exception):
-    """The error a ``reject`` output hands back."""
+class RejectedByConfig(RejectedError):
+    """The error a ``reject`` output hands back: the engine nacks the transaction to the input at
+    once instead of retrying a write that fails every time."""
 
 
 SPEC = ComponentSpec(

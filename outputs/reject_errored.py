@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from outputs.children import ChildOutputs
+from pipeline.errors import RejectedError
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, component
@@ -27,10 +28,6 @@ SPEC = ComponentSpec(
     categories=("Utility",),
     root=component("reject_errored", "output"),
 )
-
-
-class RejectedError(Exception):
-    pass
 
 
 class RejectErroredOutput(ChildOutputs):

@@ -9,7 +9,7 @@ wording because ``drop_on.error_patterns`` and users' alerts match on it. The tr
     |   +-- EndOfInputError        input exhausted: the stream shuts down cleanly
     |   +-- BackoffError           wait ``duration`` seconds before trying again
     |   +-- UnwritableError        these messages can never be written: nacked, not retried
-    +-- RejectedError              an errored message reached a strict output: nacked
+    +-- RejectedError              a rejection (strict mode, reject, reject_errored): nacked at once
     +-- ShutdownError              a transaction abandoned by a forced shutdown
     +-- RequestBuildError          an HTTP request could not be built: the batch fails unsent
     +-- UnexpectedResponseError    an HTTP status outside the successful ones: retried
@@ -80,8 +80,10 @@ class ConfigReadError(Exception):
 
 
 class RejectedError(Exception):
-    """A message flagged as errored reached an output while ``error_handling.strict`` is on: the
-    output stage raises it instead of writing, and the transaction is nacked with it."""
+    """A write that can never succeed because it is refused on purpose: a message flagged as
+    errored reaching an output while ``error_handling.strict`` is on, the ``reject`` output, or
+    an errored message at ``reject_errored``. The engine does not retry it: the transaction is
+    nacked with it, so the input redelivers or its client hears the error."""
 
 
 class ShutdownError(Exception):

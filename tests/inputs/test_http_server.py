@@ -162,3 +162,24 @@ def test_a_bad_content_type_is_a_400() -> None:
         assert (response.status_code, response.text) == (400, "Bad request\n")
 
     serve({})(scenario)
+
+
+def test_a_reject_output_answers_502_with_its_text_at_once() -> None:
+    # a rejection is final: the transaction goes back to the input as a nack (so the client hears
+    # why) instead of being retried until the request times out with a 408
+    async def scenario(client: httpx.AsyncClient, url: str) -> None:
+        response = await client.post(url, content=b"alpha")
+        assert (response.status_code, response.text) == (502, "refused alpha\n")
+
+    serve({"timeout": "30s"}, [], {"reject": "refused ${! content() }"})(scenario)
+
+
+def test_reject_errored_answers_502_for_a_message_that_failed_processing() -> None:
+    async def scenario(client: httpx.AsyncClient, url: str) -> None:
+        ok = await client.post(url, content=b'{"n":1}')
+        assert ok.status_code == 200
+        bad = await client.post(url, content=b"not json")
+        assert bad.status_code == 502
+        assert bad.text.startswith("rejecting due to failed processing: ")
+
+    serve({"timeout": "30s"}, [{"mapping": "root = this"}], {"reject_errored": {"drop": {}}})(scenario)
