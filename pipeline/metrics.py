@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 import mapping_lang
+from mapping_lang.gofmt import go_type
 from pipeline.logs import Logger
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -179,9 +180,7 @@ class MetricsMapping:
         if isinstance(root, str):
             return root, new_labels
         if self.logger is not None:
-            self.logger.error(
-                f"Path mapping returned invalid result, expected string, found {_go_type(root)}"
-            )
+            self.logger.error(f"Path mapping returned invalid result, expected string, found {go_type(root)}")
         return name, labels
 
 
@@ -191,22 +190,6 @@ def _label_text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return mapping_lang.format_json(value).decode()
-
-
-def _go_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int64"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if value is None:
-        return "<nil>"
-    return type(value).__name__
 
 
 class Metrics:

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from mapping_lang.gofmt import go_type
 from mapping_lang.value import format_json_marshal
 from pipeline.message import Message
 from pipeline.parquet_rows import require_pyarrow
@@ -187,7 +188,7 @@ _COMMON |= {"DATE", "TIME_OF_DAY", "UUID", "MAP", "ARRAY", "OBJECT"}
 def columns_from_common(schema: Any) -> list[Column]:
     """The columns of a common schema (upstream's neutral schema form) held in metadata."""
     if not isinstance(schema, dict):
-        raise ValueError(f"expected map, received: {_go_type(schema)}")
+        raise ValueError(f"expected map, received: {go_type(schema)}")
     if schema.get("type") != "OBJECT":
         raise ValueError(f"source schema must be an object at the root, got {schema.get('type')}")
     children = schema.get("children") or []
@@ -198,7 +199,7 @@ def columns_from_common(schema: Any) -> list[Column]:
 
 def _common_column(node: Any) -> Column:
     if not isinstance(node, dict) or not isinstance(node.get("type"), str):
-        raise ValueError(f"expected field `type` of type string, got {_go_type((node or {}).get('type'))}")
+        raise ValueError(f"expected field `type` of type string, got {go_type((node or {}).get('type'))}")
     kind, name = node["type"], str(node.get("name", ""))
     children = node.get("children") or []
     if kind in ("UNION",):
@@ -237,25 +238,6 @@ def _common_column(node: Any) -> Column:
             raise ValueError(f"time-of-day field {name!r} has unit SECONDS which parquet cannot express")
         column.unit = {"MICROS": "us", "NANOS": "ns"}.get(str(unit), "ms")
     return column
-
-
-def _go_type(value: Any) -> str:
-    """The Go type upstream names in its errors for a JSON value."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int64"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    return type(value).__name__
 
 
 # -- Arrow schema and values ---------------------------------------------------------------------
@@ -311,7 +293,7 @@ def _value(column: Column, value: Any, unit: str, path: str) -> Any:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise EncodeError(f"column {path}: expected an array, got {_go_type(value)}")
+            raise EncodeError(f"column {path}: expected an array, got {go_type(value)}")
         single = Column(
             column.name, column.kind, children=column.children, scale=column.scale, unit=column.unit
         )
@@ -323,7 +305,7 @@ def _value(column: Column, value: Any, unit: str, path: str) -> Any:
         raise EncodeError(f"column {path}: a value is required")
     if column.children:
         if not isinstance(value, dict):
-            raise EncodeError(f"column {path}: expected an object, got {_go_type(value)}")
+            raise EncodeError(f"column {path}: expected an object, got {go_type(value)}")
         return _row(column.children, value, unit, path + ".")
     try:
         return _leaf(column, value, unit, path)
@@ -335,12 +317,12 @@ def _leaf(column: Column, value: Any, unit: str, path: str) -> Any:
     kind = column.kind
     if kind == "MAP":
         if not isinstance(value, dict):
-            raise ValueError(f"expected an object, got {_go_type(value)}")
+            raise ValueError(f"expected an object, got {go_type(value)}")
         assert column.key is not None
         return [(str(k), _value(column.key, v, unit, f"{path}.{k}")) for k, v in value.items()]
     if kind == "BOOLEAN":
         if not isinstance(value, bool):
-            raise ValueError(f"cannot write {_go_type(value)} as BOOLEAN")
+            raise ValueError(f"cannot write {go_type(value)} as BOOLEAN")
         return value
     if kind in ("INT32", "INT64"):
         number = _whole(value, kind)
@@ -349,20 +331,20 @@ def _leaf(column: Column, value: Any, unit: str, path: str) -> Any:
         return number
     if kind in ("FLOAT", "DOUBLE"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"cannot write {_go_type(value)} as {kind}")
+            raise ValueError(f"cannot write {go_type(value)} as {kind}")
         return float(value)
     if kind in ("BYTE_ARRAY", "BSON"):
         if isinstance(value, str):
             return value.encode()
         if isinstance(value, bytes):
             return value
-        raise ValueError(f"cannot write {_go_type(value)} as {kind}")
+        raise ValueError(f"cannot write {go_type(value)} as {kind}")
     if kind in ("UTF8", "ENUM"):
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         if isinstance(value, str):
             return value
-        raise ValueError(f"cannot write {_go_type(value)} as {kind}")
+        raise ValueError(f"cannot write {go_type(value)} as {kind}")
     if kind == "JSON":
         return format_json_marshal(value)
     if kind == "UUID":
@@ -373,7 +355,7 @@ def _leaf(column: Column, value: Any, unit: str, path: str) -> Any:
                 raise ValueError(f"parsing string as UUID: invalid UUID {value!r}") from None
         if isinstance(value, bytes) and len(value) == 16:
             return value
-        raise ValueError(f"cannot write {_go_type(value)} as UUID")
+        raise ValueError(f"cannot write {go_type(value)} as UUID")
     if kind == "TIMESTAMP":
         return _timestamp(value, unit)
     if kind == "DATE":
@@ -389,7 +371,7 @@ def _leaf(column: Column, value: Any, unit: str, path: str) -> Any:
         return _whole(value, "TIME")
     if kind == "DECIMAL":
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValueError(f"cannot write {_go_type(value)} as DECIMAL")
+            raise ValueError(f"cannot write {go_type(value)} as DECIMAL")
         try:
             exact = decimal.Decimal(str(value))
         except decimal.InvalidOperation:
@@ -400,7 +382,7 @@ def _leaf(column: Column, value: Any, unit: str, path: str) -> Any:
 
 def _whole(value: Any, kind: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"cannot write {_go_type(value)} as {kind}")
+        raise ValueError(f"cannot write {go_type(value)} as {kind}")
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
             raise ValueError(f"cannot write {value} as {kind}")
@@ -426,7 +408,7 @@ def _timestamp(value: Any, unit: str) -> int:
             raise ValueError(f"cannot convert {value} to TIMESTAMP")
         return int(value)
     raise ValueError(
-        f"TIMESTAMP values must be a timestamp, RFC3339 string, or numeric; got {_go_type(value)}"
+        f"TIMESTAMP values must be a timestamp, RFC3339 string, or numeric; got {go_type(value)}"
     )
 
 
@@ -480,7 +462,7 @@ class ParquetEncode:
             except ValueError as err:
                 raise EncodeError(f"message {i}: {err}") from None
             if not isinstance(value, dict):
-                raise EncodeError(f"unable to encode message type {_go_type(value)} as parquet row")
+                raise EncodeError(f"unable to encode message type {go_type(value)} as parquet row")
             try:
                 rows.append(_row(columns, value, self.unit))
             except EncodeError as err:
