@@ -230,6 +230,17 @@ def test_parse_json_ignores_what_follows_the_first_value(text: str, want: bytes)
     assert mapping_lang.compile(f'root = "{text}".parse_json()').apply(b"{}").content == want
 
 
+def test_json_schema_reads_its_schema_with_one_decode() -> None:
+    with pytest.raises(mapping_lang.MappingError) as info:
+        mapping_lang.compile('root = this.json_schema("{\\"type\\": objec}")')
+    assert (
+        "failed to parse json schema definition: invalid character 'o' looking for beginning of value"
+        in str(info.value)
+    )
+    trailing = mapping_lang.compile('root = this.json_schema("{\\"type\\":\\"object\\"} trailing")')
+    assert trailing.apply(b'{"a":1}').content == b'{"a":1}'
+
+
 def test_unarchive_json_documents_fails_with_the_decoders_error() -> None:
     assert [m.structured() for m in json_documents(Message(b'{"a":1} 2\n[3]'))] == [{"a": 1}, 2, [3]]
     for payload, want in [
