@@ -10,6 +10,9 @@ decodes until it has proved nothing follows. A byte is shown as Go's ``quoteChar
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import subprocess
 import sys
 
@@ -239,6 +242,48 @@ def test_json_schema_reads_its_schema_with_one_decode() -> None:
     )
     trailing = mapping_lang.compile('root = this.json_schema("{\\"type\\":\\"object\\"} trailing")')
     assert trailing.apply(b'{"a":1}').content == b'{"a":1}'
+
+
+def _hs256_token(header: bytes, claims: bytes) -> bytes:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    signed = f"{b64(header)}.{b64(claims)}"
+    return f"{signed}.{b64(hmac.new(b'secret', signed.encode(), hashlib.sha256).digest())}".encode()
+
+
+@pytest.mark.parametrize(
+    ("header", "claims", "want"),
+    [
+        (
+            b'{"alg":"HS256"}',
+            b'{"sub":nul}',
+            "could not JSON decode claim: invalid character '}' in literal null (expecting 'l')",
+        ),
+        (b'{"alg":"HS256"}', b"", "could not JSON decode claim: unexpected end of JSON input"),
+        (
+            b'{"alg":"HS256"}',
+            b"{} {}",
+            "could not JSON decode claim: invalid character '{' after top-level value",
+        ),
+        (
+            b'{"alg":"HS256"}',
+            b"[1]",
+            "could not JSON decode claim: json: cannot unmarshal array into Go value of type jwt.MapClaims",
+        ),
+        (b"x", b"{}", "could not JSON decode header: invalid character 'x' looking for beginning of value"),
+        (
+            b'{"alg":"HS384"}',
+            b"{",
+            "could not JSON decode claim: unexpected end of JSON input",
+        ),  # before the alg check
+    ],
+)
+def test_parse_jwt_says_what_golang_jwt_says_about_a_segment_that_is_not_json(
+    header: bytes, claims: bytes, want: str
+) -> None:
+    error = error_of('root = content().string().parse_jwt_hs256("secret")', _hs256_token(header, claims))
+    assert f"failed to parse JWT string: token is malformed: {want}" in error
 
 
 def test_unarchive_json_documents_fails_with_the_decoders_error() -> None:
