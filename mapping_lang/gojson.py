@@ -28,7 +28,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_DEPTH", "JsonSyntaxError", "decode_first", "message_error", "quote_char", "unmarshal_error"]
+__all__ = [
+    "MAX_DEPTH",
+    "JsonEOF",
+    "JsonSyntaxError",
+    "decode_first",
+    "message_error",
+    "quote_char",
+    "unmarshal_error",
+]
 
 MAX_DEPTH = 10000  # Go's maxNestingDepth
 
@@ -39,6 +47,10 @@ class JsonSyntaxError(ValueError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
+
+
+class JsonEOF(JsonSyntaxError):
+    """``io.EOF`` from a ``json.Decoder``: nothing but spaces where a value could start."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +366,8 @@ def unmarshal_error(data: bytes) -> str | None:
 
 def decode_first(data: bytes, start: int = 0) -> int:
     """Read one value from ``data[start:]`` as ``json.Decoder.Decode`` does; the index just past
-    it. Raises ``JsonSyntaxError`` (``EOF`` and ``unexpected EOF`` included) when there is none."""
+    it. Raises ``JsonEOF`` when only spaces remain, else ``JsonSyntaxError`` (``unexpected EOF``
+    for a cut-off value) when there is no value."""
     scanner = _Scanner()
     event, index = scanner.run(data, start, stop_at_end=True)
     if event == ENDED_BEFORE:
@@ -368,7 +381,7 @@ def decode_first(data: bytes, start: int = 0) -> int:
         pass  # the decoder ignores what the imagined space did; the input just ended too soon
     if data[start:].strip(b" \t\r\n"):
         raise JsonSyntaxError("unexpected EOF", scanner.bytes_read)
-    raise JsonSyntaxError("EOF", scanner.bytes_read)
+    raise JsonEOF("EOF", scanner.bytes_read)
 
 
 def message_error(data: bytes) -> str | None:
@@ -380,11 +393,14 @@ def message_error(data: bytes) -> str | None:
         return str(err)
     try:
         end = decode_first(data, end)
+    except JsonEOF:
+        return None
     except JsonSyntaxError as err:
-        return None if str(err) == "EOF" else str(err)
+        return str(err)
     try:
         decode_first(data, end)  # a third look: its syntax error, if any, wins
+    except JsonEOF:
+        pass
     except JsonSyntaxError as err:
-        if str(err) != "EOF":
-            return str(err)
+        return str(err)
     return "message contains multiple valid documents"

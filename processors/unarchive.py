@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
-from mapping_lang.gojson import JsonSyntaxError, decode_first
+from mapping_lang.gojson import JsonEOF, JsonSyntaxError, decode_first
 from mapping_lang.value import parse_json
 from pipeline.message import Message
 from pipeline.plugin import register_processor
@@ -122,8 +122,10 @@ def _go_documents_error(raw: bytes) -> str | None:
     while True:
         try:
             pos = decode_first(raw, pos)
+        except JsonEOF:
+            return None
         except JsonSyntaxError as err:
-            return None if str(err) == "EOF" else str(err)
+            return str(err)
 
 
 def lines(msg: Message) -> list[Message]:
