@@ -33,6 +33,7 @@ from typing import Any
 from inputs.avro_ocf import AvroScanner, require_fastavro
 from inputs.codecs import SCANNER_FIELDS, Scanner
 from mapping_lang.errors import EvalError
+from mapping_lang.gojson import JsonSyntaxError, decode_first
 from mapping_lang.methods.encoding import require_codec, zstd_decoder
 from mapping_lang.re2 import compile_re2
 from pipeline.message import Message
@@ -264,11 +265,24 @@ class CsvScanner:
             return [Message.from_structured(list(record), meta)]
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's decoder takes NaN and Infinity; Go's does not
+
+
+def _decode_error(text: str) -> str | None:
+    """What Go's ``json.Decoder.Decode`` says reading the value at the start of ``text``."""
+    try:
+        decode_first(text.encode("utf-8", "surrogatepass"))
+    except JsonSyntaxError as err:
+        return str(err)
+    return None
+
+
 class JsonDocuments:
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.buffer = ""
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(parse_constant=_reject_constant)
         self.eof = False
 
     reader_limit = 2**26
@@ -279,10 +293,13 @@ class JsonDocuments:
             if text:
                 try:
                     value, end = self.decoder.raw_decode(text)
-                except json.JSONDecodeError as err:
+                except ValueError as err:
                     if self.eof:
                         self.buffer = ""
-                        raise ValueError(f"failed to parse JSON document: {err}") from None
+                        # upstream returns its json.Decoder's error as it is
+                        raise ValueError(
+                            _decode_error(text) or f"failed to parse JSON document: {err}"
+                        ) from None
                 else:
                     if end < len(text) or self.eof or text.endswith(("}", "]", '"')):
                         self.buffer = text[end:]

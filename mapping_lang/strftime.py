@@ -212,12 +212,11 @@ def compile_strptime(fmt: str) -> re.Pattern[str]:
             if j > i + 1 and j < len(fmt) and fmt[j] == "z":
                 d = "z"
                 i = j - 1
-            if d in _ALIASES:
-                sub = compile_strptime(_ALIASES[d]).pattern.removesuffix(r"\Z")
-                parts.append(sub)
-                used.update(re.findall(r"\?P<(\w+)>", sub))
-            elif d in _PARSE_PATTERNS:
-                pat = _PARSE_PATTERNS[d]
+            if d in _ALIASES or d in _PARSE_PATTERNS:
+                if d in _ALIASES:
+                    pat = compile_strptime(_ALIASES[d]).pattern.removesuffix(r"\Z")
+                else:
+                    pat = _PARSE_PATTERNS[d]
                 names = re.findall(r"\?P<(\w+)>", pat)
                 for name in names:
                     if name in used:  # a repeated field: match it without capturing again

@@ -26,6 +26,8 @@ from typing import Any
 
 import orjson
 
+from mapping_lang.gojson import message_error
+
 __all__ = [
     "DELETED",
     "NOTHING",
@@ -305,7 +307,7 @@ def _parse_float(lexeme: str) -> Any:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+    raise ValueError(name)  # NaN and Infinity are not JSON; the error's text comes from gojson
 
 
 _slow_decoder = _stdjson.JSONDecoder(
@@ -418,27 +420,6 @@ def _has_negative_zero(raw: bytes) -> bool:
         start = j
 
 
-def _go_json_error(raw: bytes, exc: Exception) -> ValueError:
-    msg = str(exc)
-    if isinstance(exc, _stdjson.JSONDecodeError):
-        pos = exc.pos
-        if pos >= len(exc.doc):
-            return ValueError("unexpected end of JSON input")
-        ch = exc.doc[pos]
-        return ValueError(f"invalid character {_go_quote_char(ch)} looking for beginning of value")
-    return ValueError(msg)
-
-
-def _go_quote_char(ch: str) -> str:
-    if ch == "'":
-        return "'\\''"
-    if ch == '"':
-        return "'\"'"
-    if ord(ch) < 0x20:
-        return repr(ch)
-    return f"'{ch}'"
-
-
 def parse_json(data: bytes | str) -> Any:
     """Decode one JSON document like Go's decoder with ``UseNumber``."""
     if type(data) is bytes:
@@ -507,32 +488,21 @@ def settle_document(doc: Any, raw: bytes) -> None:
 def _slow_parse(raw: bytes) -> Any:
     text = raw.decode("utf-8", errors="replace")
     stripped = text.lstrip(" \t\r\n")
-    if not stripped:
-        raise ValueError("unexpected end of JSON input")
     try:
         value, end = _slow_decoder.raw_decode(stripped)
-    except _stdjson.JSONDecodeError as e:
-        raise _go_json_error(raw, e) from None
-    except ValueError as e:
-        raise ValueError(str(e)) from None
     except RecursionError:
-        raise ValueError("exceeded max depth") from None
-    rest = stripped[end:].strip(" \t\r\n")
-    if rest:
-        raise ValueError("message contains multiple valid documents")
+        raise _syntax_error(raw, "exceeded max depth") from None
+    except ValueError as e:
+        raise _syntax_error(raw, str(e)) from None
+    if stripped[end:].strip(" \t\r\n"):
+        raise _syntax_error(raw, "message contains multiple valid documents")
     return value
 
 
-def first_json_value(raw: bytes) -> bytes:
-    """The text of the first JSON value in ``raw`` (leading space included), for readers that
-    decode one value and leave the rest, as Go's ``json.Decoder.Decode`` does."""
-    text = raw.decode("utf-8", errors="replace")
-    stripped = text.lstrip(" \t\r\n")
-    try:
-        _, end = _slow_decoder.raw_decode(stripped)
-    except (ValueError, RecursionError):
-        return raw
-    return stripped[:end].encode("utf-8", errors="surrogatepass")
+def _syntax_error(raw: bytes, fallback: str) -> ValueError:
+    """What upstream's message parse says about ``raw`` (Go's scanner, ``gojson``); ``fallback``
+    where Go would accept what Python refused (nesting deeper than Python's recursion allows)."""
+    return ValueError(message_error(raw) or fallback)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -247,12 +247,13 @@ class _Answers:
         self.parses: list[list[Any]] = []
         self.count = 0
 
-    def add_parse(self, text: str, document: str | None = None) -> None:
+    def add_parse(self, text: str, document: str | None = None, raw: bytes | None = None) -> None:
         """The answer to parsing ``text`` as JSON: Go's error text, or the JSON document that
-        JavaScript's ``JSON.parse`` then reads (``text`` itself once it parsed, unless given)."""
+        JavaScript's ``JSON.parse`` then reads (``text`` itself once it parsed, unless given).
+        ``raw`` is the payload ``text`` was decoded from: Go's error shows its bytes."""
         if document is None:
             try:
-                parse_json(_utf8(text))
+                parse_json(_utf8(text) if raw is None else raw)
             except ValueError as err:
                 self.parses.append([text, False, str(err)])
                 return
@@ -354,7 +355,7 @@ class JavaScript:
             if msg.has_structured():
                 value = msg.structured()
                 document = json.dumps(value) if isinstance(value, str) else content
-            answers.add_parse(content, document)
+            answers.add_parse(content, document, msg.content)
         budget = self.timeout
         while True:
             modules = self.modules

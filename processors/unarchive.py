@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from mapping_lang.gojson import JsonEOF, JsonSyntaxError, decode_first
 from mapping_lang.value import parse_json
 from pipeline.message import Message
 from pipeline.plugin import register_processor
@@ -94,21 +95,37 @@ def json_map(msg: Message) -> list[Message]:
 
 
 def json_documents(msg: Message) -> list[Message]:
-    text = msg.content.decode("utf-8", "replace")
+    # Upstream reads values with one json.Decoder until EOF and fails the whole message on the
+    # first bad one, with the decoder's own error. Python's decoder splits the values quickly; when
+    # it stops, Go's scanner (``gojson``) reads them again to say what Go would have said.
+    raw = msg.content
+    text = raw.decode("utf-8", "surrogateescape")  # so that each value's bytes come back exactly
     decoder = json.JSONDecoder()
-    out, pos = [], 0
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= len(text):
-            break
-        try:
+    out: list[Message] = []
+    pos = 0
+    try:
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos >= len(text):
+                return out
             _, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"failed to parse message into JSON documents: {err.msg}") from None
-        out.append(_derive(msg, None, parse_json(text[pos:end])))
-        pos = end
-    return out
+            out.append(_derive(msg, None, parse_json(text[pos:end].encode("utf-8", "surrogateescape"))))
+            pos = end
+    except (ValueError, RecursionError) as err:
+        raise ValueError(_go_documents_error(raw) or str(err)) from None
+
+
+def _go_documents_error(raw: bytes) -> str | None:
+    """The error Go's decoder meets reading ``raw`` value by value (None: it meets none)."""
+    pos = 0
+    while True:
+        try:
+            pos = decode_first(raw, pos)
+        except JsonEOF:
+            return None
+        except JsonSyntaxError as err:
+            return str(err)
 
 
 def lines(msg: Message) -> list[Message]:

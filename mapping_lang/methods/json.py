@@ -10,10 +10,10 @@ from typing import Any
 
 from mapping_lang.durations import parse_duration_ns
 from mapping_lang.errors import EvalError
+from mapping_lang.gojson import decode_first
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
     JsonNumber,
-    first_json_value,
     format_json,
     format_json_marshal,
     parse_json,
@@ -34,21 +34,19 @@ def _text(target: Any, name: str) -> str | bytes:
     description="Reads a string as one JSON document and gives back the value it holds.",
 )
 def parse_json_method(ctx: Any, target: Any, use_number: bool | None = None) -> Any:
-    # Upstream decodes the first value with a json.Decoder: whatever follows it is ignored, an
-    # empty input is EOF, and numbers are float64 unless use_number keeps their text.
+    # Upstream decodes the first value with a json.Decoder: whatever follows it is never read, an
+    # input of spaces is EOF, a cut-off value unexpected EOF, and numbers are float64 unless
+    # use_number keeps their text. The whole input is tried first: it is almost always one value.
     data = _text(target, "parse_json")
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if not raw.strip(b" \t\r\n"):
-        raise EvalError("failed to parse value as JSON: EOF")
     try:
         value = parse_json(raw)
-    except ValueError as err:
-        msg = str(err)
-        if msg != "message contains multiple valid documents":
-            if msg == "unexpected end of JSON input":  # json.Unmarshal's words; the decoder's:
-                msg = "unexpected EOF"
-            raise EvalError(f"failed to parse value as JSON: {msg}") from None
-        value = parse_json(first_json_value(raw))
+    except ValueError:
+        try:
+            end = decode_first(raw)
+            value = parse_json(raw[:end])
+        except ValueError as err:
+            raise EvalError(f"failed to parse value as JSON: {err}") from None
     return value if use_number else _floats(value)
 
 

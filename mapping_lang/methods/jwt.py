@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
 from mapping_lang.errors import EvalError, TypeMismatch
+from mapping_lang.gojson import unmarshal_error
 from mapping_lang.library import Param, method
 from mapping_lang.libutil import as_text
 from mapping_lang.value import format_json_marshal, is_number, parse_json, to_float
@@ -25,6 +25,31 @@ def _b64url_decode(part: str) -> bytes:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     except (ValueError, base64.binascii.Error):  # type: ignore[attr-defined]
         raise EvalError("failed to parse JWT string: token is malformed: could not base64 decode") from None
+
+
+def _decode_segment(data: bytes, segment: str, go_type: str) -> Any:
+    """A header or claims segment decoded as golang-jwt's ``json.Unmarshal`` does, with its error
+    after the segment's name."""
+    try:
+        value = parse_json(data)
+    except ValueError as err:
+        detail = unmarshal_error(data) or str(err)
+    else:
+        if value is None or type(value) is dict:
+            return value
+        kind = (
+            "array"
+            if type(value) is list
+            else "string"
+            if type(value) is str
+            else "bool"
+            if type(value) is bool
+            else "number"
+        )
+        detail = f"json: cannot unmarshal {kind} into Go value of type {go_type}"
+    raise EvalError(
+        f"failed to parse JWT string: token is malformed: could not JSON decode {segment}: {detail}"
+    )
 
 
 def _b64url(data: bytes) -> str:
@@ -59,12 +84,10 @@ def _parse_jwt(kind: str, bits: str) -> None:
             raise EvalError(
                 "failed to parse JWT string: token is malformed: token contains an invalid number of segments"
             )
-        try:
-            header = json.loads(_b64url_decode(parts[0]))
-        except ValueError:
-            raise EvalError(
-                "failed to parse JWT string: token is malformed: could not JSON decode header"
-            ) from None
+        # golang-jwt decodes the header, then the claims (json.Unmarshal), before it looks at the
+        # algorithm or the signature
+        header = _decode_segment(_b64url_decode(parts[0]), "header", "map[string]interface {}")
+        claims = _decode_segment(_b64url_decode(parts[1]), "claim", "jwt.MapClaims")
         if not isinstance(header, dict) or header.get("alg") != alg:
             raise EvalError("failed to parse JWT string: token is unverifiable: error while executing keyfunc: "
                             f"incorrect signing method: {header.get('alg') if isinstance(header, dict) else None}")  # fmt: skip
@@ -83,12 +106,6 @@ def _parse_jwt(kind: str, bits: str) -> None:
             ok = signatures.verify(kind, bits, key, signed, sig)
         if not ok:
             raise EvalError("failed to parse JWT string: token signature is invalid: signature is invalid")
-        try:
-            claims = parse_json(_b64url_decode(parts[1]))
-        except ValueError:
-            raise EvalError(
-                "failed to parse JWT string: token is malformed: could not JSON decode claim"
-            ) from None
         if type(claims) is not dict:
             raise EvalError("failed to parse JWT string: token is malformed: claims are not an object")
         _check_claims(claims)

@@ -61,6 +61,22 @@ def test_json_documents_and_json_array_scanners(tmp_path: Path):
     assert read_with(tmp_path, [array], "{json_array: {}}") == [{"b": 1}, ["x"], 2]
 
 
+def test_json_documents_scanner_stops_at_a_bad_document_with_gos_words(tmp_path: Path):
+    docs = tmp_path / "docs.json"
+    docs.write_text('{"a":1} {"b": nul}\n{"c":3}\n')
+    config = f"""
+input:
+  file:
+    paths: [{json.dumps(str(docs))}]
+    scanner: {{json_documents: {{}}}}
+output:
+  stdout: {{}}
+"""
+    result = run_config(tmp_path, config)
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"a": 1}]
+    assert "Failed to read message: invalid character '}' in literal null (expecting 'l')" in result.stderr
+
+
 def test_re_match_scanner_starts_a_message_at_each_match(tmp_path: Path):
     log = tmp_path / "app.log"
     log.write_text("12:00:01 start\n  detail\n12:00:02 next\n12:00:03 last\n")

@@ -240,3 +240,22 @@ def test_a_syntax_error_stops_the_start_and_lint_names_a_missing_engine(tmp_path
     result = run_cli("lint", config, env=cli_env(pythonpath=[str(blocker)]))
     assert result.returncode == 1
     assert "pip install 'benthic[javascript]'" in result.stdout + result.stderr
+
+
+def test_a_payload_that_is_not_json_fails_to_parse_with_gos_words_for_its_bytes(tmp_path: Path):
+    # Go's scanner shows the offending byte (0xFF as 'ÿ'), not the character the text decodes to
+    code = """
+try {
+  benthos.v0_msg_as_structured();
+} catch (e) {
+  benthos.v0_msg_set_meta("parse_error", e);
+}
+"""
+    for payload, want in [
+        (b"\xff{}", "invalid character '\u00ff' looking for beginning of value"),
+        (b'{"a": nul}', "invalid character '}' in literal null (expecting 'l')"),
+        (b"{} {}", "message contains multiple valid documents"),
+    ]:
+        config = file_input(tmp_path, payload) + "pipeline:\n  processors:\n" + javascript(code) + REPORT
+        out = run_lines(tmp_path, config + "output:\n  stdout: {}\n")
+        assert out[0]["meta"]["parse_error"] == want
