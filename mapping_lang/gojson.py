@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import re
 
+import orjson
+
 __all__ = [
     "MAX_DEPTH",
     "JsonEOF",
@@ -39,6 +41,10 @@ __all__ = [
 ]
 
 MAX_DEPTH = 10000  # Go's maxNestingDepth
+# How many steps (a byte, or a run of bytes skipped in bulk) one look at an input may take: a
+# few tenths of a second of CPU on dense JSON. Past it the error is worded from where Python's decoder
+# stopped instead (``_approximate``), so a huge hostile body cannot hold a worker for seconds.
+STEP_BUDGET = 500_000
 
 
 class JsonSyntaxError(ValueError):
@@ -51,6 +57,30 @@ class JsonSyntaxError(ValueError):
 
 class JsonEOF(JsonSyntaxError):
     """``io.EOF`` from a ``json.Decoder``: nothing but spaces where a value could start."""
+
+
+class _OverBudget(Exception):
+    """The scan took more than ``STEP_BUDGET`` steps."""
+
+
+def _approximate(data: bytes, start: int = 0) -> JsonSyntaxError:
+    """The error worded from where orjson stopped: exact for most inputs (a bad byte where a
+    value should start, a cut-off input), without Go's context words for the rest."""
+    body = data[start:]
+    stripped = body.lstrip(b" \t\r\n")
+    offset = start + len(body) - len(stripped)
+    try:
+        orjson.loads(stripped)
+    except orjson.JSONDecodeError as err:
+        # orjson counts characters; the offending character's first byte is what Go would show
+        prefix = stripped.decode("utf-8", "surrogateescape")[: err.pos].encode("utf-8", "surrogateescape")
+        if len(prefix) >= len(stripped):
+            return JsonSyntaxError("unexpected end of JSON input", offset + len(prefix))
+        return JsonSyntaxError(
+            f"invalid character {quote_char(stripped[len(prefix)])} looking for beginning of value",
+            offset + len(prefix),
+        )
+    return JsonSyntaxError("invalid JSON", offset)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,6 +154,11 @@ _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 _SIMPLE_ESCAPE_LETTERS = frozenset(b'bfnrt\\/"')
 _LITERALS = {ord("t"): b"true", ord("f"): b"false", ord("n"): b"null"}
 _PLAIN_STRING_RUN = re.compile(rb'[^"\\\x00-\x1f]+')  # string bytes that need no attention
+_DIGIT_RUN = re.compile(rb"[0-9]+")
+_SPACE_RUN = re.compile(rb"[ \t\r\n]+")
+# states in which a run of digits, or of spaces, leaves the state as it is
+_DIGIT_STATES = frozenset((_INT_DIGITS, _FRACTION, _EXP_DIGITS))
+_SPACE_STATES = frozenset((_BEGIN_VALUE, _FIRST_ELEMENT, _FIRST_KEY, _NEXT_KEY, _TOP_DONE))
 
 
 class _Scanner:
@@ -320,16 +355,35 @@ class _Scanner:
 
     def run(self, data: bytes, start: int, stop_at_end: bool) -> tuple[int, int]:
         """Feed ``data[start:]``; ``(ENDED_BEFORE | ENDED_WITH, index)`` when the top-level value
-        ends and ``stop_at_end``, else ``(MORE, len(data))``. Plain string runs are skipped in bulk
-        (they cannot change the state), which keeps big documents quick."""
+        ends and ``stop_at_end``, else ``(MORE, len(data))``. Runs of bytes that cannot change the
+        state (plain string bytes, digits inside a number, spaces between tokens, the rest of a
+        literal) are skipped in bulk, which keeps big documents quick."""
         i, n = start, len(data)
+        steps = 0
         while i < n:
-            if self.state == _IN_STRING:
+            steps += 1
+            if steps > STEP_BUDGET:
+                raise _OverBudget
+            state = self.state
+            run = None
+            if state == _IN_STRING:
                 run = _PLAIN_STRING_RUN.match(data, i)
-                if run is not None:
-                    self.bytes_read += run.end() - i
-                    i = run.end()
+            elif state in _DIGIT_STATES:
+                run = _DIGIT_RUN.match(data, i)
+            elif state in _SPACE_STATES or (state == _AFTER_VALUE and self.containers):
+                run = _SPACE_RUN.match(data, i)
+            elif state == _LITERAL:
+                rest = self._word[self._matched :]
+                if data.startswith(rest, i):  # the rest of true/false/null, all at once
+                    self.bytes_read += len(rest)
+                    self._matched = len(self._word)
+                    self.state = _AFTER_VALUE
+                    i += len(rest)
                     continue
+            if run is not None:
+                self.bytes_read += run.end() - i
+                i = run.end()
+                continue
             self.bytes_read += 1
             event = self.feed(data[i])
             if event != MORE and stop_at_end:
@@ -361,6 +415,8 @@ def unmarshal_error(data: bytes) -> str | None:
             return "unexpected end of JSON input"
     except JsonSyntaxError as err:
         return str(err)
+    except _OverBudget:
+        return str(_approximate(data))
     return None
 
 
@@ -369,7 +425,10 @@ def decode_first(data: bytes, start: int = 0) -> int:
     it. Raises ``JsonEOF`` when only spaces remain, else ``JsonSyntaxError`` (``unexpected EOF``
     for a cut-off value) when there is no value."""
     scanner = _Scanner()
-    event, index = scanner.run(data, start, stop_at_end=True)
+    try:
+        event, index = scanner.run(data, start, stop_at_end=True)
+    except _OverBudget:
+        raise _approximate(data, start) from None
     if event == ENDED_BEFORE:
         return index
     if event == ENDED_WITH:

@@ -19,7 +19,14 @@ import sys
 import pytest
 
 import mapping_lang
-from mapping_lang.gojson import JsonSyntaxError, decode_first, message_error, quote_char, unmarshal_error
+from mapping_lang.gojson import (
+    STEP_BUDGET,
+    JsonSyntaxError,
+    decode_first,
+    message_error,
+    quote_char,
+    unmarshal_error,
+)
 from mapping_lang.value import parse_json
 from pipeline.message import Message
 from processors.unarchive import json_documents
@@ -315,6 +322,20 @@ def test_a_million_open_brackets_and_ten_megabytes_of_garbage_give_an_error() ->
     for payload in (deep, garbage, unterminated):
         with pytest.raises(ValueError):
             parse_json(payload)
+
+
+def test_past_the_step_budget_the_error_is_worded_from_where_parsing_stopped() -> None:
+    # Go's exact words need a walk of every token before the bad byte; a dense document longer
+    # than the budget gets the bad byte and its place instead, so a huge body is cheap to refuse
+    small = b"[" + b"1," * 1000 + b"1 2]"
+    assert unmarshal_error(small) == "invalid character '2' after array element"
+    big = b"[" + b"1," * (STEP_BUDGET // 2 + 1) + b"1 2]"
+    assert unmarshal_error(big) == "invalid character '2' looking for beginning of value"
+    assert message_error(big) == "invalid character '2' looking for beginning of value"
+    with pytest.raises(JsonSyntaxError, match="invalid character '2' looking for beginning of value"):
+        decode_first(big)
+    cut = b"[" + b"1," * (STEP_BUDGET // 2 + 1)
+    assert unmarshal_error(cut) == "unexpected end of JSON input"
 
 
 # ---------------------------------------------------------------------------------------------
