@@ -369,3 +369,11 @@ def test_blobl_parse_json_reports_gos_words() -> None:
         f"failed to execute map: failed assignment (line 1): field `this.s`: failed to parse value as JSON: {want}"
         for want in ("invalid character '1' after object key", "unexpected EOF")
     ]
+
+
+def test_parse_json_finds_the_end_of_a_first_value_longer_than_the_step_budget() -> None:
+    # the end of a valid first value is found by Python's decoder, so the budget never cuts it
+    values = ",".join(["1"] * (STEP_BUDGET + 10))
+    text = f"[{values}] and then some words"
+    mapping = mapping_lang.compile("root = this.s.parse_json().length()")
+    assert mapping.apply(b'{"s": "' + text.encode() + b'"}').content == str(STEP_BUDGET + 10).encode()
