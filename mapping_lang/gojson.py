@@ -26,7 +26,9 @@ a byte of a multi-byte UTF-8 sequence shows as its Latin-1 character (0xC3 is ``
 
 from __future__ import annotations
 
+import json as _json
 import re
+from typing import Any
 
 import orjson
 
@@ -35,6 +37,7 @@ __all__ = [
     "JsonEOF",
     "JsonSyntaxError",
     "decode_first",
+    "first_value_end",
     "message_error",
     "quote_char",
     "unmarshal_error",
@@ -441,6 +444,25 @@ def decode_first(data: bytes, start: int = 0) -> int:
     if data[start:].strip(b" \t\r\n"):
         raise JsonSyntaxError("unexpected EOF", scanner.bytes_read)
     raise JsonEOF("EOF", scanner.bytes_read)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity; Go does not
+
+
+_STRICT = _json.JSONDecoder(parse_constant=_no_constants)
+
+
+def first_value_end(data: bytes) -> int:
+    """``decode_first`` for a value of any size: Python's C decoder finds where a valid first
+    value ends (the step budget never cuts it short); when it cannot, Go's scanner says why."""
+    text = data.decode("utf-8", "surrogateescape")
+    stripped = text.lstrip(" \t\r\n")
+    try:
+        _, end = _STRICT.raw_decode(stripped)
+    except (ValueError, RecursionError):
+        return decode_first(data)
+    return len(text[: len(text) - len(stripped) + end].encode("utf-8", "surrogateescape"))
 
 
 def message_error(data: bytes) -> str | None:

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mapping_lang.durations import parse_duration_ns
 from mapping_lang.errors import EvalError
-from mapping_lang.gojson import decode_first
+from mapping_lang.gojson import first_value_end
 from mapping_lang.library import Param, method
 from mapping_lang.value import (
     JsonNumber,
@@ -20,25 +19,6 @@ from mapping_lang.value import (
     parse_json,
     type_name,
 )
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity; Go does not
-
-
-_STRICT = json.JSONDecoder(parse_constant=_no_constants)
-
-
-def _first_value_end(raw: bytes) -> int:
-    """Where the first JSON value of ``raw`` ends, as ``json.Decoder.Decode`` reads it. Python's C
-    decoder finds the end of a valid value quickly; when it cannot, Go's scanner says why."""
-    text = raw.decode("utf-8", "surrogateescape")
-    stripped = text.lstrip(" \t\r\n")
-    try:
-        _, end = _STRICT.raw_decode(stripped)
-    except (ValueError, RecursionError):
-        return decode_first(raw)
-    return len(text[: len(text) - len(stripped) + end].encode("utf-8", "surrogateescape"))
 
 
 def _text(target: Any, name: str) -> str | bytes:
@@ -63,7 +43,7 @@ def parse_json_method(ctx: Any, target: Any, use_number: bool | None = None) -> 
         value = parse_json(raw)
     except ValueError:
         try:
-            end = _first_value_end(raw)
+            end = first_value_end(raw)
             value = parse_json(raw[:end])
         except ValueError as err:
             raise EvalError(f"failed to parse value as JSON: {err}") from None

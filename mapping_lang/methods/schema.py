@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 
 from mapping_lang.errors import EvalError
-from mapping_lang.gojson import decode_first
+from mapping_lang.gojson import first_value_end
 from mapping_lang.jsonschema_go import format_checker, schema_errors
 from mapping_lang.library import Param, method
 from mapping_lang.value import INT64_MAX, INT64_MIN, JsonNumber, to_text, type_name
@@ -31,7 +31,7 @@ def compile_schema(schema: str) -> Any:
         # value is never read, and a syntax error is the decoder's
         raw = schema.encode("utf-8", "surrogatepass")
         try:
-            document = json.loads(raw[: decode_first(raw)])
+            document = json.loads(raw[: first_value_end(raw)])
         except (ValueError, RecursionError) as e:
             raise EvalError(f"failed to parse json schema definition: {e}") from None
     cls = jsonschema.validators.validator_for(document, default=jsonschema.Draft7Validator)
