@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,8 @@ from typing import Any
 import trustme
 from websockets.sync.server import Server, ServerConnection, serve
 
-from tests.component_runs import file_input, lint, run_config
+from tests.component_runs import file_input, lint, run_config, write
+from tests.pipeline.conftest import start_cli
 from tests.inputs.test_socket_inputs import until_end
 
 
@@ -112,3 +114,42 @@ def test_websocket_lint_refuses_oauth_jwt_and_max_retries(tmp_path: Path):
     assert "JWT request signing is not supported" in result.stdout + result.stderr
     assert "OAuth v1 request signing is not supported" in result.stdout + result.stderr
     assert "connection.max_retries" in result.stdout + result.stderr
+
+
+def test_websocket_output_reconnects_after_a_failed_handshake(tmp_path: Path):
+    # a plain TCP listener takes benthic's first connection and hangs up, so the handshake fails
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    received: list[Any] = []
+    done = threading.Event()
+
+    def handler(conn: ServerConnection) -> None:
+        for message in conn:
+            received.append(message)
+            if len(received) == 2:
+                done.set()
+
+    proc = start_cli(
+        "run",
+        write(
+            tmp_path,
+            file_input(tmp_path, ["first", "second"])
+            + f"output:\n  websocket:\n    url: ws://127.0.0.1:{port}/\nhttp:\n  enabled: false\n",
+        ),
+    )
+    try:
+        first, _ = listener.accept()
+        first.close()
+        listener.close()
+        server: Server = serve(handler, "127.0.0.1", port)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            _, stderr = proc.communicate(timeout=30)
+            done.wait(10)
+        finally:
+            server.shutdown()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert received == [b"first", b"second"]
