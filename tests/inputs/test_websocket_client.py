@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,13 +14,13 @@ import trustme
 from websockets.sync.server import Server, ServerConnection, serve
 
 from tests.component_runs import file_input, lint, run_config, write
-from tests.pipeline.conftest import start_cli
 from tests.inputs.test_socket_inputs import until_end
+from tests.pipeline.conftest import start_cli
 
 
 @contextmanager
-def ws_server(handler: Callable[[ServerConnection], None], ssl: Any = None) -> Iterator[int]:
-    server: Server = serve(handler, "127.0.0.1", 0, ssl=ssl)
+def ws_server(handler: Callable[[ServerConnection], None], tls: Any = None) -> Iterator[int]:
+    server: Server = serve(handler, "127.0.0.1", 0, ssl=tls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server.socket.getsockname()[1]
@@ -58,7 +59,7 @@ def test_websocket_input_over_tls_sends_a_binary_open_message(tmp_path: Path):
     ca = trustme.CA()
     ca_path = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_path))
-    server_ctx = __import__("ssl").SSLContext(__import__("ssl").PROTOCOL_TLS_SERVER)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
     opens: list[Any] = []
 
@@ -68,7 +69,7 @@ def test_websocket_input_over_tls_sends_a_binary_open_message(tmp_path: Path):
         conn.send("end")
         conn.recv()
 
-    with ws_server(handler, ssl=server_ctx) as port:
+    with ws_server(handler, tls=server_ctx) as port:
         result = run_config(
             tmp_path,
             until_end(
