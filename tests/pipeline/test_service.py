@@ -179,5 +179,8 @@ def test_unsupported_tracers_and_go_metrics_fail_lint(tmp_path: Path):
     config.write_text("tracer:\n  jaeger: {}\nmetrics:\n  prometheus:\n    add_go_metrics: true\n")
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert f"{config}(1,1) tracer: jaeger is not supported by benthic, only none and open_telemetry_collector are" in result.stderr
+    assert (
+        f"{config}(1,1) tracer: jaeger is not supported by benthic, only none and open_telemetry_collector are"
+        in result.stderr
+    )
     assert "add_go_metrics: benthic is not a Go program" in result.stderr
