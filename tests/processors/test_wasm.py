@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.component_runs import REPORT, file_input, run_config, run_lines
+from tests.component_runs import REPORT, file_input, run_config, run_lines, write
+from tests.pipeline.conftest import cli_env, run_cli
 
 # Bump allocation from offset 1024, reset for every message; Rust's convention (allocate/deallocate).
 UPPERCASE = """
@@ -139,3 +140,19 @@ def test_a_missing_export_or_module_file_stops_the_run_with_the_reason(tmp_path:
     missing_file = run_config(tmp_path, pipeline(tmp_path, ["x"], wasm(str(tmp_path / "absent.wasm"))))
     assert missing_file.returncode != 0
     assert f"open {tmp_path / 'absent.wasm'}: no such file or directory" in missing_file.stderr
+
+
+def test_lint_names_the_missing_extra_and_refuses_redpanda_data_transform(tmp_path: Path):
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['wasmtime'] = None\n")
+    config = write(
+        tmp_path,
+        "pipeline:\n  processors:\n    - wasm:\n        module_path: m.wasm\n"
+        "    - redpanda_data_transform:\n        module_path: m.wasm\n",
+        "lint.yaml",
+    )
+    result = run_cli("lint", config, env=cli_env(pythonpath=[str(blocker)]))
+    assert result.returncode == 1
+    assert "pip install 'benthic[wasm]'" in result.stdout + result.stderr
+    assert "redpanda_data_transform is not supported by benthic" in result.stdout + result.stderr
