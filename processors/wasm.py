@@ -24,7 +24,7 @@ Here the engine is wasmtime (the ``wasmtime`` package, an optional extra: ``pip 
   neither bound;
 - a module that does not export ``function`` fails when the processor is built (upstream fails
   on the first message);
-- a trap's text is wasmtime's (``wasm error: ...``), not wazero's, and has no stack trace.
+- a trap reads as wazero's first line (``wasm error: unreachable``), without its stack trace.
 """
 
 from __future__ import annotations
@@ -87,6 +87,19 @@ def _lint(conf: Any) -> list[str]:
 
 
 SPEC.lint = _lint
+
+# wasmtime's trap codes in wazero's words, the first line of upstream's error.
+WAZERO_TRAPS = {
+    "UNREACHABLE": "unreachable",
+    "MEMORY_OUT_OF_BOUNDS": "out of bounds memory access",
+    "STACK_OVERFLOW": "stack overflow",
+    "INTEGER_DIVISION_BY_ZERO": "integer divide by zero",
+    "INTEGER_OVERFLOW": "integer overflow",
+    "BAD_CONVERSION_TO_INTEGER": "invalid conversion to integer",
+    "TABLE_OUT_OF_BOUNDS": "invalid table access",
+    "INDIRECT_CALL_TO_NULL": "invalid table access",
+    "BAD_SIGNATURE": "indirect call type mismatch",
+}
 
 # The epoch ticks this often; a call's deadline is its timeout in ticks.
 TICK = 0.05
@@ -237,10 +250,15 @@ class _Runner:
         return out, None
 
     def _trap_text(self, err: Any) -> str:
-        if getattr(err, "trap_code", None) == self.wt.TrapCode.INTERRUPT:
+        code = getattr(err, "trap_code", None)
+        if code == self.wt.TrapCode.INTERRUPT:
             return f"wasm: the module ran past its timeout of {self.proc.timeout:g}s"
-        text = str(err).strip().splitlines()
-        return f"wasm error: {text[0] if text else 'trap'}"
+        name = getattr(code, "name", None)
+        if name in WAZERO_TRAPS:
+            return f"wasm error: {WAZERO_TRAPS[name]}"
+        # wasmtime's text is a backtrace first and the cause last
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        return f"wasm error: {lines[-1].removeprefix('wasm trap: ') if lines else 'trap'}"
 
 
 class Wasm:

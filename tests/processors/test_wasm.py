@@ -127,7 +127,7 @@ def test_a_trap_flags_the_batch_and_a_module_that_never_returns_is_stopped(tmp_p
     )
     out = run_lines(tmp_path, config)
     assert out[0]["content"] == "one"
-    assert out[0]["meta"]["trapped"].startswith("wasm error: ")
+    assert out[0]["meta"]["trapped"] == "wasm error: unreachable"
     assert out[0]["error"] == "wasm: the module ran past its timeout of 0.2s"
 
 
