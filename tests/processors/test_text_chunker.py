@@ -65,6 +65,8 @@ WEIRD_TEXT = (
         ("a b c d e f g", [" "], 5, 3, ["a b c", "b c d", "c d e", "d e f", "e f g"]),
         # no separator left: a piece too long stays whole
         ("abcdefgh ij", [" "], 4, 0, ["abcdefgh", "ij"]),
+        # a piece not shorter than chunk_size, with no separator left, is a chunk as it is, untrimmed
+        ("a b", [""], 1, 0, ["a", " ", "b"]),
         # custom separators, tried in order; a piece as long as chunk_size is split further
         ("one|two;three|four", ["|", ";"], 9, 0, ["one", "two;three", "four"]),
         # Go's TrimSpace leaves U+001F alone, strips U+00A0
