@@ -1,0 +1,234 @@
+"""The ``text_chunker`` processor: a text message split into chunks, one message per chunk.
+
+As upstream (``internal/impl/text/text_chunker_processor.go``, which hands the work to langchaingo
+v0.1.14's ``textsplitter``): the ``recursive_character`` strategy splits on the first separator
+that occurs in the text (the empty separator splits into characters), merges neighbouring pieces
+into chunks no longer than ``chunk_size`` joined by that separator, with up to ``chunk_overlap``
+of the previous chunk carried into the next, and splits a piece still too long with the remaining
+separators. Each chunk is trimmed of Go's white space, and empty chunks are dropped. The length of
+a piece is measured in UTF-8 bytes, code points (the default) or grapheme clusters. Metadata is
+kept on every chunk.
+
+Where we differ: the ``markdown`` strategy is not built yet, and the ``token`` strategy and
+``token`` length measure need tiktoken's BPE files, which the ``tiktoken`` package downloads from
+the internet the first time an encoding is used (no PyPI package ships them); lint refuses all
+three with a message saying so and what to use instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.message import Message
+from pipeline.plugin import register_processor
+from pipeline.spec import ComponentSpec, boolean, enum, integer, string, string_list
+
+SPEC = ComponentSpec(
+    "text_chunker",
+    "processor",
+    summary=(
+        "A processor that allows chunking and splitting text based on some strategy. Usually "
+        "used for creating vector embeddings of large documents."
+    ),
+    description="Splits the text of a message into chunks, one message per chunk.",
+    categories=("AI",),
+    fields=[
+        enum(
+            "strategy",
+            ("recursive_character", "markdown", "token"),
+            "`recursive_character` splits text recursively by the `separators`; `markdown` "
+            "(not supported yet) by markdown headers; `token` (refused) by tokens.",
+        ),
+        integer("chunk_size", "The maximum size of each chunk.", default=512),
+        integer("chunk_overlap", "The number of characters to overlap between chunks.", default=100),
+        string_list(
+            "separators",
+            "A list of strings that should be considered as separators between chunks.",
+            default=["\n\n", "\n", " ", ""],
+        ),
+        enum(
+            "length_measure",
+            ("utf8", "runes", "token", "graphemes"),
+            "The method for measuring the length of a string: UTF-8 bytes, code points, tokens "
+            "(refused) or Unicode grapheme clusters.",
+            default="runes",
+        ),
+        string(
+            "token_encoding",
+            "The encoding to use for tokenization.",
+            optional=True,
+            advanced=True,
+            examples=("cl100k_base", "r50k_base"),
+        ),
+        string_list(
+            "allowed_special",
+            "A list of special tokens that are allowed in the output.",
+            default=[],
+            advanced=True,
+        ),
+        string_list(
+            "disallowed_special",
+            "A list of special tokens that are disallowed in the output.",
+            default=["all"],
+            advanced=True,
+        ),
+        boolean("include_code_blocks", "Whether to include code blocks in the output.", default=False),
+        boolean("keep_reference_links", "Whether to keep reference links in the output.", default=False),
+    ],
+)
+
+_TOKEN_REFUSAL = (
+    "needs tiktoken's BPE encodings, which are downloaded from the internet at run time and "
+    "are not available to benthic; use length_measure runes, utf8 or graphemes with the "
+    "recursive_character strategy instead"
+)
+
+
+def _lint(conf: Any) -> list[str]:
+    errors = []
+    if conf.get("strategy") == "token":
+        errors.append(f"text_chunker strategy token {_TOKEN_REFUSAL}")
+    if conf.get("strategy") == "markdown":
+        errors.append(
+            "text_chunker strategy markdown is not supported by benthic yet; use recursive_character "
+            "with separators such as ['\\n## ', '\\n### ', '\\n\\n', '\\n', ' ', '']"
+        )
+    if conf.get("length_measure") == "token":
+        errors.append(f"text_chunker length_measure token {_TOKEN_REFUSAL}")
+    if conf.get("length_measure") == "graphemes" and not _has_regex():
+        errors.append(
+            "text_chunker length_measure graphemes needs the Python package 'regex': pip install 'benthic[text]'"
+        )
+    return errors
+
+
+SPEC.lint = _lint
+
+
+def _has_regex() -> bool:
+    return importlib.util.find_spec("regex") is not None
+
+
+# Go's strings.TrimSpace: unicode.IsSpace, which (unlike str.strip) leaves U+001C..U+001F alone
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+LengthMeasure = Callable[[str], int]
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def rune_length(text: str) -> int:
+    return len(text)  # a byte that is no UTF-8 is one rune to Go, one escaped surrogate here
+
+
+def grapheme_length(text: str) -> int:
+    import regex  # optional: the "text" extra
+
+    return len(regex.findall(r"\X", text))
+
+
+LENGTH_MEASURES: dict[str, LengthMeasure] = {
+    "utf8": utf8_length,
+    "runes": rune_length,
+    "graphemes": grapheme_length,
+}
+
+
+def _go_split(text: str, separator: str) -> list[str]:
+    return list(text) if separator == "" else text.split(separator)
+
+
+def merge_splits(
+    splits: list[str], separator: str, chunk_size: int, overlap: int, length: LengthMeasure
+) -> list[str]:
+    """Pieces joined by ``separator`` into chunks of at most ``chunk_size`` where possible."""
+    chunks: list[str] = []
+    current: list[str] = []
+    total = 0
+    sep_len = length(separator)
+    for split in splits:
+        split_len = length(split)
+        if current and total + split_len + sep_len > chunk_size:
+            chunk = separator.join(current).strip(_GO_SPACE)
+            if chunk:
+                chunks.append(chunk)
+            # drop pieces from the front until what is left fits as overlap and leaves room
+            while current and (
+                total > overlap
+                or (total + split_len + (sep_len if len(current) > 1 else 0) > chunk_size and total > 0)
+            ):
+                total -= length(current[0])
+                if len(current) > 1:
+                    total -= sep_len
+                current = current[1:]
+        current.append(split)
+        total += split_len
+        if len(current) > 1:
+            total += sep_len
+    chunk = separator.join(current).strip(_GO_SPACE)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def split_recursive(
+    text: str, separators: list[str], chunk_size: int, overlap: int, length: LengthMeasure = rune_length
+) -> list[str]:
+    """langchaingo's RecursiveCharacter.SplitText (KeepSeparator off, as upstream uses it)."""
+    separator, rest = separators[-1], []
+    for i, candidate in enumerate(separators):
+        if candidate == "" or candidate in text:
+            separator, rest = candidate, separators[i + 1 :]
+            break
+    chunks: list[str] = []
+    good: list[str] = []
+    for split in _go_split(text, separator):
+        if length(split) < chunk_size:
+            good.append(split)
+            continue
+        if good:
+            chunks.extend(merge_splits(good, separator, chunk_size, overlap, length))
+            good = []
+        if rest:
+            chunks.extend(split_recursive(split, rest, chunk_size, overlap, length))
+        else:
+            chunks.append(split)
+    if good:
+        chunks.extend(merge_splits(good, separator, chunk_size, overlap, length))
+    return chunks
+
+
+class TextChunker:
+    def __init__(self, conf: dict[str, Any], res: Any) -> None:
+        problems = _lint(conf)
+        if problems:
+            raise ValueError(problems[0])
+        self.chunk_size = int(conf["chunk_size"])
+        self.chunk_overlap = int(conf["chunk_overlap"])
+        self.separators = [str(s) for s in conf["separators"]]
+        self.length = LENGTH_MEASURES[str(conf["length_measure"])]
+
+    def chunks(self, content: bytes) -> list[str]:
+        text = content.decode("utf-8", "surrogateescape")
+        if not self.separators:  # Go indexes the last separator of an empty list: a panic upstream
+            raise ValueError("text_chunker needs at least one separator")
+        return split_recursive(text, self.separators, self.chunk_size, self.chunk_overlap, self.length)
+
+    async def process(self, batch: list[Message]) -> list[list[Message]]:
+        out = []
+        for msg in batch:
+            for chunk in self.chunks(msg.content):
+                new = msg.copy()
+                new.content = chunk.encode("utf-8", "surrogateescape")
+                out.append(new)
+        return [out]
+
+    async def close(self) -> None:
+        return None
+
+
+register_processor(SPEC, TextChunker)
