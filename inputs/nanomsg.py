@@ -30,8 +30,8 @@ RECEIVE_TIMEOUT_MS = 5000  # upstream's fixed receive deadline
 SPEC = s.ComponentSpec(
     "nanomsg",
     "input",
-    summary="Consumes messages via Nanomsg sockets (scalability protocols).",
-    description="Only PULL and SUB sockets are supported.",
+    summary="Receives messages on a nanomsg (SP) socket, peer to peer, with no broker between.",
+    description="The socket is a PULL or a SUB; it binds to its URLs unless `bind` is off, in which case it dials them.",
     categories=("Network",),
     requires=nanomsg_conn.REQUIRES,
     fields=[
@@ -41,16 +41,16 @@ SPEC = s.ComponentSpec(
             examples=(["tcp://*:5555"],),
         ),
         s.boolean("bind", "Bind to the URLs (true) or dial them (false).", default=True),
-        s.enum("socket_type", ("PULL", "SUB"), "The socket type to use.", default="PULL"),
+        s.enum("socket_type", ("PULL", "SUB"), "PULL or SUB.", default="PULL"),
         s.auto_replay_nacks_field(),
         s.string_list(
             "sub_filters",
-            "Subscription topic filters for a SUB socket. A single empty filter subscribes to everything.",
+            "Prefixes a SUB socket subscribes to: a message is received when it starts with one of them (an empty prefix takes every message).",
             default=[],
         ),
         s.duration(
             "poll_timeout",
-            "The period to wait until a poll is abandoned and reattempted.",
+            "How long one receive waits before it starts over.",
             default="5s",
             advanced=True,
         ),

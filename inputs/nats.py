@@ -33,7 +33,7 @@ DEFAULT_PREFETCH = 512 * 1024
 SPEC = s.ComponentSpec(
     "nats",
     "input",
-    summary="Subscribe to a NATS subject.",
+    summary="Receives the messages published on a NATS subject (core NATS, at most once).",
     description=(
         "Metadata: nats_subject, nats_reply_subject, and every message header.\n\n"
         + nats_conn.CONNECTION_NAME_DESCRIPTION

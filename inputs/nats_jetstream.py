@@ -50,7 +50,7 @@ def _lint(conf: dict[str, Any]) -> list[str]:
 SPEC = s.ComponentSpec(
     "nats_jetstream",
     "input",
-    summary="Reads messages from NATS JetStream subjects.",
+    summary="Consumes a JetStream stream through a durable or ephemeral consumer, acking each message once delivered.",
     description=(
         "A message is acknowledged to JetStream once the output delivered it; until then it counts "
         "against max_ack_pending, and if no ack arrives within ack_wait JetStream delivers it again, "

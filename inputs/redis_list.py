@@ -23,7 +23,7 @@ from pipeline.plugin import AckFn, register_input
 SPEC = s.ComponentSpec(
     "redis_list",
     "input",
-    summary="Pops messages from the beginning of a Redis list using the BLPop command.",
+    summary="Takes messages off the head of a Redis list, waiting (BLPOP) while it is empty.",
     categories=("Services",),
     requires=redis_conn.REQUIRES,
     fields=[

@@ -32,8 +32,8 @@ from pipeline.plugin import AckFn, register_input
 SPEC = s.ComponentSpec(
     "redis_streams",
     "input",
-    summary="Pulls messages from Redis (v5.0+) streams with the XREADGROUP command. The client_id should be "
-    "unique for each consumer of a group.",
+    summary="Reads Redis streams (5.0 or later) as a member of a consumer group (XREADGROUP); give each "
+    "consumer of a group its own client_id.",
     description=(
         "An entry's body is its body_key field; its other fields become metadata, with redis_stream "
         "holding the entry ID. Entries are acknowledged (XACK) after the output delivered them, in "

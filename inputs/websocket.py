@@ -25,7 +25,7 @@ from pipeline.plugin import AckFn, register_input
 SPEC = s.ComponentSpec(
     "websocket",
     "input",
-    summary="Connects to a websocket server and continuously receives messages.",
+    summary="Dials a websocket server and turns every message it sends into a message of the stream.",
     categories=("Network",),
     requires=ws_client.REQUIRES,
     fields=[
@@ -33,7 +33,7 @@ SPEC = s.ComponentSpec(
         ws_client.proxy_field(),
         s.string(
             "open_message",
-            "An optional message to send to the server upon connection.",
+            "Sent to the server each time a connection opens, before anything is read.",
             optional=True,
             advanced=True,
         ),
@@ -62,7 +62,7 @@ SPEC = s.ComponentSpec(
                     optional=True,
                 ),
             ],
-            "Connection retry settings.",
+            "How the input reconnects when the server goes away.",
             advanced=True,
             optional=True,
         ),

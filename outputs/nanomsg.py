@@ -23,8 +23,8 @@ from pipeline.plugin import register_output
 SPEC = s.ComponentSpec(
     "nanomsg",
     "output",
-    summary="Send messages over a Nanomsg socket.",
-    description="Only PUSH and PUB sockets are supported.",
+    summary="Sends messages on a nanomsg (SP) socket to the peers dialled or bound, with no broker between.",
+    description="The socket is a PUSH (each message to one peer) or a PUB (each message to every subscriber); it dials its URLs unless `bind` is on.",
     categories=("Network",),
     requires=nanomsg_conn.REQUIRES,
     fields=[
@@ -34,7 +34,7 @@ SPEC = s.ComponentSpec(
             examples=(["tcp://localhost:5556"],),
         ),
         s.boolean("bind", "Bind to the URLs (true) or dial them (false).", default=False),
-        s.enum("socket_type", ("PUSH", "PUB"), "The socket type to send with.", default="PUSH"),
+        s.enum("socket_type", ("PUSH", "PUB"), "PUSH or PUB.", default="PUSH"),
         s.duration(
             "poll_timeout",
             "How long a send waits for a peer before it is abandoned and reattempted.",

@@ -27,7 +27,7 @@ from pipeline.tracing import TracingMapInjector, inject_tracing_map_field, traci
 SPEC = s.ComponentSpec(
     "nats",
     "output",
-    summary="Publish to an NATS subject.",
+    summary="Publishes each message on a NATS subject (core NATS: no delivery guarantee past the server).",
     description=nats_conn.CONNECTION_NAME_DESCRIPTION + "\n\n" + nats_conn.AUTH_DESCRIPTION,
     categories=("Services",),
     requires=nats_conn.REQUIRES,
@@ -35,7 +35,7 @@ SPEC = s.ComponentSpec(
         *nats_conn.head_fields(),
         s.interp(
             "subject",
-            "The subject to publish to.",
+            "Where each message is published; interpolated per message.",
             examples=("foo.bar.baz", '${! meta("kafka_topic") }', 'foo.${! json("meta.type") }'),
         ),
         s.string_map(
@@ -50,7 +50,7 @@ SPEC = s.ComponentSpec(
         ),
         s.integer(
             "max_in_flight",
-            "The maximum number of messages to have in flight at a given time.",
+            "How many publishes may be outstanding at once.",
             default=64,
             check=lambda v: None if v >= 1 else "max_in_flight must be at least 1",
         ),

@@ -29,7 +29,7 @@ from pipeline.tracing import TracingMapInjector, inject_tracing_map_field, traci
 SPEC = s.ComponentSpec(
     "nats_jetstream",
     "output",
-    summary="Write messages to a NATS JetStream subject.",
+    summary="Publishes each message to a JetStream subject and waits for the stream to acknowledge storing it.",
     description=(
         "Each message is published and the write completes once JetStream acknowledged it. Give messages "
         "a Nats-Msg-Id header (from headers or metadata) to let the stream de-duplicate retries within "
@@ -44,7 +44,7 @@ SPEC = s.ComponentSpec(
         *nats_conn.head_fields(),
         s.interp(
             "subject",
-            "The subject to publish to.",
+            "Where each message is published; interpolated per message.",
             examples=("foo.bar.baz", '${! meta("kafka_topic") }', 'foo.${! json("meta.type") }'),
         ),
         s.string_map(

@@ -20,8 +20,8 @@ from pipeline.plugin import register_output
 SPEC = s.ComponentSpec(
     "redis_list",
     "output",
-    summary="Pushes messages onto the end of a Redis list (which is created if it doesn't already exist) "
-    "using the RPUSH command.",
+    summary="Appends each message to the tail of a Redis list with RPUSH; Redis creates the list on "
+    "first use.",
     description="The key may be interpolated, giving each message a list of its own.",
     categories=("Services",),
     requires=redis_conn.REQUIRES,

@@ -23,8 +23,8 @@ from pipeline.plugin import register_output
 SPEC = s.ComponentSpec(
     "redis_streams",
     "output",
-    summary="Pushes messages to a Redis (v5.0+) Stream (which is created if it doesn't already exist) using "
-    "the XADD command.",
+    summary="Adds each message as an entry of a Redis stream with XADD (Redis 5.0 or later); the stream "
+    "is created on first use.",
     description=(
         "Each message becomes one entry: its body under body_key and its metadata, less what "
         "metadata.exclude_prefixes leaves out, as further fields."

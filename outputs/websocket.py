@@ -20,7 +20,7 @@ from pipeline.plugin import register_output
 SPEC = s.ComponentSpec(
     "websocket",
     "output",
-    summary="Sends messages to a websocket server.",
+    summary="Dials a websocket server and writes each message to it as a binary frame.",
     categories=("Network",),
     requires=ws_client.REQUIRES,
     fields=[

@@ -30,8 +30,12 @@ SPEC = ComponentSpec(
     categories=("Integration",),
     fields=[
         string("resource", "Label of the cache resource to use."),
-        enum("operator", ("set", "add", "get", "delete", "exists"), "The operation to perform."),
-        interp("key", "The key to operate on."),
+        enum(
+            "operator",
+            ("set", "add", "get", "delete", "exists"),
+            "What to do with the key: store, add if absent, read, remove or test for it.",
+        ),
+        interp("key", "The cache key, interpolated per message."),
         interp("value", "The value to store, for `set` and `add`.", optional=True),
         interp(
             "ttl",

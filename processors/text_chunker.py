@@ -29,8 +29,8 @@ SPEC = ComponentSpec(
     "text_chunker",
     "processor",
     summary=(
-        "A processor that allows chunking and splitting text based on some strategy. Usually "
-        "used for creating vector embeddings of large documents."
+        "Cuts a long text into overlapping pieces of bounded length, one message each: the usual "
+        "first step before computing embeddings of a large document."
     ),
     description="Splits the text of a message into chunks, one message per chunk.",
     categories=("AI",),
@@ -41,11 +41,15 @@ SPEC = ComponentSpec(
             "`recursive_character` splits text recursively by the `separators`; `markdown` "
             "(not supported yet) by markdown headers; `token` (refused) by tokens.",
         ),
-        integer("chunk_size", "The maximum size of each chunk.", default=512),
-        integer("chunk_overlap", "The number of characters to overlap between chunks.", default=100),
+        integer("chunk_size", "The longest a chunk may be, in the unit of `length_measure`.", default=512),
+        integer(
+            "chunk_overlap",
+            "How much of the end of one chunk is repeated at the start of the next.",
+            default=100,
+        ),
         string_list(
             "separators",
-            "A list of strings that should be considered as separators between chunks.",
+            "Where the text may be cut, tried in order: the first one the text holds is used, and a piece still too long is cut again with the ones after it.",
             default=["\n\n", "\n", " ", ""],
         ),
         enum(
@@ -57,25 +61,29 @@ SPEC = ComponentSpec(
         ),
         string(
             "token_encoding",
-            "The encoding to use for tokenization.",
+            "The tokenizer's vocabulary, for the `token` strategy and measure.",
             optional=True,
             advanced=True,
             examples=("cl100k_base", "r50k_base"),
         ),
         string_list(
             "allowed_special",
-            "A list of special tokens that are allowed in the output.",
+            "Special tokens that may appear in a chunk (for `token`).",
             default=[],
             advanced=True,
         ),
         string_list(
             "disallowed_special",
-            "A list of special tokens that are disallowed in the output.",
+            "Special tokens that may not appear in a chunk (for `token`).",
             default=["all"],
             advanced=True,
         ),
-        boolean("include_code_blocks", "Whether to include code blocks in the output.", default=False),
-        boolean("keep_reference_links", "Whether to keep reference links in the output.", default=False),
+        boolean(
+            "include_code_blocks", "For `markdown`: keep fenced code blocks in the chunks.", default=False
+        ),
+        boolean(
+            "keep_reference_links", "For `markdown`: keep reference-style links in the chunks.", default=False
+        ),
     ],
 )
 

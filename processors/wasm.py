@@ -44,7 +44,7 @@ FUNCTION_FIELD = "function"
 SPEC = ComponentSpec(
     "wasm",
     "processor",
-    summary="Executes a function exported by a WASM module for each message.",
+    summary="Calls a function of a WebAssembly module once for every message, which reads and rewrites it through host functions.",
     description=(
         "The module (with WASI) reads and changes the message through the functions of the host "
         "module `benthos_wasm`: `v0_msg_as_bytes`, `v0_msg_set_bytes`, `v0_msg_get_meta` and "
@@ -55,10 +55,10 @@ SPEC = ComponentSpec(
     categories=("Utility",),
     requires=("wasmtime", "wasm"),
     fields=[
-        string(MODULE_PATH_FIELD, "The path of the target WASM module to execute."),
+        string(MODULE_PATH_FIELD, "Where the `.wasm` file is."),
         string(
             FUNCTION_FIELD,
-            "The name of the function exported by the target WASM module to run for each message.",
+            "Which exported function of the module is called for each message.",
             default="process",
         ),
         duration(

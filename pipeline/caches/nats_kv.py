@@ -20,7 +20,7 @@ from pipeline.plugin import register_cache
 SPEC = s.ComponentSpec(
     "nats_kv",
     "cache",
-    summary="Cache key/values in a NATS key-value bucket.",
+    summary="Keeps cache entries in a NATS JetStream key-value bucket.",
     description=nats_conn.CONNECTION_NAME_DESCRIPTION + "\n\n" + nats_conn.AUTH_DESCRIPTION,
     categories=("Services",),
     requires=nats_conn.REQUIRES,

@@ -24,8 +24,8 @@ T = TypeVar("T")
 SPEC = s.ComponentSpec(
     "redis",
     "cache",
-    summary="Use a Redis instance as a cache. The expiration can be set to zero or an empty string in order "
-    "to set no expiration.",
+    summary="Keeps cache entries in Redis; a `default_ttl` of zero or an empty string stores them "
+    "without expiry.",
     categories=("Services",),
     requires=redis_conn.REQUIRES,
     fields=[

@@ -170,7 +170,7 @@ def client_fields(default_verb: str = "POST") -> list[Field]:
                 string("username", "User name sent.", default=""),
                 string("password", "Password sent.", default="", secret=True),
             ],
-            "HTTP basic authentication.",
+            "A user name and password sent in the Authorization header.",
             advanced=True,
         ),
         obj(

@@ -20,11 +20,11 @@ REQUIRES = ("websockets", "websockets")
 
 
 def url_field(examples: tuple[str, ...] = ()) -> Field:
-    return string("url", "The URL to connect to.", examples=examples)
+    return string("url", "The server's `ws://` or `wss://` address.", examples=examples)
 
 
 def proxy_field() -> Field:
-    return string("proxy_url", "An optional HTTP proxy URL.", optional=True, advanced=True)
+    return string("proxy_url", "Reach the server through this HTTP proxy.", optional=True, advanced=True)
 
 
 def tls_field() -> Field:

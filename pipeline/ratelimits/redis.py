@@ -41,11 +41,11 @@ SPEC = s.ComponentSpec(
         *redis_conn.client_fields(),
         s.integer(
             "count",
-            "The maximum number of messages to allow for a given period of time.",
+            "How many messages the whole group of clients may take per interval.",
             default=1000,
             check=lambda v: None if v > 0 else "count must be larger than zero",
         ),
-        s.duration("interval", "The time window to limit requests by.", default="1s"),
+        s.duration("interval", "The length of one counting window.", default="1s"),
         s.string("key", "The Redis key holding the rate limit's counter."),
     ],
     lint=lambda conf: (
