@@ -543,18 +543,18 @@ def rfc3164_timestamp_zone(name: str) -> tzinfo | None:
         return None
     if name == "UTC":
         return UTC
-    try:
-        if name == "Local":
-            tz = os.environ.get("TZ")
+    if name == "Local":  # as Go: TZ names the zone (empty: UTC), else /etc/localtime; UTC if neither loads
+        tz = os.environ.get("TZ")
+        try:
             if tz is not None:
                 return ZoneInfo(tz.lstrip(":")) if tz.lstrip(":") not in ("", "UTC") else UTC
-            try:
-                with open("/etc/localtime", "rb") as fh:
-                    return ZoneInfo.from_file(fh, key="Local")
-            except OSError:
-                return UTC
+            with open("/etc/localtime", "rb") as fh:
+                return ZoneInfo.from_file(fh, key="Local")
+        except (KeyError, ValueError, OSError):
+            return UTC
+    try:
         return ZoneInfo(name)
-    except (ValueError, OSError) as err:
+    except (KeyError, ValueError, OSError) as err:  # ZoneInfoNotFoundError is a KeyError
         raise ValueError(f"unknown time zone {name}") from err
 
 
