@@ -51,7 +51,9 @@ SPEC = ComponentSpec(
         enum("format", ("syslog_rfc5424", "syslog_rfc3164"), "Which syslog format the lines are in."),
         boolean(
             "best_effort",
-            "Let the parser keep what it read when a line breaks part-way.",
+            "Have the parser keep what it read when a line breaks part-way. A line with an error is "
+            "still flagged and left as it was, so this only changes RFC 3164 lines on which the parser "
+            "stops without naming an error: kept as parsed, or flagged with `parsing error`.",
             default=True,
             advanced=True,
         ),
