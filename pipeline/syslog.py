@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,8 +55,7 @@ ERR_3164_TIMESTAMP = "expecting a Stamp timestamp"
 ERR_3164_RFC3339 = "expecting a Stamp or a RFC3339 timestamp"
 ERR_3164_HOSTNAME = "expecting an hostname (from 1 to max 255 US-ASCII characters)"
 ERR_3164_TAG = "expecting an alphanumeric tag (max 32 characters)"
-ERR_3164_CONTENT_START = "expecting a content part starting with a non-alphanumeric character"
-ERR_3164_CONTENT = "expecting a content part composed by visible characters only"
+# (go-syslog also declares errors for the "[content]" part, but no line can reach them)
 
 SP, LT, GT, DASH, LSB, RSB, DQ, BS, EQ, COLON = b' <>-[]"\\=:'
 _PLAIN_VALUE = re.compile(rb"[^\x22\x5c\x5d\x80-\xff]+")  # ASCII that needs no escape
@@ -105,8 +104,8 @@ def _is_graph(c: int) -> bool:
 
 
 def _utf8_char_len(data: bytes, p: int) -> int:
-    """Length of the well-formed UTF-8 character at ``p`` (RFC 3629), or 0 with the bytes read
-    before it went wrong returned as a negative count (so the error column can be reported)."""
+    """Length of the well-formed UTF-8 character at ``p`` (RFC 3629); 0 when that byte cannot
+    start one, or minus the offset of the byte that breaks it (the column go-syslog reports)."""
     c = data[p]
     if c < 0x80:
         return 1
@@ -217,8 +216,7 @@ def _rfc3339_text(text: bytes) -> str:
     """A grammar-checked RFC 3339 timestamp written as Go's RFC3339Nano writes the parsed time:
     the same wall clock and offset, the fraction without trailing zeros, ``Z`` for offset zero."""
     s = text.decode("ascii")
-    main, fraction, offset = s[:19], "", ""
-    rest = s[19:]
+    main, rest, fraction = s[:19], s[19:], ""
     if rest.startswith("."):
         end = 1
         while end < len(rest) and rest[end].isdigit():
@@ -229,10 +227,12 @@ def _rfc3339_text(text: bytes) -> str:
     return main + ("." + fraction if fraction else "") + offset
 
 
-# --------------------------------------------------------------------------- RFC 5424
+# Timestamp pieces, shared by both formats: ``fail(col)`` makes the exception for a byte that
+# does not fit (an error text in most places, a silent stop in RFC 3164's RFC 3339 dates).
+_Fail = Callable[[int], Exception]
 
 
-def _full_date(data: bytes, p: int, fail: Any) -> int:
+def _full_date(data: bytes, p: int, fail: _Fail) -> int:
     """``YYYY-MM-DD`` (month 01-12, day 01-31): the position after it; ``fail(col)`` otherwise."""
     n = len(data)
 
@@ -263,7 +263,7 @@ def _full_date(data: bytes, p: int, fail: Any) -> int:
     return p + 2
 
 
-def _hhmmss(data: bytes, p: int, fail: Any) -> int:
+def _hhmmss(data: bytes, p: int, fail: _Fail) -> int:
     """``HH:MM:SS`` (hour 00-23, minutes and seconds 00-59)."""
     n = len(data)
 
@@ -285,10 +285,10 @@ def _hhmmss(data: bytes, p: int, fail: Any) -> int:
     return p
 
 
-def _offset(data: bytes, p: int, fail: Any) -> int:
-    """``Z`` or ``+HH:MM`` / ``-HH:MM``."""
+def _offset(data: bytes, p: int, fail: _Fail) -> int:
+    """``Z`` or ``+HH:MM`` / ``-HH:MM`` (the same ranges as a clock's hours and minutes)."""
     n = len(data)
-    if p < n and data[p] == 0x5A:
+    if p < n and data[p] == 0x5A:  # Z
         return p + 1
     if not (p < n and data[p] in (0x2B, 0x2D)):
         raise fail(p)
@@ -308,6 +308,9 @@ def _offset(data: bytes, p: int, fail: Any) -> int:
     if not (p + 2 < n and _is_digit(data[p + 2])):
         raise fail(p + 2)
     return p + 3
+
+
+# --------------------------------------------------------------------------- RFC 5424
 
 
 class _Rfc5424:
