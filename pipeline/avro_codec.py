@@ -7,7 +7,10 @@ value Go decodes into ``any`` with tagged unions and tagged logical types: a uni
 fixed become bytes (so base64 in the message's JSON, as Go's encoder writes ``[]byte``), a
 float keeps float32's shortest digits, timestamps and dates become UTC timestamps, times of day
 their nanoseconds, decimals the text of a Go ``big.Rat`` (``"3/2"``, ``"7"``) and UUIDs on
-``fixed`` their text. Encoding to binary takes what a JSON document holds: a union value may be
+``fixed`` their text. Avro JSON text may hold a union value tagged or bare (a bare one goes to
+the first branch whose kind fits the JSON value and that decodes it), unknown fields are
+skipped, and a missing field that has a default is left out of the result, as upstream leaves
+it. Encoding to binary takes what a JSON document holds: a union value may be
 tagged (``{"branch": value}``) or bare (the first branch that accepts it wins), a record's missing
 field takes its default, and bytes may be given as a string.
 
@@ -309,25 +312,65 @@ def _from_json(node: Any, value: Any, depth: int) -> Any:
                     out[name] = _from_json(field["type"], value[name], depth + 1)
                 except AvroDecodeError as err:
                     raise AvroDecodeError(f"field {json.dumps(name)}: {err}") from None
-            elif "default" in field:
-                out[name] = _default(field["type"], field["default"], depth + 1)
-            else:
+            elif "default" not in field:  # a field with a default is left out, as upstream does
                 raise AvroDecodeError(
                     f"avro json: record {json.dumps(node['name'])} missing required field {json.dumps(name)}"
                 )
         return out
     if kind == "union":
         if value is None:
-            if any(b["type"] == "null" for b in node["branches"]):
-                return None
-            raise AvroDecodeError("avro json: no union branch matched null")
-        wrapped = tagged_branch(node, value)
-        if wrapped is None:
-            raise AvroDecodeError("avro json: a union value must be null or an object naming its branch")
-        branch, inner = wrapped
-        decoded = _from_json(branch, inner, depth + 1)
-        return None if decoded is None else {branch_name(branch, logical=True): decoded}
+            return None
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, inner),) = value.items()
+            branch = _json_branch(node, key)
+            if branch is not None:
+                try:
+                    return _wrap(branch, _from_json(branch, inner, depth + 1))
+                except AvroDecodeError:
+                    pass  # not a tagged value after all: try it bare, as upstream does
+        for branch in node["branches"]:
+            if branch["type"] == "null" or not _token_fits(value, branch["type"]):
+                continue
+            try:
+                return _wrap(branch, _from_json(branch, value, depth + 1))
+            except AvroDecodeError:
+                continue
+        raise AvroDecodeError("avro json: no union branch matched")
     raise AvroDecodeError(f"avro json: unsupported schema kind {json.dumps(kind)}")
+
+
+def _wrap(branch: Any, value: Any) -> Any:
+    return None if value is None else {branch_name(branch, logical=True): value}
+
+
+_PRIMITIVE_KINDS = ("null", "boolean", "int", "long", "float", "double", "string", "bytes")
+
+
+def _json_branch(node: Any, key: str) -> Any:
+    """The branch a tagged value names: by its name, or (goavro's ``long.time-millis``) a
+    primitive branch by the type before the dot."""
+    for branch in node["branches"]:
+        if branch_name(branch, logical=False) == key:
+            return branch
+    base, dot, _ = key.partition(".")
+    if dot:
+        for branch in node["branches"]:
+            if branch["type"] in _PRIMITIVE_KINDS and branch["type"] == base:
+                return branch
+    return None
+
+
+def _token_fits(value: Any, kind: str) -> bool:
+    """Whether a bare JSON value's kind can be tried against a union branch of ``kind``."""
+    if isinstance(value, str):
+        return kind in ("string", "enum", "bytes", "fixed", "float", "double")
+    if isinstance(value, bool):
+        return kind == "boolean"
+    if isinstance(value, list):
+        return kind == "array"
+    if isinstance(value, dict):
+        return kind in ("record", "map")
+    return kind in ("int", "long", "float", "double")
 
 
 def _default(node: Any, default: Any, depth: int) -> Any:

@@ -64,6 +64,18 @@ def test_textual_avro_becomes_json_with_tagged_unions(tmp_path: Path):
     )
 
 
+def test_textual_avro_may_hold_bare_union_values_and_leave_out_defaulted_fields(tmp_path: Path):
+    out = _run(
+        tmp_path,
+        ['{"Name":"foo","Address":{"City":"a","State":"b"}}', '{"Name":"nobody","Unknown":1}'],
+        _avro("to_json", "textual"),
+    )
+    assert [(m["content"], m["error"]) for m in out] == [
+        ('{"Address":{"my.namespace.com.address":{"City":"a","State":"b"}},"Name":"foo"}', None),
+        ('{"Name":"nobody"}', None),
+    ]
+
+
 def test_binary_avro_becomes_json(tmp_path: Path):
     (out,) = _run(tmp_path, IDENTITY_BINARY, _avro("to_json", "binary"))
     assert out["error"] is None
