@@ -83,6 +83,15 @@ def _is_fixed(node: Any, name: str) -> bool:
     return False
 
 
+def _rfc3339(text: str) -> Any:
+    """The timestamp an RFC 3339 string names (naive ones as UTC), or the text when it is none."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
 def _unix(value: dt.datetime, per_second: int) -> int:
     delta = value - _EPOCH
     return (delta.days * 86400 + delta.seconds) * per_second + delta.microseconds * per_second // 10**6
@@ -192,6 +201,8 @@ class AvroJSONWriter:
             if not isinstance(value, bool):
                 raise AvroMismatch("expected bool")
             return "true" if value else "false"
+        if isinstance(value, str) and (logical == "date" or "timestamp-" in logical):
+            value = _rfc3339(value)  # upstream takes RFC 3339 text for dates and timestamps
         if kind == "int":
             if isinstance(value, dt.datetime) and logical == "date":
                 return str(_unix(value, 1) // 86400)

@@ -205,6 +205,10 @@ def test_json_to_textual_avro_writes_physical_values_and_tags(tmp_path: Path):
     assert written["price"] == 3.5
     assert written["blob"] == "hi" and written["at"] == 1714566600250
     # and the Avro JSON reads back to the same values
+    # a timestamp may be given as RFC 3339 text
+    document["at"] = "2024-05-01T12:30:00.25Z"
+    (again,) = _run(tmp_path, [json.dumps(document)], _avro("from_json", "textual", EVENT))
+    assert json.loads(again["content"])["at"] == 1714566600250
     (back,) = _run(tmp_path, [out["content"]], _avro("to_json", "textual", EVENT))
     assert back["error"] is None
     assert json.loads(back["content"])["at"] == "2024-05-01T12:30:00.25Z"
