@@ -13,9 +13,9 @@ fails is passed on unchanged and flagged with ``converting Avro document to JSON
 ``converting JSON to Avro schema: ...`` (``parsing message as JSON: ...`` / ``parsing message
 as structured: ...`` when it is not JSON), as upstream's are; the text after the prefix is ours.
 
-``schema_path`` must start with ``file://`` or ``http://``, as upstream requires; ``file://``
-URLs are read from the local disk, ``http://`` ones are refused at lint (benthic reaches no
-schema server from this processor; give the schema inline or as a file). The schema is
+``schema_path`` must start with ``file://`` or ``http://``, as upstream requires; a ``file://``
+URL is read from the local disk, an ``http://`` one fetched once at start (its body taken
+whatever the status, as upstream takes it; at most 16 MiB and 30 seconds). The schema is
 checked with fastavro (the ``formats`` extra), which also gives the canonical form whose
 fingerprint ``single`` uses; the conversions themselves are ours.
 """
@@ -26,6 +26,8 @@ import json
 import urllib.parse
 from typing import Any
 
+import httpx
+
 from pipeline.avro_codec import AvroDecodeError, decode_binary, decode_json, encode_binary
 from pipeline.avro_json import AvroJSONWriter, AvroMismatch, rabin_fingerprint, require_fastavro, schema_tree
 from pipeline.message import Message
@@ -34,6 +36,7 @@ from pipeline.resources import Resources
 from pipeline.spec import ComponentSpec, enum, string
 
 MAX_SCHEMA_BYTES = 16 * 1024 * 1024
+FETCH_TIMEOUT_SECONDS = 30.0
 SINGLE_MAGIC = b"\xc3\x01"
 
 
@@ -41,11 +44,6 @@ def _lint(conf: Any) -> list[str]:
     path = conf.get("schema_path") or ""
     if path and not path.startswith(("file://", "http://")):
         return ["invalid schema_path provided, must start with file:// or http://"]
-    if path.startswith("http://"):
-        return [
-            "schema_path: http:// schemas are not supported by benthic's avro processor; give the "
-            "schema inline with `schema` or as a file:// URL"
-        ]
     if not path and not conf.get("schema"):
         return ["a schema must be specified with either the `schema` or `schema_path` fields"]
     return []
@@ -77,7 +75,8 @@ SPEC = ComponentSpec(
         string("schema", "The Avro schema, as JSON text.", default=""),
         string(
             "schema_path",
-            "Where to read the schema from instead of `schema`: a `file://` URL with an absolute path.",
+            "Where to read the schema from instead of `schema`: a `file://` URL with an absolute path, "
+            "or an `http://` URL fetched once at start.",
             default="",
             examples=("file:///path/to/spec.avsc", "http://localhost:8081/path/to/spec/versions/1"),
         ),
@@ -86,6 +85,10 @@ SPEC = ComponentSpec(
 
 
 def load_schema(url: str) -> str:
+    """The schema document at a ``file://`` or ``http://`` URL. As upstream, an HTTP answer is
+    taken whatever its status (a wrong body then fails as a schema)."""
+    if url.startswith("http://"):
+        return _fetch(url)
     if not url.startswith("file://"):
         raise ValueError("invalid schema_path provided, must start with file:// or http://")
     path = urllib.parse.unquote(urllib.parse.urlsplit(url).path) or "/"
@@ -96,6 +99,19 @@ def load_schema(url: str) -> str:
         raise ValueError(f"loading Avro schema definition: {path}: {err.strerror or err}") from None
     if len(data) > MAX_SCHEMA_BYTES:
         raise ValueError(f"loading Avro schema definition: {path} is larger than {MAX_SCHEMA_BYTES} bytes")
+    return data.decode("utf-8", "replace")
+
+
+def _fetch(url: str) -> str:
+    data = bytearray()
+    try:
+        with httpx.stream("GET", url, timeout=FETCH_TIMEOUT_SECONDS) as response:
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) > MAX_SCHEMA_BYTES:
+                    raise ValueError(f"{url} answered more than {MAX_SCHEMA_BYTES} bytes")
+    except (httpx.HTTPError, ValueError) as err:
+        raise ValueError(f"loading Avro schema definition: {err}") from None
     return data.decode("utf-8", "replace")
 
 

@@ -3,9 +3,13 @@ back with fastavro, another implementation, so that both directions are checked 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.server
 import io
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import fastavro
@@ -108,6 +112,43 @@ def test_schema_path_reads_the_schema_from_a_file_url(tmp_path: Path):
     schema = tmp_path / "identity.avsc"
     schema.write_text(json.dumps(IDENTITY, indent=2))
     (out,) = _run(tmp_path, IDENTITY_BINARY, _avro("to_json", "binary", path=schema))
+    assert json.loads(out["content"]) == json.loads(IDENTITY_JSON)
+
+
+@contextlib.contextmanager
+def _serving(body: bytes) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 answering every GET with ``body``; its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_schema_path_fetches_an_http_url_once_at_start(tmp_path: Path):
+    with _serving(json.dumps(IDENTITY).encode()) as base:
+        config = (
+            file_input(tmp_path, IDENTITY_BINARY)
+            + "pipeline:\n  processors:\n    - avro:\n        operator: to_json\n        encoding: binary\n"
+            + f"        schema_path: {base}/subjects/identity/versions/1\n"
+            + REPORT
+            + "output:\n  stdout: {}\n"
+        )
+        (out,) = run_lines(tmp_path, config)
     assert json.loads(out["content"]) == json.loads(IDENTITY_JSON)
 
 
@@ -253,8 +294,8 @@ def test_lint_requires_a_schema_and_a_supported_schema_path(tmp_path: Path):
     )
     result = lint(tmp_path, base + "        schema_path: /abs/schema.avsc\noutput:\n  drop: {}\n")
     assert "invalid schema_path provided, must start with file:// or http://" in result.stdout + result.stderr
-    result = lint(tmp_path, base + "        schema_path: http://127.0.0.1:1/s\noutput:\n  drop: {}\n")
-    assert "http:// schemas are not supported" in result.stdout + result.stderr
+    result = lint(tmp_path, base + "        schema_path: https://127.0.0.1:1/s\noutput:\n  drop: {}\n")
+    assert "invalid schema_path provided, must start with file:// or http://" in result.stdout + result.stderr
     result = lint(
         tmp_path, base.replace("to_json", "sideways") + '        schema: "{}"\noutput:\n  drop: {}\n'
     )
