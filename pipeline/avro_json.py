@@ -280,14 +280,13 @@ class AvroJSONWriter:
         if kind == "union":
             if value is None:
                 return "null"
-            candidates = list(node["branches"])
             wrapped = tagged_branch(node, value)
             if wrapped is not None:
                 try:
                     return self._branch_text(wrapped[0], self.encode(wrapped[0], wrapped[1]))
                 except AvroMismatch:
                     pass
-            for branch in candidates:
+            for branch in node["branches"]:
                 if branch["type"] == "null":
                     continue
                 try:
