@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from mapping_lang.value import format_float_g
 from pipeline.redact import SECRET_MASK, redact_text
 
 LEVELS = {
@@ -122,6 +123,8 @@ def _logfmt_value(value: Any) -> str:
         text = _go_map_repr(value)
     elif isinstance(value, bool):
         text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = format_float_g(value)  # logrus prints a float64 field with %v: 5, not 5.0
     else:
         text = str(value)
     if text and _BARE.match(text):
