@@ -9,16 +9,34 @@ separators. Each chunk is trimmed of Go's white space, and empty chunks are drop
 a piece is measured in UTF-8 bytes, code points (the default) or grapheme clusters. Metadata is
 kept on every chunk.
 
-Where we differ: the ``markdown`` strategy is not built yet, and the ``token`` strategy and
-``token`` length measure need tiktoken's BPE files, which the ``tiktoken`` package downloads from
-the internet the first time an encoding is used (no PyPI package ships them); lint refuses all
-three with a message saying so and what to use instead.
+The ``markdown`` strategy (langchaingo's ``MarkdownTextSplitter``) parses the document and writes
+each block back as markdown of its own: a heading starts a new chunk and heads every chunk under
+it (a heading with nothing under it before the next is a chunk by itself); paragraphs, list items
+and table rows are gathered into chunks while they fit, with each table row a chunk of its own
+under the table's header; list items are written ``- `` or ``1. ``, nested lists indented by two
+spaces, block quotes prefixed ``> ``, a thematic break as ``---``; code blocks are left out unless
+``include_code_blocks``; a gathered chunk longer than ``chunk_size + chunk_overlap`` is split again
+as ``recursive_character`` does with the separators paragraph, line, space. Paragraphs are kept
+as written unless ``keep_reference_links``, which writes them from their parse (links resolved,
+emphasis as ``*``/``**``); inside lists and block quotes they are always written from their parse,
+with golang-commonmark's typographer (smart quotes, dashes, ellipses) and linkify applied. Upstream
+parses with golang-commonmark, a Go port of markdown-it; we parse with markdown-it-py, the Python
+port, configured as golang-commonmark is and with golang-commonmark's typographer replacements.
+
+Where we differ: the ``token`` strategy and ``token`` length measure need tiktoken's BPE files,
+which the ``tiktoken`` package downloads from the internet the first time an encoding is used (no
+PyPI package ships them); lint refuses both with a message saying so and what to use instead.
+golang-commonmark follows CommonMark 0.28 and markdown-it-py 0.31, so markdown at the edges of the
+two specifications (and bare addresses that linkify-it and golang-commonmark's linkify judge
+differently) can parse differently. Both stop parsing deeper than 20 levels of nesting.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.message import Message
@@ -38,8 +56,8 @@ SPEC = ComponentSpec(
         enum(
             "strategy",
             ("recursive_character", "markdown", "token"),
-            "`recursive_character` splits text recursively by the `separators`; `markdown` "
-            "(not supported yet) by markdown headers; `token` (refused) by tokens.",
+            "`recursive_character` splits text recursively by the `separators`; `markdown` by "
+            "markdown headings and blocks; `token` (refused) by tokens.",
         ),
         integer("chunk_size", "The longest a chunk may be, in the unit of `length_measure`.", default=512),
         integer(
@@ -79,10 +97,15 @@ SPEC = ComponentSpec(
             advanced=True,
         ),
         boolean(
-            "include_code_blocks", "For `markdown`: keep fenced code blocks in the chunks.", default=False
+            "include_code_blocks",
+            "For `markdown`: put indented and fenced code blocks in the chunks instead of leaving them out.",
+            default=False,
         ),
         boolean(
-            "keep_reference_links", "For `markdown`: keep reference-style links in the chunks.", default=False
+            "keep_reference_links",
+            "For `markdown`: write paragraphs from their parse, so that reference-style links come out "
+            "resolved to `[text](url)`, instead of as they were written.",
+            default=False,
         ),
     ],
 )
@@ -98,10 +121,10 @@ def _lint(conf: Any) -> list[str]:
     errors = []
     if conf.get("strategy") == "token":
         errors.append(f"text_chunker strategy token {_TOKEN_REFUSAL}")
-    if conf.get("strategy") == "markdown":
+    if conf.get("strategy") == "markdown" and not _has_markdown_parser():
         errors.append(
-            "text_chunker strategy markdown is not supported by benthic yet; use recursive_character "
-            "with separators such as ['\\n## ', '\\n### ', '\\n\\n', '\\n', ' ', '']"
+            "text_chunker strategy markdown needs the Python packages 'markdown-it-py' and "
+            "'linkify-it-py': pip install 'benthic[text]'"
         )
     if conf.get("length_measure") == "token":
         errors.append(f"text_chunker length_measure token {_TOKEN_REFUSAL}")
@@ -210,6 +233,434 @@ def split_recursive(
     return chunks
 
 
+# --- the markdown strategy ------------------------------------------------------------------------
+#
+# langchaingo parses the document with golang-commonmark (a Go port of markdown-it) and walks its
+# tokens, writing each block back as markdown of its own making. We parse with markdown-it-py, the
+# Python port of the same parser, set up as golang-commonmark is by default (GFM tables and
+# strikethrough, linkify, typographer, no raw HTML), and walk its tokens the same way.
+
+
+def _has_markdown_parser() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("markdown_it", "linkify_it"))
+
+
+_MARKDOWN_PARSER: Any = None
+
+
+def _markdown_parser() -> Any:
+    global _MARKDOWN_PARSER
+    if _MARKDOWN_PARSER is None:
+        from markdown_it import MarkdownIt  # optional: the "text" extra
+        from markdown_it.rules_core.text_join import text_join  # optional, as above
+
+        settings = {"linkify": True, "typographer": True, "html": False, "maxNesting": 20}
+        parser = MarkdownIt("default", settings)
+        # golang-commonmark stops 20 levels deep (markdown-it-py at 100), keeps \r and NUL as
+        # they are, merges escaped characters into the text before linkify and the typographer
+        # run, and has typographer replacements of its own
+        parser.disable(["normalize", "replacements", "text_join"])
+        parser.core.ruler.after("inline", "join_text_early", text_join)
+        parser.core.ruler.after("linkify", "go_replacements", _typographer_replacements)
+        _MARKDOWN_PARSER = parser
+    return _MARKDOWN_PARSER
+
+
+# golang-commonmark's typographer: (c) (r) (p) (tm), +-, runs of dots, ?!, commas and dashes
+_TYPOGRAPHY = re.compile(r"\([cCrRpP]\)|\([tT][mM]\)|\+-|\.{2,}|[?!]{4,}|,{2,}|-{2,}")
+_SYMBOLS = {"c": "©", "r": "®", "p": "§", "tm": "™"}
+
+
+def _typography(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        found = match.group()
+        if found[0] == "(":
+            return _SYMBOLS[found[1:-1].lower()]
+        if found == "+-":
+            return "±"
+        if found[0] == ".":
+            start = match.start()
+            return ".." if start > 0 and text[start - 1] in "?!" else "…"
+        if found[0] in "?!":
+            return found[:3]
+        if found[0] == ",":
+            return ","
+        return {2: "–", 3: "—"}.get(len(found), found)  # four dashes or more stay
+
+    return _TYPOGRAPHY.sub(replace, text)
+
+
+def _typographer_replacements(state: Any) -> None:
+    for block in state.tokens:
+        if block.type != "inline":
+            continue
+        inside_link = False
+        for child in block.children or []:
+            if child.type == "link_open":
+                inside_link = True
+            elif child.type == "link_close":
+                inside_link = False
+            elif child.type == "text" and not inside_link:
+                child.content = _typography(child.content)
+
+
+# the block tokens whose extent the walk looks up, by the type that closes them
+_CLOSERS = {
+    f"{name}_open": f"{name}_close"
+    for name in ("heading", "bullet_list", "ordered_list", "paragraph", "blockquote", "list_item")
+    + ("table", "thead", "tbody")
+}
+_CODE_SPACE = re.compile(r"[ \n]+")
+
+
+def _closing_index(tokens: list[Any], start: int, end: int) -> int:
+    """Where the block opened at ``start`` closes (``end`` if it never does; ``start`` if it is
+    a token that does not open a block)."""
+    opener = tokens[start].type
+    closer = _CLOSERS.get(opener)
+    if closer is None:
+        return start
+    depth = 0
+    for index in range(start + 1, end):
+        kind = tokens[index].type
+        if kind == opener:
+            depth += 1
+        elif kind == closer:
+            if depth == 0:
+                return index
+            depth -= 1
+    return end
+
+
+def _indent_lines(text: str, mark: str) -> str:
+    return "\n".join(mark + line for line in text.split("\n"))
+
+
+def _table_row(cells: list[str]) -> str:
+    return "".join(f"| {cell} " for cell in cells) + ("|" if cells else "")
+
+
+def _table_header(cells: list[str]) -> str:
+    return _table_row(cells) + "\n" + _table_row(["---"] * len(cells))
+
+
+@dataclass
+class MarkdownOptions:
+    """What langchaingo's markdown splitter is told; upstream sets the first five."""
+
+    chunk_size: int
+    chunk_overlap: int
+    length: LengthMeasure = rune_length
+    code_blocks: bool = False
+    reference_links: bool = False
+    heading_hierarchy: bool = False
+    join_table_rows: bool = False
+
+
+class _MarkdownWalk:
+    """One pass over a range of tokens, gathering chunks. Lists and block quotes are walked by a
+    nested walk, which (as upstream's) carries the headings and list state but not the options
+    that render code, keep reference links, join table rows or stack headings: inside them those
+    behave as their defaults, whatever the configuration says."""
+
+    def __init__(self, tokens: list[Any], start: int, end: int, opts: MarkdownOptions, source: str) -> None:
+        self.tokens, self.pos, self.end, self.opts, self.source = tokens, start, end, opts, source
+        self.render_code = opts.code_blocks
+        self.raw_inline = not opts.reference_links
+        self.join_rows = opts.join_table_rows
+        self.stack_headings = opts.heading_hierarchy
+        self.title = ""
+        self.title_stack: list[str] = []
+        self.title_emitted = False
+        self.ordered = False
+        self.bullet = False
+        self.item_number = 0
+        self.depth = 0
+        self.chunks: list[str] = []
+        self.snippet = ""
+
+    def nested(self, start: int, end: int) -> _MarkdownWalk:
+        walk = _MarkdownWalk(self.tokens, start, end, self.opts, self.source)
+        walk.render_code = walk.join_rows = walk.stack_headings = False
+        walk.raw_inline = False
+        walk.title, walk.title_stack, walk.title_emitted = (
+            self.title,
+            list(self.title_stack),
+            self.title_emitted,
+        )
+        walk.ordered, walk.bullet, walk.item_number, walk.depth = (
+            self.ordered,
+            self.bullet,
+            self.item_number,
+            self.depth,
+        )
+        return walk
+
+    def run(self) -> list[str]:
+        handlers = {
+            "heading_open": self.heading,
+            "table_open": self.table,
+            "paragraph_open": self.paragraph,
+            "blockquote_open": self.blockquote,
+            "bullet_list_open": self.bullet_list,
+            "ordered_list_open": self.ordered_list,
+            "list_item_open": self.list_item,
+            "code_block": self.code_block,
+            "fence": self.fence,
+            "hr": self.rule,
+        }
+        while self.pos < self.end:
+            handler = handlers.get(self.tokens[self.pos].type)
+            if handler is None:
+                self.pos = _closing_index(self.tokens, self.pos, self.end) + 1
+            else:
+                handler()
+        self.flush()
+        return self.chunks
+
+    # -- snippets and chunks
+
+    def join(self, piece: str) -> None:
+        """Adds a rendered block to the snippet, flushing first if the two would not fit."""
+        if self.snippet == "":
+            self.snippet = piece
+        elif self.opts.length(self.snippet + piece) >= self.opts.chunk_size:
+            self.flush()
+            self.snippet = piece
+        else:
+            self.snippet = f"{self.snippet}\n{piece}"
+
+    def flush(self) -> None:
+        """Turns the snippet into chunks (split again if too long), headed by the current title."""
+        snippet, self.snippet = self.snippet, ""
+        pieces: list[str] = []
+        if snippet:
+            opts = self.opts
+            if opts.length(snippet) <= opts.chunk_size + opts.chunk_overlap:
+                pieces = [snippet]
+            else:
+                pieces = split_recursive(
+                    snippet, ["\n\n", "\n", " "], opts.chunk_size, opts.chunk_overlap, opts.length
+                )
+        if not pieces and self.title and not self.title_emitted:
+            self.chunks.append(self.title)  # a heading with nothing under it is a chunk of its own
+            self.title_emitted = True
+            return
+        for piece in pieces:
+            if piece == "":
+                continue
+            self.title_emitted = True
+            if self.title and self.title not in snippet:
+                piece = f"{self.title}\n{piece}"
+            self.chunks.append(piece)
+
+    # -- blocks
+
+    def heading(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        level = int(self.tokens[self.pos].tag[1:])
+        inline = self.tokens[self.pos + 1]
+        self.pos = close + 1
+        if inline.type != "inline":
+            return
+        self.flush()
+        self.title = "#" * level + " " + inline.content
+        self.title_stack.extend([""] * (level - len(self.title_stack)))
+        if self.stack_headings:
+            self.title_stack = self.title_stack[: level - 1] + [self.title]
+            self.title = "\n".join(title for title in self.title_stack if title)
+        self.title_emitted = False
+
+    def paragraph(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        inline = self.tokens[self.pos + 1]
+        self.pos = close + 1
+        if inline.type == "inline":
+            self.join(self.render_inline(inline))
+
+    def blockquote(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        inner = self.nested(self.pos + 1, close)
+        inner.title = ""
+        self.pos = close + 1
+        for chunk in inner.run():
+            self.join(_indent_lines(chunk, "> "))
+        self.flush()
+
+    def bullet_list(self) -> None:
+        self.bullet, self.ordered = True, False
+        self.list_block()
+
+    def ordered_list(self) -> None:
+        self.ordered, self.bullet = True, False
+        self.item_number = 0
+        self.list_block()
+
+    def list_block(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        self.depth += 1
+        items = self.nested(self.pos + 1, close)
+        self.pos = close + 1
+        for chunk in items.run():
+            self.join(_indent_lines(chunk, "  ") if items.depth > 1 else chunk)
+        self.depth -= 1
+
+    def list_item(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        self.pos += 1
+        # as upstream, the token just before the item's end is never looked at
+        while self.pos < close - 1:
+            kind = self.tokens[self.pos].type
+            if kind == "paragraph_open":
+                self.list_paragraph()
+            elif kind == "bullet_list_open":
+                self.bullet_list()
+            elif kind == "ordered_list_open":
+                self.ordered_list()
+            else:
+                self.pos += 1
+        self.pos = close + 1
+        self.flush()
+
+    def list_paragraph(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        inline = self.tokens[self.pos + 1]
+        self.pos = close + 1
+        if inline.type != "inline":
+            return
+        line = self.render_inline(inline)
+        if self.ordered:
+            self.item_number += 1
+            line = f"{self.item_number}. {line}"
+        if self.bullet:
+            line = f"- {line}"
+        self.join(line)
+        self.title = ""
+
+    def table(self) -> None:
+        close = _closing_index(self.tokens, self.pos, self.end)
+        tokens, at = self.tokens, self.pos + 1
+        self.pos = close + 1
+        if tokens[at].type != "thead_open":
+            return
+        header: list[str] = []
+        head_close = _closing_index(tokens, at, self.end)
+        if tokens[at + 1].type == "tr_open":
+            at += 1
+            while tokens[at + 1].type == "th_open" and tokens[at + 2].type == "inline":
+                header.append(tokens[at + 2].content)
+                at += 3
+        at = head_close + 1
+        rows: list[list[str]] = []
+        if tokens[at].type == "tbody_open":  # markdown-it-py leaves out an empty body
+            while tokens[at + 1].type == "tr_open":
+                at += 1
+                row: list[str] = []
+                while tokens[at + 1].type == "td_open" and tokens[at + 2].type == "inline":
+                    row.append(tokens[at + 2].content)
+                    at += 3
+                rows.append(row)
+                at += 1
+        self.table_rows(header, rows)
+
+    def table_rows(self, header: list[str], rows: list[list[str]]) -> None:
+        if not any(header) and rows:  # a table whose header cells are all empty is headed by its first row
+            header, rows = rows[0], rows[1:]
+        header_md = _table_header(header)
+        if not rows:
+            self.join(header_md)
+            self.flush()
+            return
+        for row in rows:
+            line = _table_row(row)
+            if self.snippet == "" or self.opts.length(self.snippet + line) >= self.opts.chunk_size:
+                line = f"{header_md}\n{line}"  # a chunk that starts a table repeats its header
+            self.join(line)
+            if not self.join_rows:
+                self.flush()
+
+    def code_block(self) -> None:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        if self.render_code:
+            content = token.content
+            # golang-commonmark gives no line end to code on the last line of a text that has none
+            if token.map and token.map[1] >= _line_count(self.source) and not self.source.endswith("\n"):
+                content = content[:-1]
+            self.join("\n" + _indent_lines(content, "    "))
+
+    def fence(self) -> None:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        if self.render_code:
+            self.join(f"\n```{token.info.strip(_GO_SPACE)}\n{token.content}```\n")
+
+    def rule(self) -> None:
+        self.pos += 1
+        self.join("\n---")
+
+    # -- inline
+
+    def render_inline(self, inline: Any) -> str:
+        children = inline.children or []
+        if not children or self.raw_inline:
+            return str(inline.content)
+        out: list[str] = []
+        link: Any = None
+        for child in children:
+            kind = child.type
+            if kind == "softbreak":
+                out.append("\n")
+            elif kind == "hardbreak":
+                out.append("\\\n")
+            elif kind in ("strong_open", "strong_close"):
+                out.append("**")
+            elif kind in ("em_open", "em_close"):
+                out.append("*")
+            elif kind in ("s_open", "s_close"):
+                out.append("~~")
+            elif kind in ("text", "html_inline"):
+                out.append(child.content)
+            elif kind == "code_inline":
+                # golang-commonmark follows an older CommonMark: inner runs of spaces and line
+                # ends become one space, and the ends are trimmed
+                out.append("`" + _CODE_SPACE.sub(" ", child.content).strip(_GO_SPACE) + "`")
+            elif kind == "link_open":
+                out.append("[")
+                link = child
+            elif kind == "link_close":
+                out.append(_link_end(link))
+            elif kind == "image":
+                out.append(_image(child))
+        return "".join(out)
+
+
+def _line_count(source: str) -> int:
+    return source.count("\n") + (0 if source.endswith("\n") or not source else 1)
+
+
+def _link_end(link: Any) -> str:
+    href = str(link.attrGet("href") or "") if link is not None else ""
+    title = str(link.attrGet("title") or "") if link is not None else ""
+    if href == "":
+        return "]()"
+    return f']({href} "{title}")' if title else f"]({href})"
+
+
+def _image(image: Any) -> str:
+    label = "".join(c.content for c in image.children or [] if c.type in ("text", "text_special"))
+    src, title = image.attrGet("src") or "", image.attrGet("title") or ""
+    return f'![{label}]({src} "{title}")' if title else f"![{label}]({src})"
+
+
+def split_markdown(text: str, opts: MarkdownOptions) -> list[str]:
+    """langchaingo's MarkdownTextSplitter.SplitText."""
+    if text == "":
+        return []
+    tokens = _markdown_parser().parse(text)
+    return _MarkdownWalk(tokens, 0, len(tokens), opts, text).run()
+
+
 class TextChunker:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
         problems = _lint(conf)
@@ -219,9 +670,21 @@ class TextChunker:
         self.chunk_overlap = int(conf["chunk_overlap"])
         self.separators = [str(s) for s in conf["separators"]]
         self.length = LENGTH_MEASURES[str(conf["length_measure"])]
+        self.markdown: MarkdownOptions | None = None
+        if conf["strategy"] == "markdown":
+            self.markdown = MarkdownOptions(
+                self.chunk_size,
+                self.chunk_overlap,
+                self.length,
+                code_blocks=bool(conf["include_code_blocks"]),
+                reference_links=bool(conf["keep_reference_links"]),
+            )
+            _markdown_parser()  # built once, before the first message
 
     def chunks(self, content: bytes) -> list[str]:
         text = content.decode("utf-8", "surrogateescape")
+        if self.markdown is not None:
+            return split_markdown(text, self.markdown)
         if not self.separators:  # Go indexes the last separator of an empty list: a panic upstream
             raise ValueError("text_chunker needs at least one separator")
         return split_recursive(text, self.separators, self.chunk_size, self.chunk_overlap, self.length)
