@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -258,10 +259,11 @@ def _markdown_parser() -> Any:
         parser = MarkdownIt("default", settings)
         # golang-commonmark stops 20 levels deep (markdown-it-py at 100), keeps \r and NUL as
         # they are, merges escaped characters into the text before linkify and the typographer
-        # run, and has typographer replacements of its own
-        parser.disable(["normalize", "replacements", "text_join"])
+        # run, and has typographer replacements and smart quotes of its own
+        parser.disable(["normalize", "replacements", "smartquotes", "text_join"])
         parser.core.ruler.after("inline", "join_text_early", text_join)
         parser.core.ruler.after("linkify", "go_replacements", _typographer_replacements)
+        parser.core.ruler.after("go_replacements", "go_smartquotes", _smart_quotes)
         _MARKDOWN_PARSER = parser
     return _MARKDOWN_PARSER
 
@@ -302,6 +304,102 @@ def _typographer_replacements(state: Any) -> None:
                 inside_link = False
             elif child.type == "text" and not inside_link:
                 child.content = _typography(child.content)
+
+
+_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _is_punct(char: str) -> bool:
+    return char in _ASCII_PUNCT or unicodedata.category(char).startswith("P")
+
+
+@dataclass
+class _OpenQuote:
+    text: list[str]
+    pos: int
+    single: bool
+    level: int
+
+
+def _neighbour_char(children: list[Any], indices: range, last: bool) -> str:
+    """The character next to a quote at the edge of its text, from the nearest text token before
+    (``last``) or after it; a line break, or no text at all, counts as a space."""
+    for index in indices:
+        kind = children[index].type
+        if kind in ("softbreak", "hardbreak"):
+            break
+        if kind == "text":
+            content = children[index].content
+            return (content[-1] if last else content[0]) if content else "\ufffd"
+    return " "
+
+
+def _smart_quote_run(children: list[Any]) -> None:
+    """golang-commonmark's smart quotes for one paragraph's inline tokens. It follows an early
+    markdown-it: a quote that is the first or second character of its text looks for the
+    character before it in the tokens before (so "I'm" at the start of a paragraph keeps its
+    straight apostrophe), only text tokens are looked through, and a quote that could both open
+    and close only closes, and only before punctuation."""
+    stack: list[_OpenQuote] = []
+    texts: dict[int, list[str]] = {}
+    for i, token in enumerate(children):
+        level = token.level
+        while stack and stack[-1].level > level:
+            stack.pop()
+        if token.type != "text" or ('"' not in token.content and "'" not in token.content):
+            continue
+        text = texts[i] = list(token.content)
+        pos = 0
+        while pos < len(text):
+            index = next((at for at in range(pos, len(text)) if text[at] in "'\""), -1)
+            if index < 0:
+                break
+            pos = index + 1
+            single = text[index] == "'"
+            last = text[index - 1] if index > 1 else _neighbour_char(children, range(i - 1, -1, -1), True)
+            following = (
+                text[pos]
+                if pos < len(text)
+                else _neighbour_char(children, range(i + 1, len(children)), False)
+            )
+            last_punct, next_punct = _is_punct(last), _is_punct(following)
+            last_space, next_space = last in _GO_SPACE, following in _GO_SPACE
+            can_open = not next_space and not (next_punct and not (last_space or last_punct))
+            can_close = not last_space and not (last_punct and not (next_space or next_punct))
+            if following == '"' and text[index] == '"' and "0" <= last <= "9":
+                can_open = can_close = False
+            if can_open and can_close:
+                can_open, can_close = False, next_punct
+            if not can_open and not can_close:
+                if single:
+                    text[index] = "’"
+                continue
+            if can_close:
+                opener = None
+                for depth in range(len(stack) - 1, -1, -1):
+                    if stack[depth].level < level:
+                        break
+                    if stack[depth].single == single and stack[depth].level == level:
+                        opener = depth
+                        break
+                if opener is not None:
+                    found = stack[opener]
+                    found.text[found.pos] = "‘" if single else "“"
+                    text[index] = "’" if single else "”"
+                    del stack[opener:]
+                    continue
+            if can_open:
+                stack.append(_OpenQuote(text, index, single, level))
+            elif single:
+                text[index] = "’"
+    for i, chars in texts.items():
+        children[i].content = "".join(chars)
+
+
+def _smart_quotes(state: Any) -> None:
+    for block in state.tokens:
+        if block.type == "inline":
+            _smart_quote_run(block.children or [])
 
 
 # the block tokens whose extent the walk looks up, by the type that closes them

@@ -315,6 +315,15 @@ LARGE = {"chunk_size": 512, "chunk_overlap": 64}
             id="typographer-in-lists",
         ),
         pytest.param(
+            # golang-commonmark's smart quotes: a quote second in its text looks before the text
+            # (nothing there: a space), so "I'm" opens a quote that never closes and stays
+            # straight; only text tokens are looked through, so the one after code does too
+            "- I'm here, it's \"quoted\" and 'single'\n- `c`'s 5\"\" &quot;x&quot;",
+            LARGE,
+            ["- I'm here, it’s “quoted” and ‘single’\n- `c`'s 5\"\" “x”"],
+            id="smart-quotes",
+        ),
+        pytest.param(
             "- `a   b`\n- it's (c) 2024... wow!!!! (p) +- a---b",
             LARGE,
             ["- `a b`\n- it’s © 2024… wow!!! § ± a—b"],
