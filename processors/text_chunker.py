@@ -259,11 +259,12 @@ def _markdown_parser() -> Any:
         parser = MarkdownIt("default", settings)
         # golang-commonmark stops 20 levels deep (markdown-it-py at 100), keeps \r and NUL as
         # they are, merges escaped characters into the text before linkify and the typographer
-        # run, and has typographer replacements and smart quotes of its own
+        # run, and has tables, typographer replacements and smart quotes of its own
         parser.disable(["normalize", "replacements", "smartquotes", "text_join"])
         parser.core.ruler.after("inline", "join_text_early", text_join)
         parser.core.ruler.after("linkify", "go_replacements", _typographer_replacements)
         parser.core.ruler.after("go_replacements", "go_smartquotes", _smart_quotes)
+        parser.block.ruler.at("table", _go_table, {"alt": ["paragraph", "reference"]})
         _MARKDOWN_PARSER = parser
     return _MARKDOWN_PARSER
 
@@ -400,6 +401,103 @@ def _smart_quotes(state: Any) -> None:
     for block in state.tokens:
         if block.type == "inline":
             _smart_quote_run(block.children or [])
+
+
+# golang-commonmark's tables predate GFM's later rules: a row needs a "|" (a line without one
+# ends the table instead of becoming a row), the header may have fewer cells than the delimiter
+# row, a "|" inside backticks does not split cells, and lines are read from the block's indent
+_TABLE_DELIMITER = re.compile(r":?-+:?")
+
+
+def _table_line(state: Any, line: int) -> str:
+    start, end = state.bMarks[line] + state.blkIndent, state.eMarks[line]
+    return str(state.src[start:end]) if start < end else ""
+
+
+def _table_cells(row: str) -> list[str]:
+    """A row split at each "|" that is neither escaped nor inside a code span; a backtick left
+    open at the end of the row does not count."""
+    cells: list[str] = []
+    pos, last, backslashes, in_code, tick = 0, 0, 0, False, 0
+    while pos < len(row):
+        char = row[pos]
+        if char == "`":
+            if in_code:
+                in_code, tick = False, pos
+            elif backslashes % 2 == 0:
+                in_code, tick = True, pos
+        elif char == "|" and backslashes % 2 == 0 and not in_code:
+            cells.append(row[last:pos])
+            last = pos + 1
+        backslashes = backslashes + 1 if char == "\\" else 0
+        pos += 1
+        if pos == len(row) and in_code:
+            in_code, pos = False, tick + 1
+    cells.append(row[last:])
+    return cells
+
+
+def _strip_pipes(row: str) -> str:
+    row = row[1:] if row.startswith("|") else row
+    return row[:-1] if row.endswith("|") else row
+
+
+def _push_row(state: Any, cell_type: str, cells: list[str], count: int, line: int) -> None:
+    state.push("tr_open", "tr", 1)
+    for index in range(count):
+        state.push(f"{cell_type}_open", cell_type, 1)
+        inline = state.push("inline", "", 0)
+        inline.content = cells[index].strip(_GO_SPACE) if index < len(cells) else ""
+        inline.map = [line, line + 1]
+        inline.children = []
+        state.push(f"{cell_type}_close", cell_type, -1)
+    state.push("tr_close", "tr", -1)
+
+
+def _go_table(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+    if start_line + 2 > end_line:
+        return False
+    delimiter = start_line + 1
+    if not 0 <= state.sCount[delimiter] - state.blkIndent < 4:
+        return False
+    pos, end = state.bMarks[delimiter] + state.tShift[delimiter], state.eMarks[delimiter]
+    if pos >= end or state.src[pos] not in "|-:" or any(c not in "|-: \t" for c in state.src[pos + 1 : end]):
+        return False
+    parts = _table_line(state, delimiter).split("|")
+    columns = 0
+    for index, part in enumerate(parts):
+        part = part.strip(_GO_SPACE)
+        if part == "" and index in (0, len(parts) - 1):
+            continue
+        if not _TABLE_DELIMITER.fullmatch(part):
+            return False
+        columns += 1
+    header_text = _table_line(state, start_line).strip(_GO_SPACE)
+    if "|" not in header_text or state.sCount[start_line] - state.blkIndent >= 4:
+        return False
+    header = _table_cells(_strip_pipes(header_text))
+    if len(header) > columns:
+        return False
+    if silent:
+        return True
+    table = state.push("table_open", "table", 1)
+    table.map = [start_line, 0]
+    state.push("thead_open", "thead", 1)
+    _push_row(state, "th", header, len(header), start_line)
+    state.push("thead_close", "thead", -1)
+    state.push("tbody_open", "tbody", 1)
+    line = start_line + 2
+    while line < end_line and state.sCount[line] >= state.blkIndent:
+        row = _table_line(state, line).strip(_GO_SPACE)
+        if "|" not in row or state.sCount[line] - state.blkIndent >= 4:
+            break
+        _push_row(state, "td", _table_cells(_strip_pipes(row)), len(header), line)
+        line += 1
+    state.push("tbody_close", "tbody", -1)
+    state.push("table_close", "table", -1)
+    table.map[1] = line
+    state.line = line
+    return True
 
 
 # the block tokens whose extent the walk looks up, by the type that closes them
@@ -650,7 +748,7 @@ class _MarkdownWalk:
                 at += 3
         at = head_close + 1
         rows: list[list[str]] = []
-        if tokens[at].type == "tbody_open":  # markdown-it-py leaves out an empty body
+        if tokens[at].type == "tbody_open":
             while tokens[at + 1].type == "tr_open":
                 at += 1
                 row: list[str] = []

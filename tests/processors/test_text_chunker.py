@@ -361,6 +361,21 @@ LARGE = {"chunk_size": 512, "chunk_overlap": 64}
             id="table-empty-header",
         ),
         pytest.param("| a | b |\n|---|---|", LARGE, ["| a | b |\n| --- | --- |"], id="table-no-rows"),
+        pytest.param(
+            # golang-commonmark's tables: a line without "|" ends the table, the header may have
+            # fewer cells than the delimiter row, a "|" in a code span does not split a cell
+            "| `a|b` |\n|---|---|\n| 1 | 2 |\ntext after",
+            LARGE,
+            ["| `a|b` |\n| --- |\n| 1 |", "text after"],
+            id="table-go-rules",
+        ),
+        pytest.param(
+            # the header is repeated only when a row starts a chunk
+            "para\n| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |",
+            LARGE,
+            ["para\n| 1 | 2 |", "| a | b |\n| --- | --- |\n| 3 | 4 |"],
+            id="table-after-paragraph",
+        ),
         pytest.param("    code", {**LARGE, "code_blocks": True}, ["\n    code"], id="codeblock-at-end"),
         pytest.param("", LARGE, [], id="empty"),
         pytest.param("# only", LARGE, ["# only"], id="heading-only"),
