@@ -303,7 +303,8 @@ LARGE = {"chunk_size": 512, "chunk_overlap": 64}
             ['links:\n[foo](/url "title")\n[regular](/url)'],
             id="link-true",
         ),
-        # the cases below follow from reading langchaingo's and golang-commonmark's source
+        # the cases below follow from langchaingo's and golang-commonmark's source, and are what
+        # that Go code gives
         pytest.param("> quoted *text*\n\nafter", LARGE, ["> quoted *text*", "after"], id="quote-own-chunk"),
         pytest.param("1. one\n2. two\n   - sub", LARGE, ["1. one\n2. two\n  - sub"], id="ordered-nested"),
         pytest.param(
@@ -452,5 +453,5 @@ def test_text_chunker_lint_names_the_extra_when_the_markdown_parser_is_missing(t
     config = _config(tmp_path, "        strategy: markdown\n")
     result = run_cli("lint", str(config), env=cli_env(pythonpath=[str(blocker)]))
     assert result.returncode == 1
-    assert "strategy markdown needs the Python packages 'markdown-it-py' and 'linkify-it-py'" in result.stderr
+    assert "strategy markdown needs the Python package 'markdown-it-py'" in result.stderr
     assert "pip install 'benthic[text]'" in result.stderr
