@@ -4,7 +4,8 @@ addresses in text, reproduced for the ``text_chunker`` processor's ``markdown`` 
 Upstream's parser (golang-commonmark/markdown) does not use linkify-it, as markdown-it does, but
 its own scanner (golang-commonmark/linkify): it looks at each ".", "/", ":" and "@" in the text
 and grows an address around it by hand-written rules; a host name must end in a top-level domain
-from its list (or be an IPv4 address, or localhost with a port). The scanner works on UTF-8
+from its list (or be an IPv4 address, or localhost with a port). This follows the scanner of
+October 2019, the newest we could read (upstream builds with one of February 2020). The scanner works on UTF-8
 bytes, and so does this one, so positions and the handling of bytes that are not UTF-8 agree.
 """
 
@@ -14,8 +15,7 @@ import unicodedata
 from typing import NamedTuple
 
 # the top-level domains golang-commonmark's scanner knows, and the octets of an IPv4 address,
-# which it matches in the same table ("0." to "255."); the list is its 2018 one, the newest we
-# could read (upstream builds with a 2020 version of the scanner)
+# which it matches in the same table ("0." to "255.")
 _TLDS = frozenset(
     """
 abb abbott abogado ac academy accenture accountant accountants active actor ad ads adult ae aero
@@ -125,7 +125,7 @@ def _letter_or_digit(char: str) -> bool:
 def _boundary(char: str) -> bool:
     """Punctuation, a separator, a control character, "<" or ">": what may surround an address."""
     category = unicodedata.category(char)
-    return char in "<>" or category[0] in "PZ" or category == "Cc"
+    return char in "<>\uff5c" or category[0] in "PZ" or category == "Cc"
 
 
 def _unreserved(char: str) -> bool:
@@ -191,10 +191,10 @@ def _skip_port(s: bytes, start: int) -> int:
     return start if end < 0 else end
 
 
-def _skip_part(s: bytes, start: int, lead: int, extra: bytes) -> int:
+def _skip_part(s: bytes, start: int, lead: int, extra: bytes, hyphen_run: int) -> int:
     """Past a path ("/"), query ("?") or fragment ("#") from ``start``: brackets must balance
     (an unclosed one ends the address where it opened; a space is allowed only inside one), a
-    "%" must start an escape, and a run of hyphens ends it."""
+    "%" must start an escape, and a run of more than ``hyphen_run`` hyphens ends it."""
     if start >= len(s) or s[start] != lead:
         return start
     stack: list[str] = []
@@ -209,7 +209,7 @@ def _skip_part(s: bytes, start: int, lead: int, extra: bytes) -> int:
         if _unreserved(char):
             if char == "-":
                 hyphens += 1
-                if hyphens > 1:
+                if hyphens > hyphen_run:
                     break
             else:
                 hyphens = 0
@@ -246,9 +246,9 @@ def _skip_tail(s: bytes, end: int, port: bool = True) -> int:
     """Past the port, path, query and fragment after a host, less one trailing punctuation mark."""
     if port:
         end = _skip_port(s, end)
-    end = _skip_part(s, end, 0x2F, b"/:@")
-    end = _skip_part(s, end, 0x3F, b"?/:@")
-    end = _skip_part(s, end, 0x23, b"?/:@")
+    end = _skip_part(s, end, 0x2F, b"/:@", 2)
+    end = _skip_part(s, end, 0x3F, b"?/:@", 1)
+    end = _skip_part(s, end, 0x23, b"?/:@", 1)
     if 0 < end <= len(s) and s[end - 1] in _TRAILING_PUNCT:
         return end - 1
     return end
@@ -269,9 +269,7 @@ def _hostname_start(s: bytes, start: int) -> int:
         char, size = _rune_before(s, end)
         if char == _BAD:
             return -1
-        if _letter_or_digit(char):
-            after_dot, hyphens = False, 0
-        elif char == ".":
+        if char == ".":
             if hyphens:
                 return -1
             after_dot = True
@@ -285,8 +283,8 @@ def _hostname_start(s: bytes, start: int) -> int:
             return -1
         elif _boundary(char):
             break
-        else:
-            return -1
+        else:  # a letter, a digit, or any other character that is no boundary
+            after_dot, hyphens = False, 0
         end -= size
     if after_dot or hyphens:
         return -1
@@ -300,9 +298,7 @@ def _hostname_end(s: bytes, start: int) -> tuple[int, int] | None:
         char, size = _rune_at(s, end)
         if char == _BAD:
             return None
-        if _letter_or_digit(char):
-            after_dot, hyphens = False, 0
-        elif char == ".":
+        if char == ".":
             if hyphens:
                 return None
             if after_dot:
@@ -319,8 +315,8 @@ def _hostname_end(s: bytes, start: int) -> tuple[int, int] | None:
             return None
         elif _boundary(char):
             break
-        else:
-            return None
+        else:  # a letter, a digit, or any other character that is no boundary
+            after_dot, hyphens = False, 0
         end += size
     if hyphens:
         end -= hyphens
@@ -430,8 +426,8 @@ def _after_dot(s: bytes, i: int, links: list[Link]) -> tuple[int, bool]:
             return i, False
         links.append(Link("", start, end))
         return end, False
-    # a domain name: a letter or digit before the dot, a known top-level domain after it
-    if not _letter_or_digit(_rune_before(s, i)[0]):
+    # a domain name: no boundary before the dot, a known top-level domain after it
+    if _boundary(_rune_before(s, i)[0]):
         return i, False
     if pos == len(s):
         start = _hostname_start(s, i)
@@ -535,7 +531,7 @@ def _after_colon(s: bytes, i: int, links: list[Link]) -> int:
         return i
     if start > 0 and not _boundary(_rune_before(s, start)[0]):
         return i
-    if not _letter_or_digit(_rune_at(s, j + 4)[0]):
+    if _boundary(_rune_at(s, j + 4)[0]):
         return i
     host = _hostname_end(s, j + 4)
     if host is None:

@@ -5,11 +5,12 @@ langchaingo parses the document and walks its tokens, writing each block back as
 own making and gathering the blocks into chunks under their heading (see ``_MarkdownWalk``). We
 parse with markdown-it-py: golang-commonmark is a Go port of markdown-it and markdown-it-py a
 Python one, so their tokens line up. Where golang-commonmark went its own way, or follows an older
-markdown-it, we replace markdown-it-py's rule with golang-commonmark's: tables, linkify (its own
-scanner, in ``_go_linkify``), typographer replacements and smart quotes; and we set its options
+markdown-it, we replace markdown-it-py's rule with golang-commonmark's: line ends, tables, link
+destinations and titles, reference definitions, empty headings, fence info strings, linkify (its
+own scanner, in ``_go_linkify``), typographer replacements and smart quotes; and we set its options
 as golang-commonmark's defaults are (tables, strikethrough, linkify, typographer, no raw HTML,
 20 levels of nesting). langchaingo's splitter and these rules were checked against the Go code
-on generated documents.
+(golang-commonmark as upstream pins it) on generated documents.
 """
 
 from __future__ import annotations
@@ -32,19 +33,29 @@ def markdown_parser() -> Any:
     global _MARKDOWN_PARSER
     if _MARKDOWN_PARSER is None:
         from markdown_it import MarkdownIt  # optional: the "text" extra
+        from markdown_it.rules_block import fence as fence_rule  # optional, as above
+        from markdown_it.rules_block import heading as heading_rule  # optional, as above
         from markdown_it.rules_core.text_join import text_join  # optional, as above
 
         settings = {"typographer": True, "html": False, "maxNesting": 20}
         parser = MarkdownIt("default", settings)
-        # golang-commonmark stops 20 levels deep (markdown-it-py at 100), keeps \r and NUL as
-        # they are, merges escaped characters into the text before linkify and the typographer
-        # run, and has tables, linkify, typographer replacements and smart quotes of its own
+        # golang-commonmark stops 20 levels deep (markdown-it-py at 100), has line ends made
+        # "\n" before (see markdown_chunks), merges escaped characters into the text before linkify and the typographer
+        # run, and has link destinations, reference definitions, tables, linkify, typographer
+        # replacements and smart quotes of its own
         parser.disable(["normalize", "linkify", "replacements", "smartquotes", "text_join"])
         parser.core.ruler.after("inline", "join_text_early", text_join)
         parser.core.ruler.after("join_text_early", "go_linkify", _linkify)
         parser.core.ruler.after("go_linkify", "go_replacements", _typographer_replacements)
         parser.core.ruler.after("go_replacements", "go_smartquotes", _smart_quotes)
         parser.block.ruler.at("table", _go_table, {"alt": ["paragraph", "reference"]})
+        parser.block.ruler.at("reference", _go_reference)
+        parser.block.ruler.at(
+            "heading", _go_heading(heading_rule), {"alt": ["paragraph", "reference", "blockquote"]}
+        )
+        fence = _go_fence(fence_rule)
+        parser.block.ruler.at("fence", fence, {"alt": ["paragraph", "reference", "blockquote", "list"]})
+        parser.helpers = _LinkHelpers(parser.helpers)  # type: ignore[assignment]  # duck-typed
         _MARKDOWN_PARSER = parser
     return _MARKDOWN_PARSER
 
@@ -338,6 +349,219 @@ def _go_table(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
     table.map[1] = line
     state.line = line
     return True
+
+
+# golang-commonmark's link destinations and titles follow CommonMark 0.28: "<...>" holds no
+# space, parentheses nest without limit, and a title in parentheses may hold "(". It parses
+# reference definitions the older way too: the paragraph's lines first, then the definition in
+# them (with a slip kept: after dropping a title, it skips spaces in the document, not the lines)
+
+
+class _Parsed:
+    """What markdown-it-py's link rules expect back from a destination or title parser."""
+
+    __slots__ = ("can_continue", "ok", "pos", "str")
+
+    def __init__(self, ok: bool = False, pos: int = 0, text: str = "") -> None:
+        self.ok, self.pos, self.str, self.can_continue = ok, pos, text, False
+
+
+def _link_destination(text: str, pos: int, end: int) -> _Parsed:
+    from markdown_it.common.utils import unescapeAll  # optional: the "text" extra
+
+    start = pos
+    if pos < end and text[pos] == "<":
+        pos += 1
+        while pos < end:
+            char = text[pos]
+            if char in "\n \t":
+                return _Parsed()
+            if char == ">":
+                return _Parsed(True, pos + 1, unescapeAll(text[start + 1 : pos]))
+            pos += 2 if char == "\\" and pos + 1 < end else 1
+        return _Parsed()
+    depth = 0
+    while pos < end:
+        char = text[pos]
+        if char == " " or ord(char) < 0x20 or char == "\x7f":
+            break
+        if char == "\\" and pos + 1 < end:
+            pos += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        pos += 1
+    if start == pos or depth:
+        return _Parsed()
+    return _Parsed(True, pos, unescapeAll(text[start:pos]))
+
+
+def _link_title(text: str, pos: int, end: int, _previous: Any = None) -> _Parsed:
+    from markdown_it.common.utils import unescapeAll  # optional: the "text" extra
+
+    if pos >= end or text[pos] not in "\"'(":
+        return _Parsed()
+    start, closer = pos, ")" if text[pos] == "(" else text[pos]
+    pos += 1
+    while pos < end:
+        if text[pos] == closer:
+            return _Parsed(True, pos + 1, unescapeAll(text[start + 1 : pos]))
+        pos += 2 if text[pos] == "\\" and pos + 1 < end else 1
+    return _Parsed()
+
+
+def _go_fence(fence: Any) -> Any:
+    """markdown-it-py's fence rule, but refusing an info string that holds the fence's marker
+    for "~" fences too (golang-commonmark refuses it for both markers)."""
+
+    def rule(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+        pos, end = state.bMarks[start_line] + state.tShift[start_line], state.eMarks[start_line]
+        if pos < end and state.src[pos] == "~":
+            after = pos
+            while after < end and state.src[after] == "~":
+                after += 1
+            if "~" in state.src[after:end]:
+                return False
+        return bool(fence(state, start_line, end_line, silent))
+
+    return rule
+
+
+def _go_heading(heading: Any) -> Any:
+    """markdown-it-py's ATX heading rule, less the inline token when golang-commonmark writes
+    none: a heading with no text, where only a closing run of "#" could stand in for it."""
+
+    def rule(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+        count = len(state.tokens)
+        if not heading(state, start_line, end_line, silent):
+            return False
+        if not silent:
+            src, end = state.src, state.eMarks[start_line]
+            pos = state.bMarks[start_line] + state.tShift[start_line]
+            while pos < end and src[pos] == "#":
+                pos += 1
+            while end > pos and src[end - 1] in " \t":
+                end -= 1
+            closing = end
+            while closing > pos and src[closing - 1] == "#":
+                closing -= 1
+            if closing > pos and src[closing - 1] in " \t":
+                end = closing
+            if pos >= end and state.tokens[count + 1].type == "inline":
+                del state.tokens[count + 1]
+        return True
+
+    return rule
+
+
+class _LinkHelpers:
+    """markdown-it-py's ``md.helpers`` with golang-commonmark's destination and title rules."""
+
+    def __init__(self, helpers: Any) -> None:
+        self.parseLinkLabel = helpers.parseLinkLabel
+        self.parseLinkDestination = _link_destination
+        self.parseLinkTitle = _link_title
+
+
+def _go_reference(state: Any, start_line: int, _end_line: int, silent: bool) -> bool:
+    src = state.src
+    pos, end = state.bMarks[start_line] + state.tShift[start_line], state.eMarks[start_line]
+    if state.sCount[start_line] - state.blkIndent >= 4 or pos >= len(src) or src[pos] != "[":
+        return False
+    pos += 1
+    while pos < end:
+        if src[pos] == "]" and src[pos - 1] != "\\":
+            if pos + 1 == end or src[pos + 1] != ":":
+                return False
+            break
+        pos += 1
+    # the definition runs to the end of its paragraph
+    next_line, last_line = start_line + 1, state.lineMax
+    parent = state.parentType
+    state.parentType = "reference"  # left so if this is no definition, as golang-commonmark does
+    terminators = state.md.block.ruler.getRules("reference")
+    while next_line < last_line and not state.isEmpty(next_line):
+        if state.sCount[next_line] - state.blkIndent <= 3 and state.sCount[next_line] >= 0:
+            if any(rule(state, next_line, last_line, True) for rule in terminators):
+                break
+        next_line += 1
+    text = state.getLines(start_line, next_line, state.blkIndent, False).strip(GO_SPACE)
+    size, lines, label_end = len(text), 0, 0
+    pos = 1
+    while pos < size:
+        char = text[pos]
+        if char == "[":
+            return False
+        if char == "]":
+            label_end = pos
+            break
+        if char == "\n":
+            lines += 1
+        elif char == "\\":
+            pos += 1
+            if pos < size and text[pos] == "\n":
+                lines += 1
+        pos += 1
+    if label_end <= 0 or label_end + 1 >= size or text[label_end + 1] != ":":
+        return False
+    pos = label_end + 2
+    while pos < size and text[pos] in "\n \t":
+        lines += text[pos] == "\n"
+        pos += 1
+    destination = _link_destination(text, pos, size)
+    if not destination.ok:
+        return False
+    href = state.md.normalizeLink(destination.str)
+    if not state.md.validateLink(href):
+        return False
+    pos = destination_end = destination.pos
+    lines_at_destination = lines
+    start = pos
+    while pos < size and text[pos] in "\n \t":
+        lines += text[pos] == "\n"
+        pos += 1
+    title = _link_title(text, pos, size)
+    title_text = title.str
+    if pos < size and start != pos and title.ok:
+        pos = title.pos
+    else:
+        pos, lines = destination_end, lines_at_destination
+    while pos < size and text[pos] in " \t":
+        pos += 1
+    if pos < size and text[pos] != "\n" and title_text:
+        # golang-commonmark skips the spaces at this byte offset of the document, not of the
+        # definition's lines: done in bytes here to land where it does
+        title_text, lines = "", lines_at_destination
+        lines_raw, src_raw = text.encode("utf-8", "surrogateescape"), src.encode("utf-8", "surrogateescape")
+        at = len(text[:destination_end].encode("utf-8", "surrogateescape"))
+        while at < len(lines_raw) and src_raw[at] in b" \t":
+            at += 1
+        if at < len(lines_raw) and lines_raw[at] != 0x0A:
+            return False
+    elif pos < size and text[pos] != "\n":
+        return False
+    label = _reference_label(text[1:label_end])
+    if not label:
+        return False
+    if silent:
+        return True
+    references = state.env.setdefault("references", {})
+    references.setdefault(
+        label, {"title": title_text, "href": href, "map": [start_line, start_line + lines + 1]}
+    )
+    state.parentType = parent
+    state.line = start_line + lines + 1
+    return True
+
+
+def _reference_label(label: str) -> str:
+    from markdown_it.common.utils import normalizeReference  # optional: the "text" extra
+
+    return str(normalizeReference(label))
 
 
 # the block tokens whose extent the walk looks up, by the type that closes them
@@ -700,5 +924,8 @@ def markdown_chunks(text: str, opts: MarkdownOptions, resplit: Callable[[str], l
     """langchaingo's MarkdownTextSplitter.SplitText; ``resplit`` splits a chunk still too long."""
     if text == "":
         return []
+    # golang-commonmark reads CR LF and a lone CR as line ends (and leaves NUL be, where
+    # markdown-it-py's own normalising would replace it)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     tokens = markdown_parser().parse(text)
     return _MarkdownWalk(tokens, 0, len(tokens), opts, text, resplit).run()

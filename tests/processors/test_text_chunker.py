@@ -180,6 +180,7 @@ HEADING_AFTER_HEADING = (
 LINKS = 'links:\n[foo][bar]\n\n[bar]: /url "title"\n\n[regular](/url)\n'
 SMALL = {"chunk_size": 64, "chunk_overlap": 32}
 LARGE = {"chunk_size": 512, "chunk_overlap": 64}
+LINKS_ON = {"chunk_size": 512, "chunk_overlap": 0, "code_blocks": True, "reference_links": True}
 
 
 @pytest.mark.parametrize(
@@ -304,7 +305,7 @@ LARGE = {"chunk_size": 512, "chunk_overlap": 64}
             id="link-true",
         ),
         # the cases below follow from langchaingo's and golang-commonmark's source, and are what
-        # that Go code gives
+        # that Go code gives (golang-commonmark as upstream pins it)
         pytest.param("> quoted *text*\n\nafter", LARGE, ["> quoted *text*", "after"], id="quote-own-chunk"),
         pytest.param("1. one\n2. two\n   - sub", LARGE, ["1. one\n2. two\n  - sub"], id="ordered-nested"),
         pytest.param(
@@ -378,6 +379,31 @@ LARGE = {"chunk_size": 512, "chunk_overlap": 64}
             id="table-after-paragraph",
         ),
         pytest.param("    code", {**LARGE, "code_blocks": True}, ["\n    code"], id="codeblock-at-end"),
+        # golang-commonmark's parse where it parts from markdown-it's: line ends, empty headings,
+        # "~" in a "~~~" info string, CommonMark 0.28's link destinations and reference titles
+        pytest.param(
+            "# Title\r\nline one\rline two\r\n", LINKS_ON, ["# Title\nline one\nline two"], id="cr-line-ends"
+        ),
+        pytest.param(
+            "#\n\ntext under an empty heading", LINKS_ON, ["text under an empty heading"], id="empty-heading"
+        ),
+        pytest.param(
+            "~~~ a~b\ncode?\n~~~", LINKS_ON, ["~~~ a~b\ncode?\n\n```\n```\n"], id="tilde-in-tilde-fence-info"
+        ),
+        pytest.param(
+            "[t](<a b>) and [u](<c>)\n\n[ref]: <a b>\n\n[ref]",
+            LINKS_ON,
+            ["[t](<a b>) and [u](c)\n[ref]: <a b>\n[ref]"],
+            id="no-space-in-angle-destination",
+        ),
+        pytest.param(
+            "[r]: /u\n'title' trailing\n\n[r]",
+            LINKS_ON,
+            ["‘title’ trailing\n[r](/u)"],
+            id="reference-title-dropped",
+        ),
+        pytest.param("(a [link](/u (p)))", LINKS_ON, ['(a [link](/u "p"))'], id="title-in-parentheses"),
+        pytest.param("café", LINKS_ON, ["café"], id="last-character-not-ascii"),
         pytest.param("", LARGE, [], id="empty"),
         pytest.param("# only", LARGE, ["# only"], id="heading-only"),
     ],
