@@ -358,7 +358,8 @@ def _go_table(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
 
 
 class _Parsed:
-    """What markdown-it-py's link rules expect back from a destination or title parser."""
+    """What markdown-it-py's link rules expect back from a destination or title parser (when it
+    is not ``ok``, ``pos`` is where the parser gave up)."""
 
     __slots__ = ("can_continue", "ok", "pos", "str")
 
@@ -375,11 +376,11 @@ def _link_destination(text: str, pos: int, end: int) -> _Parsed:
         while pos < end:
             char = text[pos]
             if char in "\n \t":
-                return _Parsed()
+                return _Parsed(pos=pos)
             if char == ">":
                 return _Parsed(True, pos + 1, unescapeAll(text[start + 1 : pos]))
             pos += 2 if char == "\\" and pos + 1 < end else 1
-        return _Parsed()
+        return _Parsed(pos=end)
     depth = 0
     while pos < end:
         char = text[pos]
@@ -396,7 +397,7 @@ def _link_destination(text: str, pos: int, end: int) -> _Parsed:
             depth -= 1
         pos += 1
     if start == pos or depth:
-        return _Parsed()
+        return _Parsed(pos=pos)
     return _Parsed(True, pos, unescapeAll(text[start:pos]))
 
 
@@ -404,14 +405,14 @@ def _link_title(text: str, pos: int, end: int, _previous: Any = None) -> _Parsed
     from markdown_it.common.utils import unescapeAll  # optional: the "text" extra
 
     if pos >= end or text[pos] not in "\"'(":
-        return _Parsed()
+        return _Parsed(pos=pos)
     start, closer = pos, ")" if text[pos] == "(" else text[pos]
     pos += 1
     while pos < end:
         if text[pos] == closer:
             return _Parsed(True, pos + 1, unescapeAll(text[start + 1 : pos]))
         pos += 2 if text[pos] == "\\" and pos + 1 < end else 1
-    return _Parsed()
+    return _Parsed(pos=end)
 
 
 def _go_fence(fence: Any) -> Any:
@@ -479,23 +480,58 @@ def _go_reference(state: Any, start_line: int, _end_line: int, silent: bool) -> 
                 return False
             break
         pos += 1
-    # the definition runs to the end of its paragraph
-    next_line, last_line = start_line + 1, state.lineMax
     parent = state.parentType
     state.parentType = "reference"  # left so if this is no definition, as golang-commonmark does
+    # The definition is read from the lines of its whole paragraph. A definition rarely needs more
+    # than its first lines, so they are read in a window that grows until the reading stays
+    # clear of its last line: the same answer, without going through a long run of definitions
+    # once for each.
+    window = 4
+    while True:
+        stop, whole = _paragraph_stop(state, start_line, window)
+        text = state.getLines(start_line, stop, state.blkIndent, False).strip(GO_SPACE)
+        definition, reach = _definition(state, text)
+        if whole or reach <= text.rfind("\n"):
+            break
+        window *= 2
+    if definition is None:
+        return False
+    if silent:
+        return True
+    label, href, title, lines = definition
+    references = state.env.setdefault("references", {})
+    references.setdefault(label, {"title": title, "href": href, "map": [start_line, start_line + lines + 1]})
+    state.parentType = parent
+    state.line = start_line + lines + 1
+    return True
+
+
+def _paragraph_stop(state: Any, start_line: int, window: int) -> tuple[int, bool]:
+    """The line that ends the paragraph a definition opens at ``start_line`` (an empty line, or
+    one another block starts on), looked for within ``window`` lines; and whether it was found."""
     terminators = state.md.block.ruler.getRules("reference")
-    while next_line < last_line and not state.isEmpty(next_line):
-        if state.sCount[next_line] - state.blkIndent <= 3 and state.sCount[next_line] >= 0:
-            if any(rule(state, next_line, last_line, True) for rule in terminators):
-                break
-        next_line += 1
-    text = state.getLines(start_line, next_line, state.blkIndent, False).strip(GO_SPACE)
+    line, last = start_line + 1, state.lineMax
+    bound = min(last, start_line + window)
+    while line < bound:
+        if state.isEmpty(line):
+            return line, True
+        if state.sCount[line] - state.blkIndent <= 3 and state.sCount[line] >= 0:
+            if any(rule(state, line, last, True) for rule in terminators):
+                return line, True
+        line += 1
+    return line, bound == last
+
+
+def _definition(state: Any, text: str) -> tuple[tuple[str, str, str, int] | None, int]:
+    """golang-commonmark's reading of a reference definition from its paragraph's lines: the
+    label, address, title and the count of lines it takes past the first (or None), and the
+    furthest index of ``text`` it looked at."""
     size, lines, label_end = len(text), 0, 0
     pos = 1
     while pos < size:
         char = text[pos]
         if char == "[":
-            return False
+            return None, pos
         if char == "]":
             label_end = pos
             break
@@ -506,18 +542,20 @@ def _go_reference(state: Any, start_line: int, _end_line: int, silent: bool) -> 
             if pos < size and text[pos] == "\n":
                 lines += 1
         pos += 1
+    reach = max(pos, label_end + 1)
     if label_end <= 0 or label_end + 1 >= size or text[label_end + 1] != ":":
-        return False
+        return None, reach
     pos = label_end + 2
     while pos < size and text[pos] in "\n \t":
         lines += text[pos] == "\n"
         pos += 1
     destination = _link_destination(text, pos, size)
+    reach = max(reach, destination.pos)
     if not destination.ok:
-        return False
+        return None, reach
     href = state.md.normalizeLink(destination.str)
     if not state.md.validateLink(href):
-        return False
+        return None, reach
     pos = destination_end = destination.pos
     lines_at_destination = lines
     start = pos
@@ -525,6 +563,7 @@ def _go_reference(state: Any, start_line: int, _end_line: int, silent: bool) -> 
         lines += text[pos] == "\n"
         pos += 1
     title = _link_title(text, pos, size)
+    reach = max(reach, pos, title.pos)
     title_text = title.str
     if pos < size and start != pos and title.ok:
         pos = title.pos
@@ -532,30 +571,25 @@ def _go_reference(state: Any, start_line: int, _end_line: int, silent: bool) -> 
         pos, lines = destination_end, lines_at_destination
     while pos < size and text[pos] in " \t":
         pos += 1
+    reach = max(reach, pos)
     if pos < size and text[pos] != "\n" and title_text:
         # golang-commonmark skips the spaces at this byte offset of the document, not of the
         # definition's lines: done in bytes here to land where it does
         title_text, lines = "", lines_at_destination
-        lines_raw, src_raw = text.encode("utf-8", "surrogateescape"), src.encode("utf-8", "surrogateescape")
+        lines_raw = text.encode("utf-8", "surrogateescape")
+        src_raw = state.src[: len(lines_raw)].encode("utf-8", "surrogateescape")
         at = len(text[:destination_end].encode("utf-8", "surrogateescape"))
         while at < len(lines_raw) and src_raw[at] in b" \t":
             at += 1
+        reach = max(reach, len(lines_raw[: at + 1].decode("utf-8", "surrogateescape")))
         if at < len(lines_raw) and lines_raw[at] != 0x0A:
-            return False
+            return None, reach
     elif pos < size and text[pos] != "\n":
-        return False
+        return None, reach
     label = _reference_label(text[1:label_end])
     if not label:
-        return False
-    if silent:
-        return True
-    references = state.env.setdefault("references", {})
-    references.setdefault(
-        label, {"title": title_text, "href": href, "map": [start_line, start_line + lines + 1]}
-    )
-    state.parentType = parent
-    state.line = start_line + lines + 1
-    return True
+        return None, reach
+    return (label, href, title_text, lines), reach
 
 
 def _reference_label(label: str) -> str:

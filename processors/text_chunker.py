@@ -27,8 +27,9 @@ Where we differ: the ``token`` strategy and ``token`` length measure need tiktok
 which the ``tiktoken`` package downloads from the internet the first time an encoding is used (no
 PyPI package ships them); lint refuses both with a message saying so and what to use instead.
 golang-commonmark follows CommonMark 0.28 and markdown-it-py 0.31, so markdown at the edges of the
-two specifications can parse differently: a tab right after ">" in a block quote holding indented
-code is one; no other showed on the generated documents the port was checked with.
+two specifications can parse differently: lines in a block quote indented by a tab or by five
+spaces or more after the ">" are the one case the generated documents the port was checked with
+found.
 """
 
 from __future__ import annotations

@@ -420,6 +420,15 @@ def test_markdown_measures_with_the_given_length():
     assert split_markdown(f"# Title\n{sentence}\n{sentence}", opts) == [f"# Title\n{sentence}"] * 2
 
 
+def test_markdown_reads_a_long_run_of_reference_definitions():
+    # each definition is read from its whole paragraph; reading that once per definition would
+    # take hours on this run, and the Go code's answer is the same as for a short one
+    definitions = "".join(f"[r{n}]: /u{n}\n" for n in range(30000))
+    assert split_markdown(definitions + "\nsee [r29999]", MarkdownOptions(512, 0, reference_links=True)) == [
+        "see [r29999](/u29999)"
+    ]
+
+
 def test_markdown_bounds_hostile_nesting():
     # as golang-commonmark, parsing stops 20 levels deep; nothing recurses without bound
     assert split_markdown(">" * 20000 + " deep", MarkdownOptions(512, 64)) == []
