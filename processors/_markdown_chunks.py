@@ -39,10 +39,9 @@ def markdown_parser() -> Any:
 
         settings = {"typographer": True, "html": False, "maxNesting": 20}
         parser = MarkdownIt("default", settings)
-        # golang-commonmark stops 20 levels deep (markdown-it-py at 100), has line ends made
-        # "\n" before (see markdown_chunks), merges escaped characters into the text before linkify and the typographer
-        # run, and has link destinations, reference definitions, tables, linkify, typographer
-        # replacements and smart quotes of its own
+        # golang-commonmark stops 20 levels deep (markdown-it-py at 100), makes line ends "\n"
+        # itself (see markdown_chunks), merges escaped characters into the text before linkify
+        # and the typographer run, and has rules of its own for the rest below
         parser.disable(["normalize", "linkify", "replacements", "smartquotes", "text_join"])
         parser.core.ruler.after("inline", "join_text_early", text_join)
         parser.core.ruler.after("join_text_early", "go_linkify", _linkify)
