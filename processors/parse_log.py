@@ -31,6 +31,7 @@ from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, boolean, enum, string
 from pipeline.syslog import SyslogResult, parse_rfc3164, parse_rfc5424, rfc3164_timestamp_zone
+from pipeline.workers import run_off_loop
 
 SPEC = ComponentSpec(
     "parse_log",
@@ -145,6 +146,11 @@ class ParseLog:
         return parse_rfc3164(data, self.best_effort, self.year, self.zone, self.rfc3339)
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
+        # a long line parses in time linear in its length (about a second per MiB at worst): off
+        # the loop, so it does not stall other clients
+        return await run_off_loop(self._parse_batch, batch)
+
+    def _parse_batch(self, batch: list[Message]) -> list[list[Message]]:
         for msg in batch:
             result = self.parse(msg.content)
             if result.error is not None or result.fields is None:

@@ -41,6 +41,7 @@ from typing import Any
 from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.spec import ComponentSpec, boolean, enum, integer, string, string_list
+from pipeline.workers import run_off_loop
 from processors._go_linkify import GO_SPACE
 from processors._markdown_chunks import MarkdownOptions, markdown_chunks, markdown_parser
 
@@ -275,6 +276,11 @@ class TextChunker:
         return split_recursive(text, self.separators, self.chunk_size, self.chunk_overlap, self.length)
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
+        # splitting a large or hostile document can take seconds (markdown parsing is per
+        # character): off the loop, so other clients and the service endpoints are not stalled
+        return await run_off_loop(self._split_batch, batch)
+
+    def _split_batch(self, batch: list[Message]) -> list[list[Message]]:
         out = []
         for msg in batch:
             for chunk in self.chunks(msg.content):
