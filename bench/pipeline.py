@@ -1,6 +1,6 @@
 """Events per second through the seed pipeline, against a baseline measured in the same run.
 
-    .venv/bin/python bench/pipeline.py [--events 20000]
+    .venv/bin/python bench/pipeline.py [--events 20000] [--breakdown]
 
 - baseline: ``generate`` (run_ai-shaped messages with the run_ai metadata) → ``drop``;
 - seed: the same input → the seed's mapping → the seed's output (``drop_on`` → ``http_client``
@@ -14,6 +14,9 @@ baseline for both. ``--loop both`` (the default when uvloop is installed: ``pip 
 'benthic[speed]'``) runs the seed pipeline on uvloop's event loop too and compares it with the
 asyncio baseline of the same run. As ``benthic run`` does, the garbage collector is tuned before
 measuring (``pipeline.eventloop.tune_gc``); ``--gc default`` measures with Python's defaults.
+``--breakdown`` adds three runs that build the seed up a stage at a time (the mapping alone into
+``drop``; the output alone, with and without drop_on and metric), so that the differences between
+the CPU figures say where an event's time goes.
 """
 
 from __future__ import annotations
@@ -114,6 +117,25 @@ def run(
         return Figures(events, time.perf_counter() - wall, time.process_time() - cpu)
 
 
+def stages(events: int, output: dict[str, Any], processors: list[Any]) -> list[tuple[str, Figures]]:
+    """The seed pipeline built up a stage at a time, so the differences between the CPU figures
+    say what each stage costs an event: the mapping (in its worker thread, with the serialisation
+    that follows it), the output's batching, archive and HTTP write, and drop_on and metric."""
+    client = output["drop_on"]["output"]["http_client"]
+    bare = {
+        **client,
+        "batching": {**client["batching"], "processors": [{"archive": {"format": "json_array"}}]},
+    }
+    return [
+        ("  stage: generate -> mapping -> drop", run(build(events, {"drop": {}}, processors), events, None)),
+        (
+            "  stage: generate -> http_client (archive)",
+            run(build(events, {"http_client": bare}, []), events, None),
+        ),
+        ("  stage: generate -> seed output", run(build(events, output, []), events, None)),
+    ]
+
+
 def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop  # optional dependency (benthic[speed])
@@ -128,6 +150,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sink", choices=("process", "thread"), default="process")
     parser.add_argument("--loop", choices=("asyncio", "uvloop", "both"), default=None)
     parser.add_argument("--gc", choices=("tuned", "default"), default="tuned")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the seed a stage at a time: where an event's time goes",
+    )
     args = parser.parse_args(argv)
     uvloop_loop = uvloop_factory()
     loop = args.loop or ("both" if uvloop_loop is not None else "asyncio")
@@ -159,6 +186,8 @@ def main(argv: list[str]) -> int:
                 ("baseline generate -> drop (asyncio)", run(build(events, {"drop": {}}, []), events, None))
             )
             results.append(("seed -> drop_on/http_client (asyncio)", run(seeded, events, None)))
+            if args.breakdown:
+                results.extend(stages(events, output, seed["pipeline"]["processors"]))
         if loop in ("uvloop", "both"):
             if loop == "uvloop":
                 results.append(
@@ -185,7 +214,7 @@ def main(argv: list[str]) -> int:
             f"{name:40s} {figures.rate:>8.0f} events/s  {figures.cpu_us:6.1f} CPU us/event   "
             f"ratio to baseline: {figures.rate / base.rate:.3f} (events/s), {base.cpu_us / figures.cpu_us:.3f} (CPU)"
         )
-    expected = events * (len(results) - 1) + max(100, events // 20)
+    expected = events * (len(results) - 1 - (1 if args.breakdown else 0)) + max(100, events // 20)
     print(f"{received} events at the sink (expected {expected})")
     return 0 if received >= expected else 1
 
