@@ -187,6 +187,7 @@ def test_sql_select_processor_replaces_each_message_with_its_rows(tmp_path: Path
 input:
   generate:
     count: 4
+    batch_size: 4
     interval: ""
     mapping: 'root = {{"customer": counter()}}'
 pipeline:
