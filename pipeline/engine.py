@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipeline.backoff import Backoff
@@ -235,6 +236,8 @@ class InputStage:
         self._outstanding = 0  # auto-replayed transactions not yet acknowledged
         self._replay_changed = asyncio.Event()
         self._ended = False
+        # set by the stream: flushes the output's partial batches once the input has ended
+        self.idle_flush: Callable[[], Awaitable[None]] | None = None
         self._read_backoff = Backoff()
         m = res.metrics
         self._received = m.counter("input_received")
@@ -290,7 +293,15 @@ class InputStage:
                 if self._outstanding == 0:
                     raise EndOfInputError()
                 self._replay_changed.clear()
-                await self._replay_changed.wait()
+                if self.idle_flush is None:
+                    await self._replay_changed.wait()
+                    continue
+                try:
+                    await asyncio.wait_for(self._replay_changed.wait(), 0.1)
+                except TimeoutError:
+                    # what is still out may sit in an output batch that only a count would
+                    # complete: flush it, as upstream's batcher does once its input has closed
+                    await self.idle_flush()
                 continue
             try:
                 batch, ack = await self.input.read_batch()
@@ -697,6 +708,7 @@ class Stream:
         self.res = res
         self.input = input_stage
         self.output = output_stage
+        input_stage.idle_flush = output_stage.drain
         self.processors = processors or []
         self.buffer = buffer
         self.threads = max(1, threads)

@@ -119,6 +119,31 @@ output:
     assert json.loads(lines[-1]) == {"n": 10000, "double": 20000}
 
 
+def test_a_count_only_batch_left_partial_at_end_of_input_is_flushed_and_the_run_ends(tmp_path: Path):
+    # 5 messages in batches of 2: the last batch never reaches its count, and the input waits for
+    # its acknowledgement before it ends; the run used to wait for each other forever
+    out = tmp_path / "out.jsonl"
+    config = tmp_path / "partial.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+    count: 5
+    interval: ""
+    mapping: 'root = counter()'
+output:
+  broker:
+    outputs:
+      - file:
+          path: {out}
+    batching:
+      count: 2
+""")
+    result = run_cli("run", str(config), "--log.level", "warn")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines() == ["1", "2", "3", "4", "5"]
+
+
 def test_a_failed_write_is_retried_with_the_same_bytes(tmp_path: Path, plugin_dir: str):
     delivered, attempts = tmp_path / "delivered.txt", tmp_path / "attempts.txt"
     config = tmp_path / "retry.yaml"
