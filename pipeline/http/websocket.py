@@ -56,11 +56,14 @@ class WebSocket:
         self.closed = False
 
     async def _flush(self) -> None:
-        data = b"".join(self.protocol.data_to_send())
+        writes = self.protocol.data_to_send()
+        data = b"".join(writes)
         if data:
             self.writer.write(data)
             async with asyncio.timeout(WRITE_TIMEOUT):
                 await self.writer.drain()
+        if b"" in writes and self.writer.can_write_eof():  # the protocol asks for a half-close
+            self.writer.write_eof()
         if self.protocol.close_expected() or self.protocol.state is State.CLOSED:
             self.closed = True
 
@@ -109,19 +112,23 @@ class WebSocket:
             raise ConnectionError(f"websocket write failed: {err or 'timed out'}") from None
 
     async def close(self, code: int = 1000) -> None:
-        """The closing handshake: send a close frame, then wait (briefly) for the client's reply
-        before closing the socket, so that messages already sent are not lost to a reset."""
-        if not self.closed:
-            with contextlib.suppress(Exception):
+        """The closing handshake: send a close frame unless one was sent (ours, or the protocol's
+        on a fault such as an oversized message), then take what the client still sends until it
+        closes, for at most ``CLOSE_TIMEOUT``. Closing a socket with unread data resets it, and a
+        reset can lose the close frame (its code is the client's only clue) and messages sent
+        just before it."""
+        with contextlib.suppress(Exception):
+            if not self.closed:
                 self.protocol.send_close(code)
                 await self._flush()
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    while self.protocol.state is not State.CLOSED:
-                        data = await self.reader.read(READ_CHUNK)
-                        if not data:
-                            break
-                        self.protocol.receive_data(data)
-                        self.protocol.events_received()
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                while self.protocol.state is not State.CLOSED:
+                    data = await self.reader.read(READ_CHUNK)
+                    if not data:
+                        break
+                    self.protocol.receive_data(data)  # after a fault, the protocol discards it
+                    self.protocol.events_received()
+                    await self._flush()
         self.closed = True
         self.writer.close()
 
