@@ -44,7 +44,9 @@ case "${1:-}" in
         ensure_debian_packages
         "$VENV/bin/ruff" check .
         "$VENV/bin/mypy"
-        exec "$VENV/bin/python" -m pytest -q "$@"
+        # one worker per core (at most 4: the tests start servers and subprocesses of their own);
+        # tests that share fixed ports are kept on one worker by their xdist_group
+        exec "$VENV/bin/python" -m pytest -q -n auto --maxprocesses=4 --dist loadgroup "$@"
         ;;
     *)
         echo "usage: sh tools/dev.sh demo|test" >&2

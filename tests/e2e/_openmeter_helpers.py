@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -30,6 +32,43 @@ def collector_workdir(tmp_path: Path) -> Path:
 
 def start(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> Process:
     return Process(benthic_argv(*args), env, cwd=cwd)
+
+
+def start_on_fixed_ports(
+    ports: tuple[int, ...], ready_url: str, launch: Callable[[], Process], attempts: int = 3
+) -> Process:
+    """``launch`` a process that binds the hard-coded ``ports`` and answers ``ready_url``.
+
+    When the tests run in parallel, another test's benthic may take one of these ports (benthic
+    listens on 4195 unless told otherwise) between our check that it is free and our process
+    binding it; then another process would answer our requests. So the ports must be ours,
+    checked in Linux's socket tables; else the process is stopped and started again."""
+    for _ in range(attempts):
+        wait_for_port_free(*ports)
+        process = launch()
+        wait_until_answering(ready_url, process)
+        if all(listens_on(process.popen.pid, port) for port in ports):
+            return process
+        process.kill()
+    raise AssertionError(f"another process kept taking one of the ports {ports}")
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on TCP ``port`` (from ``/proc``)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as rows:
+            next(rows)  # the heading
+            for row in rows:
+                cells = row.split()
+                if cells[3] == "0A" and int(cells[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(f"socket:[{cells[9]}]")
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) in inodes:
+                return True
+    return False
 
 
 def port_free(port: int) -> bool:

@@ -23,12 +23,16 @@ from tests.e2e._openmeter_helpers import (
     cloudevent,
     collector_workdir,
     start,
+    start_on_fixed_ports,
     wait_for_port_free,
-    wait_until_answering,
 )
 from tests.e2e.conftest import Process
 from tests.e2e.sink import RecordingSink
 from tests.ports import free_port
+
+# the configs hard-code their ports and the quickstart its buffer file: under pytest-xdist these
+# tests share one worker, so that they never run at the same time as each other
+pytestmark = pytest.mark.xdist_group("openmeter-fixed-ports")
 
 PRESET_URL = "http://127.0.0.1:8080/api/v1/events"
 QUICKSTART_URL = "http://127.0.0.1:8889/api/v1/events"
@@ -49,7 +53,6 @@ def sent_ids(sink: RecordingSink) -> list[object]:
 
 
 def start_preset(tmp_path: Path, sink_url: str) -> Process:
-    wait_for_port_free(8080, 4195)
     env = {
         **clean_env(),
         "OPENMETER_URL": sink_url,
@@ -57,8 +60,10 @@ def start_preset(tmp_path: Path, sink_url: str) -> Process:
         "BUFFER_PATH": str(tmp_path / "buffer.db"),
         "LOG_LEVEL": "INFO",
     }
-    process = start("run", str(PRESET), env=env, cwd=collector_workdir(tmp_path))
-    wait_until_answering("http://127.0.0.1:4195/ping", process)
+    workdir = collector_workdir(tmp_path)
+    process = start_on_fixed_ports(
+        (8080, 4195), "http://127.0.0.1:4195/ping", lambda: start("run", str(PRESET), env=env, cwd=workdir)
+    )
     process.wait_for_output("Input type http_server is now active")
     return process
 
@@ -161,10 +166,9 @@ def start_quickstart(tmp_path: Path, sink_url: str) -> Process:
         pytest.skip(f"the quickstart's buffer path {BUFFER} is hard-coded and not writable here")
     for stale in BUFFER.parent.glob(BUFFER.name + "*"):
         stale.unlink()  # left by an earlier run of this test
-    wait_for_port_free(8889, 4195)
     env = {**clean_env(), "OPENMETER_URL": sink_url}
     # the docker-compose command, word for word (globs are expanded by benthic itself)
-    process = start(
+    argv = (
         "--config",
         str(QUICKSTART / "config.yaml"),
         "--log.level",
@@ -174,10 +178,11 @@ def start_quickstart(tmp_path: Path, sink_url: str) -> Process:
         "streams",
         "--no-api",
         str(QUICKSTART / "streams" / "*.yaml"),
-        env=env,
-        cwd=collector_workdir(tmp_path),
     )
-    wait_until_answering("http://127.0.0.1:4195/ready", process)
+    workdir = collector_workdir(tmp_path)
+    process = start_on_fixed_ports(
+        (8889, 4195), "http://127.0.0.1:4195/ready", lambda: start(*argv, env=env, cwd=workdir)
+    )
     process.wait_for_output("Input type http_server is now active")
     return process
 
