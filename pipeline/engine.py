@@ -413,6 +413,10 @@ class OutputStage:
         self._connect_task: asyncio.Task[None] | None = None
         self._connected_event = asyncio.Event()
         self._own_processing = ProcessedOnce(self.processors) if self.processors else None
+        # As upstream, an output's own processors are one stage that takes transactions in the
+        # order they arrive: the pipeline's workers hand them over concurrently, and without
+        # this a message whose processing finished sooner would overtake the one before it.
+        self._in_order = asyncio.Lock()
         self._policy_processing = (
             ProcessedOnce(policy.processors) if policy is not None and policy.processors else None
         )
@@ -476,6 +480,12 @@ class OutputStage:
     # -- sending -----------------------------------------------------------------------------------
 
     async def submit(self, batch: list[Message]) -> asyncio.Future[None]:
+        if self._own_processing is None:
+            return await self._hand_on(batch)
+        async with self._in_order:  # FIFO: held until the transaction is handed on
+            return await self._hand_on(batch)
+
+    async def _hand_on(self, batch: list[Message]) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         if self._own_processing is not None:

@@ -144,6 +144,34 @@ output:
     assert out.read_text().splitlines() == ["1", "2", "3", "4", "5"]
 
 
+def test_an_outputs_own_processors_keep_the_order_messages_arrive_in(tmp_path: Path):
+    # four pipeline workers hand messages to the output at once; the output's processors hold
+    # every odd message back for a while, and the later even one must not overtake it
+    out = tmp_path / "out.txt"
+    config = tmp_path / "ordered.yaml"
+    config.write_text(f"""
+http: {{enabled: false}}
+input:
+  generate:
+    count: 12
+    interval: ""
+    mapping: 'root = counter()'
+pipeline:
+  threads: 4
+output:
+  file:
+    path: {out}
+    codec: lines
+  processors:
+    - sleep:
+        duration: '${{! if this % 2 == 1 {{ "30ms" }} else {{ "0s" }} }}'
+    - mapping: 'root = this'
+""")
+    result = run_cli("run", str(config), "--log.level", "warn")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines() == [str(n) for n in range(1, 13)]
+
+
 def test_a_failed_write_is_retried_with_the_same_bytes(tmp_path: Path, plugin_dir: str):
     delivered, attempts = tmp_path / "delivered.txt", tmp_path / "attempts.txt"
     config = tmp_path / "retry.yaml"
