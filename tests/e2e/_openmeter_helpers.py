@@ -47,8 +47,12 @@ def start_on_fixed_ports(
         wait_for_port_free(*ports)
         process = launch()
         wait_until_answering(ready_url, process)
-        if all(listens_on(process.popen.pid, port) for port in ports):
-            return process
+        # the service port answers first; the inputs bind theirs a moment later
+        deadline = time.monotonic() + 10
+        while process.popen.poll() is None and time.monotonic() < deadline:
+            if all(listens_on(process.popen.pid, port) for port in ports):
+                return process
+            time.sleep(0.05)
         process.kill()
     raise AssertionError(f"another process kept taking one of the ports {ports}")
 
@@ -63,8 +67,11 @@ def listens_on(pid: int, port: int) -> bool:
                 cells = row.split()
                 if cells[3] == "0A" and int(cells[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
                     inodes.add(f"socket:[{cells[9]}]")
-    fds = Path(f"/proc/{pid}/fd")
-    for fd in fds.iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process has gone
+        return False
+    for fd in fds:
         with contextlib.suppress(OSError):
             if os.readlink(fd) in inodes:
                 return True
