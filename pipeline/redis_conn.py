@@ -119,7 +119,14 @@ def describe(conf: dict[str, Any]) -> str:
     return redact_text(conf["url"])
 
 
-def error_text(err: BaseException) -> str:
+def error_text(err: BaseException, address: str = "") -> str:
+    """What went wrong; a refused connection in go-redis's words, the same whichever redis-py
+    version is installed (5 says "Connect call failed", 8 "Connection refused")."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return f"dial tcp {address}: connect: connection refused" if address else "connection refused"
+        cause = cause.__cause__ or cause.__context__
     return redact_text(str(err) or type(err).__name__)
 
 
@@ -178,5 +185,7 @@ async def connect(conf: dict[str, Any], component: str) -> Any:
         await client.ping()
     except Exception as err:
         await client.aclose()
-        raise RuntimeError(f"{component} at {describe(conf)}: {error_text(err)}") from None
+        first = parse_urls(conf["url"])[0]
+        reason = error_text(err, f"{first.host}:{first.port}")
+        raise RuntimeError(f"{component} at {describe(conf)}: {reason}") from None
     return client

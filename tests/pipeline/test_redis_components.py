@@ -66,7 +66,7 @@ def test_a_refused_connection_and_a_wrong_password_are_clear_errors(
 ) -> None:
     port = free_port()
     for url, expected in (
-        (f"redis://:hunter2@127.0.0.1:{port}", "Connect call failed"),
+        (f"redis://:hunter2@127.0.0.1:{port}", f"dial tcp 127.0.0.1:{port}: connect: connection refused"),
         (f"redis://:hunter2@127.0.0.1:{redis_server.port}", "invalid username-password pair"),
     ):
         config = write(
