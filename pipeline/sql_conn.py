@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+from mapping_lang.gofmt import go_type
 from pipeline import spec as s
 from pipeline.message import Message
 from pipeline.workers import run_off_loop
@@ -184,29 +185,6 @@ class SQLError(RuntimeError):
     """A statement failed; the text is the driver's."""
 
 
-def go_type_name(value: Any) -> str:
-    """The Go type Bloblang's value has upstream (``%T``), for 'non-array result' errors."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int64"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bytes | bytearray):
-        return "[]uint8"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, dt.datetime):
-        return "time.Time"
-    return type(value).__name__
-
-
 def _go_time_text(t: dt.datetime) -> str:
     # modernc binds a time.Time as text in Go's "2006-01-02 15:04:05.999999999-07:00"
     nanos = t.microsecond * 1000 + int(getattr(t, "nanos", 0) or 0)
@@ -260,7 +238,7 @@ def args_from_mapping(mapping: Any, msg: Any, batch: list[Any] | None, index: in
     """Run ``args_mapping`` for one message; it must give an array (upstream's error otherwise)."""
     value = mapping.query(msg, batch, index)
     if not isinstance(value, list):
-        raise SQLError(f"mapping returned non-array result: {go_type_name(value)}")
+        raise SQLError(f"mapping returned non-array result: {go_type(value)}")
     return value
 
 

@@ -75,7 +75,7 @@ SERVICE_CATEGORIES = {"Services", "AWS", "GCP", "Azure", "AI", "Social", "SpiceD
 SERVICE_NAMES = re.compile(
     r"^(aws_|gcp_|azure_|kafka|redpanda|sql|mongodb|cassandra|couchbase|memcached|redis|slack|"
     r"salesforce|sentry|bigquery|influxdb|statsd|jaeger|open_telemetry|otlp|schema_registry|"
-    r"ristretto|ffi|google_|jira|discord|twitter)"
+    r"ristretto|google_|jira|discord|twitter)"
 )
 # components benthic refuses on purpose, with a reason in docs/compatibility.md
 REFUSED = re.compile(r"is not supported by benthic")
