@@ -8,7 +8,8 @@ come the JSON Schema that ``lint`` checks with ``jsonschema``, the defaults a co
 Field types: ``string``, ``int``, ``float``, ``bool``, ``duration`` (a Go duration string, handed
 to constructors as float seconds), ``bloblang`` (a mapping, kept as text), ``object`` (with
 ``children``), ``any``, and the component kinds ``input``, ``output``, ``processor``, ``buffer``,
-``cache`` (nested component configs, built by the engine). ``kind`` is ``scalar``, ``list`` or
+``cache``, ``rate_limit``, ``metrics``, ``tracer``, ``scanner`` (nested component configs,
+linted with their own specs and built by whoever owns them). ``kind`` is ``scalar``, ``list`` or
 ``map``.
 """
 
@@ -25,7 +26,9 @@ from pipeline.redact import SECRET_MASK as SECRET_MASK  # specs and echo use spe
 
 REQUIRED: Any = object()  # sentinel: a field without default must be present
 
-COMPONENT_TYPES = frozenset({"input", "output", "processor", "buffer", "cache", "rate_limit"})
+COMPONENT_TYPES = frozenset(
+    {"input", "output", "processor", "buffer", "cache", "rate_limit", "metrics", "tracer", "scanner"}
+)
 
 
 @dataclass
@@ -225,7 +228,7 @@ class ComponentSpec:
     """The spec of one component: its name, kind, fields and documentation."""
 
     name: str
-    kind: str  # input | processor | output | buffer | cache | rate_limit | metrics | tracer
+    kind: str  # input | processor | output | buffer | cache | rate_limit | metrics | tracer | scanner
     fields: list[Field] = field(default_factory=list)
     summary: str = ""
     description: str = ""
