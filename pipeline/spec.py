@@ -282,12 +282,14 @@ _SCALAR_SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
-def field_schema(f: Field) -> dict[str, Any]:
-    """The JSON Schema of one field's value (nested components are checked by the linter itself)."""
+def field_schema(f: Field, *, refs: bool = False) -> dict[str, Any]:
+    """The JSON Schema of one field's value. Nested components are ``{"type": "object"}`` for lint
+    (the linter checks each with its own spec); with ``refs`` they point at
+    ``#/definitions/<kind>``, as in the whole-config schema ``benthic list`` prints."""
     if f.type in COMPONENT_TYPES:
-        item: dict[str, Any] = {"type": "object"}
+        item: dict[str, Any] = {"$ref": f"#/definitions/{f.type}"} if refs else {"type": "object"}
     elif f.type == "object":
-        item = object_schema(f.children or [])
+        item = object_schema(f.children or [], refs=refs)
     else:
         item = dict(_SCALAR_SCHEMA[f.type])
         if f.enum:
@@ -303,21 +305,21 @@ def field_schema(f: Field) -> dict[str, Any]:
     return schema
 
 
-def object_schema(children: list[Field]) -> dict[str, Any]:
+def object_schema(children: list[Field], *, refs: bool = False) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {c.name: field_schema(c) for c in children},
+        "properties": {c.name: field_schema(c, refs=refs) for c in children},
         "required": [c.name for c in children if c.required],
         "additionalProperties": False,
     }
 
 
-def component_schema(spec: ComponentSpec) -> dict[str, Any]:
+def component_schema(spec: ComponentSpec, *, refs: bool = False) -> dict[str, Any]:
     if spec.root is not None:
-        return field_schema(spec.root)
+        return field_schema(spec.root, refs=refs)
     if not spec.fields:
         return {"anyOf": [{"type": "object", "maxProperties": 0}, {"type": "null"}]}
-    schema = object_schema(spec.fields)
+    schema = object_schema(spec.fields, refs=refs)
     return {"anyOf": [schema, {"type": "null"}]} if not any(f.required for f in spec.fields) else schema
 
 
