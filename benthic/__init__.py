@@ -32,6 +32,8 @@ from pipeline import (
     register_input,
     register_output,
     register_processor,
+    register_rate_limit,
+    register_scanner,
     spec,
 )
 
@@ -61,5 +63,7 @@ __all__ = [
     "register_input",
     "register_output",
     "register_processor",
+    "register_rate_limit",
+    "register_scanner",
     "spec",
 ]

@@ -20,9 +20,10 @@ import yaml
 from benthic.demo import main as demo_main
 from benthic.simulators.kubernetes import main as lease_api_main
 from mapping_lang.blobl import main as blobl_main
-from mapping_lang.library import FUNCTIONS, METHODS, load_builtins
+from mapping_lang.library import FUNCTIONS, METHODS, REQUIRED, load_builtins
 from pipeline import eventloop
 from pipeline.config import (
+    ROOT_SPEC,
     ConfigReadError,
     Lint,
     LoadedConfig,
@@ -36,14 +37,16 @@ from pipeline.config import (
     scrub_secrets,
 )
 from pipeline.config.document import LoadedConfig as _Loaded
+from pipeline.config.json_schema import config_json_schema
 from pipeline.config.lint import Linter
-from pipeline.config.templates import TEMPLATES, TemplateError, load_template_files, run_template_tests
+from pipeline.config.templates import TemplateError, load_template_files, run_template_tests
+from pipeline.cue_schema import cue_schema
 from pipeline.leader import election_settings, kubernetes_missing
 from pipeline.logs import Logger, LogSink
 from pipeline.redact import redact_text
-from pipeline.registry import KINDS, REGISTRY
+from pipeline.registry import REGISTRY
 from pipeline.service import ConfigWatcher, run_config
-from pipeline.spec import component_schema, default_config
+from pipeline.spec import default_config
 from pipeline.streams_mode import main as streams_main
 from pipeline.version import BUILT, VERSION
 
@@ -245,64 +248,112 @@ def cmd_echo(args: argparse.Namespace) -> int:
     return 0
 
 
-_LIST_KINDS = {
-    "inputs": "input",
-    "outputs": "output",
-    "processors": "processor",
-    "buffers": "buffer",
-    "caches": "cache",
-    "rate-limits": "rate_limit",
-    "rate_limits": "rate_limit",
-}
+# upstream's names of the kinds, in the order ``list`` prints them, with the registry's kinds
+LIST_KINDS = (
+    ("inputs", "input"),
+    ("processors", "processor"),
+    ("outputs", "output"),
+    ("caches", "cache"),
+    ("rate-limits", "rate_limit"),
+    ("buffers", "buffer"),
+    ("metrics", "metrics"),
+    ("tracers", "tracer"),
+    ("scanners", "scanner"),
+    ("bloblang-functions", ""),
+    ("bloblang-methods", ""),
+)
+_BLOBL_PARAM_TYPES = {"int": "integer", "query": "query expression", "any": "unknown"}
+
+
+def _bloblang_table(name: str) -> dict[str, Any]:
+    load_builtins()  # the Bloblang library registers on first compile; a listing asks for it
+    return FUNCTIONS if name == "bloblang-functions" else METHODS
+
+
+def _listed_names(list_name: str, kind: str, status: str) -> list[str]:
+    """The names ``list`` shows for one kind: as upstream, ``--status`` keeps that status only
+    and deprecated ones are left out (unless ``--status deprecated`` asks for them)."""
+    if kind:
+        entries = [(r.spec.name, r.spec.status) for r in REGISTRY.all(kind)]
+    else:
+        entries = [(n, spec.status) for n, spec in sorted(_bloblang_table(list_name).items())]
+    return [
+        name
+        for name, entry_status in entries
+        if entry_status != "hidden" and (entry_status == status if status else entry_status != "deprecated")
+    ]
+
+
+def _bloblang_spec(spec: Any) -> dict[str, Any]:
+    """A function's or method's documentation in the shape of upstream's ``FunctionSpec`` and
+    ``MethodSpec`` JSON."""
+    named = []
+    for param in spec.params:
+        entry: dict[str, Any] = {
+            "name": param.name,
+            "type": _BLOBL_PARAM_TYPES.get(param.type, param.type),
+            "no_dynamic": False,
+            "scalars_to_literal": False,
+        }
+        if param.description:
+            entry["description"] = param.description
+        if param.optional or param.default is not REQUIRED:
+            entry["is_optional"] = True
+        if param.default is not REQUIRED:
+            entry["default"] = param.default
+        named.append(entry)
+    out: dict[str, Any] = {"status": spec.status}
+    if spec.kind == "function":
+        out["category"] = spec.category
+    out["name"] = spec.name
+    if spec.description:
+        out["description"] = spec.description
+    out["params"] = {"named": named} if named else {}
+    if spec.kind == "method":
+        out["categories"] = [{"Category": spec.category, "Description": "", "Examples": None}]
+    out["impure"] = spec.impure
+    return out
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    wanted = args.kinds or [
-        "inputs",
-        "buffers",
-        "processors",
-        "outputs",
-        "caches",
-        "rate-limits",
-        "bloblang-functions",
-        "bloblang-methods",
-    ]
-    out: dict[str, Any] = {}
-    for name in wanted:
-        if name in ("bloblang-functions", "bloblang-methods"):
-            load_builtins()  # the Bloblang library registers on first compile; a listing asks for it
-
-            table = FUNCTIONS if name == "bloblang-functions" else METHODS
-            out[name] = sorted(
-                n for n, spec in table.items() if not args.status or spec.status == args.status
-            )
-            continue
-        kind = _LIST_KINDS.get(name) or (name if name in KINDS else None)
-        if kind is None:
-            print(f"unknown component type: {name}", file=sys.stderr)
-            return 1
-        out[name] = [r for r in REGISTRY.all(kind) if not args.status or r.spec.status == args.status]
-    if args.format == "json":
-        data = {k: [r if isinstance(r, str) else r.spec.name for r in v] for k, v in out.items()}
-        print(orjson.dumps(data).decode())
-    elif args.format == "jsonschema":
-        schema: dict[str, Any] = {}
-        for k, regs in out.items():
-            if k.startswith("bloblang"):
+    """As upstream's ``list``: positional arguments keep only the kinds they name (unknown names
+    select nothing); ``--format`` is ``text``, ``json``, ``jsonschema`` or ``cue``."""
+    wanted = set(args.kinds)
+    status = args.status
+    if args.format == "text":
+        sections = []
+        for list_name, kind in LIST_KINDS:
+            if wanted and list_name not in wanted:
                 continue
-            schema[k] = {r.spec.name: component_schema(r.spec) for r in regs}
-        print(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
+            title = " ".join(word.capitalize() for word in list_name.split("-"))
+            names = _listed_names(list_name, kind, status)
+            sections.append("\n".join([f"{title}:", *(f"  - {n}" for n in names)]))
+        if sections:
+            print("\n\n".join(sections))
+    elif args.format == "json":
+        flat = {
+            list_name: _listed_names(list_name, kind, status)
+            for list_name, kind in sorted(LIST_KINDS)
+            if not wanted or list_name in wanted
+        }
+        print(orjson.dumps(flat).decode())
+    elif args.format == "jsonschema":
+        for list_name in ("bloblang-functions", "bloblang-methods"):
+            if list_name in wanted:
+                # the other arguments, if any, name the functions (or methods) to describe
+                table = _bloblang_table(list_name)
+                specs = [
+                    _bloblang_spec(spec)
+                    for name, spec in sorted(table.items())
+                    if spec.status != "hidden"
+                    and (not status or spec.status == status)
+                    and (len(wanted) == 1 or name in wanted)
+                ]
+                print(orjson.dumps({list_name: specs}, default=str).decode())
+                return 0
+        print(orjson.dumps(config_json_schema(), option=orjson.OPT_SORT_KEYS).decode())
     else:
-        for k, regs in out.items():
-            print(f"{k.capitalize()}:")
-            for r in regs:
-                if isinstance(r, str):
-                    print(f"  - {r}")
-                else:
-                    summary = f": {r.spec.summary}" if r.spec.summary else ""
-                    templated = " (template)" if (r.spec.kind, r.spec.name) in TEMPLATES else ""
-                    print(f"  - {r.spec.name}{templated}{summary}")
-            print()
+        print(cue_schema(ROOT_SPEC.fields), end="")
     return 0
 
 
@@ -391,7 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list components")
     lst.add_argument("kinds", nargs="*")
-    lst.add_argument("--format", choices=["text", "json", "jsonschema"], default="text")
+    lst.add_argument(
+        "--format",
+        choices=["text", "json", "jsonschema", "cue"],
+        default="text",
+        help="text (the default), json, jsonschema or cue",
+    )
     lst.add_argument(
         "--status",
         default="",

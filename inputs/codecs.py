@@ -1,6 +1,7 @@
-"""Splitting a byte stream into messages: the ``codec`` strings and ``scanner`` blocks of the
-``stdin`` and ``file`` inputs (``lines``, ``delim:X``, ``all-bytes``/``to_the_end``,
-``chunker:N``). Anything else is rejected by lint rather than ignored."""
+"""Splitting a byte stream into messages: the legacy ``codec`` strings of the ``stdin`` and
+``file`` inputs (``lines``, ``delim:X``, ``all-bytes``/``to_the_end``, ``chunker:N``), and the
+reader behind the ``lines``, ``to_the_end`` and ``chunker`` scanners (declared with the others
+in ``inputs/scanners.py``). Any other codec is rejected by lint rather than ignored."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ CODEC_DESCRIPTION = (
 # upstream's defaults: bufio.MaxScanTokenSize for a lines scanner, 1000000 for a legacy codec
 LINES_MAX_BUFFER_SIZE = 65536
 CODEC_MAX_BUFFER = 1000000
-# the fields each scanner accepts (anything else is a lint error, not silently ignored)
-SCANNER_FIELDS = {
-    "lines": ("custom_delimiter", "max_buffer_size", "omit_empty"),
-    "to_the_end": (),
-    "chunker": ("size",),
-}
 
 
 class Scanner:
@@ -48,35 +43,8 @@ class Scanner:
         return 2**26
 
     @classmethod
-    def from_config(cls, conf: dict[str, Any]) -> Scanner:
-        scanner = conf.get("scanner")
-        if isinstance(scanner, dict) and scanner:
-            if len(scanner) != 1:
-                raise ValueError(f"scanner: expected exactly one scanner, got {', '.join(map(str, scanner))}")
-            ((name, body),) = scanner.items()
-            if name not in SCANNER_FIELDS:
-                raise ValueError(f"scanner: {name} is not supported (supported: {', '.join(SCANNER_FIELDS)})")
-            body = body or {}
-            if not isinstance(body, dict):
-                raise ValueError(f"scanner.{name}: expected an object")
-            for key in body:
-                if key not in SCANNER_FIELDS[name]:
-                    raise ValueError(f"scanner.{name}.{key}: field {key} not recognised")
-            if name == "lines":
-                delim = str(body.get("custom_delimiter") or "\n")
-                max_size = _int_value(body, "max_buffer_size", LINES_MAX_BUFFER_SIZE, f"scanner.{name}")
-                if max_size < 1:
-                    raise ValueError("scanner.lines.max_buffer_size: must be at least 1")
-                omit_empty = _bool_value(body, "omit_empty", f"scanner.{name}")
-                return cls("delim", delim.encode(), max_size, omit_empty)
-            if name == "to_the_end":
-                return cls("all")
-            if "size" not in body:
-                raise ValueError("scanner.chunker.size: field size is required")
-            size = _int_value(body, "size", 0, "scanner.chunker")
-            if size < 1:
-                raise ValueError("scanner.chunker.size: must be at least 1")
-            return cls("chunk", size)
+    def from_codec_fields(cls, conf: dict[str, Any]) -> Scanner:
+        """The scanner of the legacy ``codec`` and ``max_buffer`` fields."""
         max_buffer = conf.get("max_buffer")
         return cls.from_codec(
             conf.get("codec") or "lines", CODEC_MAX_BUFFER if max_buffer is None else int(max_buffer)
@@ -133,26 +101,6 @@ class Scanner:
                 return [body]
 
 
-def _int_value(body: dict[str, Any], key: str, default: int, path: str) -> int:
-    value = body.get(key, default)
-    if isinstance(value, bool):
-        raise ValueError(f"{path}.{key}: expected int value, got bool")
-    try:
-        return int(str(value).strip(), 0) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{path}.{key}: cannot parse {value!r} as an int") from None
-
-
-def _bool_value(body: dict[str, Any], key: str, path: str) -> bool:
-    value = body.get(key, False)
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise ValueError(f"{path}.{key}: cannot parse {value!r} as a bool")
-
-
 def codec_fields() -> list[s.Field]:
     """The ``codec``, ``max_buffer`` and ``scanner`` fields, as the ``stdin`` and ``file`` inputs
     declare them (lint them with ``check_codec``)."""
@@ -164,17 +112,10 @@ def codec_fields() -> list[s.Field]:
             default=CODEC_MAX_BUFFER,
             advanced=True,
         ),
-        s.any_field(
+        s.component(
+            "scanner",
             "scanner",
             "How the bytes read are cut into messages (the newer form of `codec`).",
             optional=True,
         ),
     ]
-
-
-def check_codec(conf: dict[str, Any]) -> list[str]:
-    try:
-        Scanner.from_config(conf)
-    except (ValueError, KeyError, TypeError) as err:
-        return [str(err)]
-    return []

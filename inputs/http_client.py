@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from inputs.codecs import Scanner, check_codec
+from inputs.scanners import build_scanner, limit_of, to_messages
 from pipeline.errors import EndOfInputError, NotConnectedError
 from pipeline.http.client import RequestBuildError, go_transport_reason
 from pipeline.http.requester import Requester, client_fields, client_lint, response_bodies, response_metadata
@@ -32,17 +32,14 @@ from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
 from pipeline.redact import redact_text
 from pipeline.resources import Resources
-from pipeline.spec import ComponentSpec, any_field, boolean, interp, obj
+from pipeline.spec import ComponentSpec, boolean, component, interp, obj
 
 # how much of a streamed body is read at a time
 STREAM_CHUNK = 65536
 
 
 def _lint(conf: dict[str, Any]) -> list[str]:
-    problems = client_lint(conf)
-    stream = conf.get("stream") or {}
-    problems += [f"stream.{p}" for p in check_codec({"scanner": stream.get("scanner") or {"lines": {}}})]
-    return problems
+    return client_lint(conf)
 
 
 SPEC = ComponentSpec(
@@ -65,7 +62,8 @@ SPEC = ComponentSpec(
             [
                 boolean("enabled", "Keep one request open and read its body as a stream.", default=False),
                 boolean("reconnect", "Make the request again once a streamed body ends.", default=True),
-                any_field(
+                component(
+                    "scanner",
                     "scanner",
                     "How the streamed body is cut into messages.",
                     default={"lines": {}},
@@ -97,7 +95,7 @@ class HTTPClientInput(Requester):
         self.last: Message = Message(b"")
         self._response: httpx.Response | None = None
         self._reader: asyncio.StreamReader | None = None
-        self._scanner: Scanner | None = None
+        self._scanner: Any = None
         self._pump: asyncio.Task[None] | None = None
         self._opened_once = False
 
@@ -155,7 +153,7 @@ class HTTPClientInput(Requester):
             metadata: dict[str, Any] = {}
             if self._response is not None:
                 metadata = response_metadata(self._response, self.extract_headers)
-            batch = [Message(p, dict(metadata)) for p in parts if p or not self.drop_empty]
+            batch = [m for m in to_messages(parts, metadata) if m.content or not self.drop_empty]
             if batch:
                 self.last = batch[-1]
                 return batch, _ack
@@ -182,8 +180,8 @@ class HTTPClientInput(Requester):
             )
         self._opened_once = True
         self._response = response
-        self._scanner = Scanner.from_config(self.scanner_conf)
-        self._reader = asyncio.StreamReader(limit=self._scanner.reader_limit)
+        self._scanner = build_scanner(self.scanner_conf, str(response.url))
+        self._reader = asyncio.StreamReader(limit=limit_of(self._scanner))
         self._pump = asyncio.get_running_loop().create_task(self._feed(response, self._reader))
 
     async def _feed(self, response: httpx.Response, reader: asyncio.StreamReader) -> None:

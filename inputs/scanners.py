@@ -1,13 +1,18 @@
-"""Scanners beyond ``lines``, ``to_the_end`` and ``chunker``: how upstream's ``scanner`` blocks
-cut a byte stream into messages.
+"""Scanners: how upstream's ``scanner`` blocks cut a byte stream into messages.
+
+Each scanner is declared here with its spec and registered (kind ``scanner``) through the plugin
+API's ``register_scanner``, as a plugin's scanner would be: lint checks a ``scanner`` block
+against its spec (nested ones included), ``benthic list scanners`` shows them, and
+``scanner_from`` builds one through the registry.
 
 ``csv`` (rows as objects or arrays, ``csv_row`` metadata), ``json_documents`` (a stream of JSON
 values), ``json_array`` (the elements of one array), ``re_match`` (a new message where a
 pattern matches), ``tar`` (each file of an archive, ``tar_name`` metadata), ``skip_bom`` and
 ``decompress`` (which hand the rest of the stream to an ``into`` scanner), ``switch`` (a
 scanner chosen by the name of the source, such as the file path) and ``avro`` (the datums of an
-Avro container file, in ``inputs/avro_ocf.py``). The simple scanners and the legacy ``codec``
-strings stay in ``inputs/codecs.py``; ``build_scanner`` serves both.
+Avro container file, in ``inputs/avro_ocf.py``). The reader of ``lines``, ``to_the_end`` and
+``chunker``, and the legacy ``codec`` strings, live in ``inputs/codecs.py``; ``build_scanner``
+serves both.
 
 A scanner's ``next(reader)`` returns the next messages (bytes, or ``Message`` when it adds
 metadata or structure) or None at the end. ``decompress`` reads upstream's stream formats: for
@@ -30,47 +35,23 @@ import tarfile
 import zlib
 from typing import Any
 
+import jsonschema
+
 from inputs.avro_ocf import AvroScanner, require_fastavro
-from inputs.codecs import SCANNER_FIELDS, Scanner
+from inputs.codecs import Scanner
 from mapping_lang.errors import EvalError
 from mapping_lang.gojson import JsonSyntaxError, decode_first
 from mapping_lang.methods.encoding import require_codec, zstd_decoder
 from mapping_lang.re2 import compile_re2
+from pipeline import spec as s
 from pipeline.message import Message
+from pipeline.plugin import register_scanner
+from pipeline.registry import REGISTRY
 
-NEW_SCANNERS = (
-    "avro",
-    "csv",
-    "json_documents",
-    "json_array",
-    "re_match",
-    "tar",
-    "skip_bom",
-    "decompress",
-    "switch",
-)
 DECOMPRESSORS = ("gzip", "pgzip", "zlib", "bzip2", "flate", "lz4", "snappy", "zstd")
 READ_SIZE = 65536
 
 Part = bytes | Message
-
-
-def _body(conf: Any) -> tuple[str, Any]:
-    if not isinstance(conf, dict) or len(conf) != 1:
-        names = ", ".join(map(str, conf)) if isinstance(conf, dict) else type(conf).__name__
-        raise ValueError(f"scanner: expected exactly one scanner, got {names}")
-    ((name, body),) = conf.items()
-    return str(name), body
-
-
-def _fields(name: str, body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-    body = {} if body is None else body
-    if not isinstance(body, dict):
-        raise ValueError(f"scanner.{name}: expected an object")
-    for key in body:
-        if key not in allowed:
-            raise ValueError(f"scanner.{name}.{key}: field {key} not recognised")
-    return body
 
 
 def build_scanner(conf: dict[str, Any], source_name: str = "") -> Any:
@@ -78,110 +59,294 @@ def build_scanner(conf: dict[str, Any], source_name: str = "") -> Any:
     scanner = conf.get("scanner")
     if isinstance(scanner, dict) and scanner:
         return scanner_from(scanner, source_name)
-    return Scanner.from_config(conf)
+    return Scanner.from_codec_fields(conf)
 
 
 def scanner_from(conf: Any, source_name: str = "") -> Any:
+    """Build a scanner config (``{name: body}``, or ``type``/``plugin``) through the registry. Lint
+    has checked it against the spec already; the same problems still stop a run that skipped lint."""
     name, body = _body(conf)
-    if name in SCANNER_FIELDS:
-        return Scanner.from_config({"scanner": {name: body}})
-    if name == "avro":
-        f = _fields(name, body, ("raw_json",))
-        require_fastavro()
-        return AvroScanner(_flag(f, "raw_json", False), source_name)
-    if name == "csv":
-        f = _fields(name, body, ("custom_delimiter", "parse_header_row", "lazy_quotes", "continue_on_error"))
-        delimiter = str(f.get("custom_delimiter") or ",")
-        if len(delimiter) != 1:
-            raise ValueError("scanner.csv.custom_delimiter: must be exactly one character")
-        return CsvScanner(
-            delimiter,
-            _flag(f, "parse_header_row", True),
-            _flag(f, "lazy_quotes", False),
-            _flag(f, "continue_on_error", False),
+    registration = REGISTRY.get("scanner", name)
+    if registration is None:
+        raise ValueError(
+            f"scanner: {name} is not supported (supported: {', '.join(REGISTRY.names('scanner'))})"
         )
-    if name == "json_documents":
-        f = _fields(name, body, ("max_buffer_size",))
-        return JsonDocuments(int(f.get("max_buffer_size", READ_SIZE)))
-    if name == "json_array":
-        _fields(name, body, ())
-        return JsonArray()
-    if name == "re_match":
-        f = _fields(name, body, ("pattern", "max_buffer_size"))
-        if "pattern" not in f:
-            raise ValueError("scanner.re_match.pattern: field pattern is required")
-        try:
-            pattern = compile_re2(str(f["pattern"]))
-        except Exception as err:
-            raise ValueError(f"scanner.re_match.pattern: {err}") from None
-        return ReMatch(pattern, int(f.get("max_buffer_size", READ_SIZE)))
-    if name == "tar":
-        _fields(name, body, ())
-        return TarScanner()
-    if name == "skip_bom":
-        f = _fields(name, body, ("into",))
-        return SkipBom(scanner_from(f.get("into") or {"to_the_end": {}}, source_name))
-    if name == "decompress":
-        f = _fields(name, body, ("algorithm", "into"))
-        algorithm = str(f.get("algorithm", ""))
-        if algorithm not in DECOMPRESSORS:
-            raise ValueError(f"scanner.decompress.algorithm: unknown algorithm {algorithm!r}")
-        try:
-            require_codec(algorithm)
-        except EvalError as err:
-            raise ValueError(f"scanner.decompress.algorithm: {err}") from None
-        return Decompress(algorithm, scanner_from(f.get("into") or {"to_the_end": {}}, source_name))
-    if name == "switch":
-        if not isinstance(body, list):
-            raise ValueError("scanner.switch: expected a list of cases")
-        for i, case in enumerate(body):
-            f = _fields(f"switch.{i}", case, ("re_match_name", "scanner"))
-            name_pattern = str(f.get("re_match_name") or "")
-            if not name_pattern or compile_re2(name_pattern).search(source_name):
-                if "scanner" not in f:
-                    raise ValueError(f"scanner.switch.{i}.scanner: field scanner is required")
-                return scanner_from(f["scanner"], source_name)
-        raise ValueError(f"scanner.switch: no case matched the source {source_name!r}")
-    supported = ", ".join([*SCANNER_FIELDS, *NEW_SCANNERS])
-    raise ValueError(f"scanner: {name} is not supported (supported: {supported})")
+    spec = registration.spec
+    for error in jsonschema.Draft202012Validator(s.component_schema(spec)).iter_errors(body):
+        at = ".".join(["scanner", name, *map(str, error.absolute_path)])
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            raise ValueError(f"{at}.{unknown[0]}: field {unknown[0]} not recognised")
+        raise ValueError(f"{at}: {error.message}")
+    try:
+        resolved = s.resolve(spec, body)
+    except s.ConfigValueError as err:
+        raise ValueError(".".join(["scanner", name, *map(str, err.path)]) + f": {err.message}") from None
+    for problem in [*(spec.lint(resolved) if spec.lint else []), *_field_problems(spec, resolved)]:
+        raise ValueError(f"scanner.{name}.{problem}")
+    return registration.ctor(resolved, source_name)
+
+
+def _body(conf: Any) -> tuple[str, Any]:
+    if isinstance(conf, dict) and "type" in conf:
+        return str(conf["type"]), conf.get("plugin", conf.get(str(conf["type"])))
+    if not isinstance(conf, dict) or len(conf) != 1:
+        names = ", ".join(map(str, conf)) if isinstance(conf, dict) else type(conf).__name__
+        raise ValueError(f"scanner: expected exactly one scanner, got {names}")
+    ((name, body),) = conf.items()
+    return str(name), body
+
+
+def _field_problems(spec: s.ComponentSpec, resolved: Any) -> list[str]:
+    """The ``check`` of each top-level field (lint runs them at their positions)."""
+    if spec.root is not None or not isinstance(resolved, dict):
+        return []
+    problems = []
+    for f in spec.fields:
+        value = resolved.get(f.name)
+        if f.check is not None and value is not None:
+            message = f.check(value)
+            if message:
+                problems.append(f"{f.name}: {message}")
+    return problems
 
 
 def check_scanner(conf: dict[str, Any]) -> list[str]:
-    """Lint an input's ``scanner``/``codec``: every case of a ``switch`` is checked."""
+    """Lint of an input's legacy ``codec`` (a ``scanner`` block is linted from its spec, as a
+    component of its own)."""
+    scanner = conf.get("scanner")
+    if isinstance(scanner, dict) and scanner:
+        return []
     try:
-        scanner = conf.get("scanner")
-        if isinstance(scanner, dict) and scanner:
-            _check(scanner)
-        else:
-            Scanner.from_config(conf)
+        Scanner.from_codec_fields(conf)
     except (ValueError, TypeError) as err:
         return [str(err)]
     return []
 
 
-def _check(conf: Any) -> None:
-    name, body = _body(conf)
-    if name == "switch" and isinstance(body, list):
-        for i, case in enumerate(body):
-            f = _fields(f"switch.{i}", case, ("re_match_name", "scanner"))
-            if f.get("re_match_name"):
-                compile_re2(str(f["re_match_name"]))
-            _check(f.get("scanner"))
-        return
-    if name in ("skip_bom", "decompress"):
-        into = (body or {}).get("into") if isinstance(body, dict) else None
-        if into:
-            _check(into)
-    scanner_from(conf, "")
+# -- the scanners' specs ----------------------------------------------------------------------------
 
 
-def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
-    value = body.get(key, default)
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "false"):
-        return str(value).lower() == "true"
-    raise ValueError(f"scanner field {key}: cannot parse {value!r} as a bool")
+def _at_least_one(value: int) -> str | None:
+    return None if value >= 1 else "must be at least 1"
+
+
+def _one_character(value: str) -> str | None:
+    return None if len(value) == 1 else "must be exactly one character"
+
+
+def _regexp(value: str) -> str | None:
+    try:
+        compile_re2(value)
+    except Exception as err:  # the RE2 binding raises its own error type
+        return str(err)
+    return None
+
+
+def _max_buffer_size(what: str) -> s.Field:
+    return s.integer(
+        "max_buffer_size",
+        f"The longest {what} (in bytes) the scanner holds; a longer one is an error.",
+        default=READ_SIZE,
+        check=_at_least_one,
+    )
+
+
+def _into(description: str) -> s.Field:
+    return s.component("into", "scanner", description, default={"to_the_end": {}})
+
+
+def _needs_fastavro(conf: Any) -> list[str]:
+    try:
+        require_fastavro()
+    except ValueError as err:
+        return [str(err)]
+    return []
+
+
+def _needs_codec(conf: dict[str, Any]) -> list[str]:
+    try:
+        require_codec(conf["algorithm"])
+    except EvalError as err:
+        return [f"algorithm: {err}"]
+    return []
+
+
+def _lines(conf: dict[str, Any], source_name: str) -> Scanner:
+    delimiter = conf["custom_delimiter"] or "\n"
+    return Scanner("delim", delimiter.encode(), conf["max_buffer_size"], conf["omit_empty"])
+
+
+def _switch(cases: list[dict[str, Any]], source_name: str) -> Any:
+    for case in cases:
+        pattern = case["re_match_name"]
+        if not pattern or compile_re2(pattern).search(source_name):
+            return scanner_from(case["scanner"], source_name)
+    raise ValueError(f"scanner.switch: no case matched the source {source_name!r}")
+
+
+_EMPTY: list[s.Field] = []
+SCANNERS: list[tuple[s.ComponentSpec, Any]] = [
+    (
+        s.ComponentSpec(
+            "avro",
+            "scanner",
+            [
+                s.boolean(
+                    "raw_json", "Write unions bare instead of wrapped in their branch's name.", default=False
+                )
+            ],
+            summary="Reads an Avro object container file, a message per datum, as Avro's JSON.",
+            status="beta",
+            lint=_needs_fastavro,
+        ),
+        lambda conf, source: AvroScanner(conf["raw_json"], source),
+    ),
+    (
+        s.ComponentSpec(
+            "chunker",
+            "scanner",
+            [
+                s.integer(
+                    "size",
+                    "The size of each message in bytes (the last may be shorter).",
+                    check=_at_least_one,
+                )
+            ],
+            summary="Cuts the stream into messages of a fixed number of bytes.",
+        ),
+        lambda conf, source: Scanner("chunk", conf["size"]),
+    ),
+    (
+        s.ComponentSpec(
+            "csv",
+            "scanner",
+            [
+                s.string(
+                    "custom_delimiter",
+                    "The field separator, if not a comma.",
+                    optional=True,
+                    check=_one_character,
+                ),
+                s.boolean(
+                    "parse_header_row", "Read the first row as the names of the columns.", default=True
+                ),
+                s.boolean("lazy_quotes", "Accept quotes inside unquoted and quoted fields.", default=False),
+                s.boolean(
+                    "continue_on_error",
+                    "Emit an empty message flagged with the error for a bad row, and go on.",
+                    default=False,
+                ),
+            ],
+            summary="Reads comma-separated values, a message per row (`csv_row` metadata).",
+        ),
+        lambda conf, source: CsvScanner(
+            conf["custom_delimiter"] or ",",
+            conf["parse_header_row"],
+            conf["lazy_quotes"],
+            conf["continue_on_error"],
+        ),
+    ),
+    (
+        s.ComponentSpec(
+            "decompress",
+            "scanner",
+            [
+                s.enum("algorithm", DECOMPRESSORS, "The compression the stream was written with."),
+                _into("The scanner that cuts the decompressed stream into messages."),
+            ],
+            summary="Decompresses the stream and hands it to another scanner.",
+            lint=_needs_codec,
+        ),
+        lambda conf, source: Decompress(conf["algorithm"], scanner_from(conf["into"], source)),
+    ),
+    (
+        s.ComponentSpec(
+            "json_array",
+            "scanner",
+            _EMPTY,
+            summary="Reads one JSON array, a message per element.",
+        ),
+        lambda conf, source: JsonArray(),
+    ),
+    (
+        s.ComponentSpec(
+            "json_documents",
+            "scanner",
+            [_max_buffer_size("document")],
+            summary="Reads a stream of JSON documents, a message per document.",
+        ),
+        lambda conf, source: JsonDocuments(conf["max_buffer_size"]),
+    ),
+    (
+        s.ComponentSpec(
+            "lines",
+            "scanner",
+            [
+                s.string("custom_delimiter", "What ends a line, if not a line break.", optional=True),
+                _max_buffer_size("line"),
+                s.boolean("omit_empty", "Skip empty lines.", default=False),
+            ],
+            summary="Cuts the stream into a message per line.",
+        ),
+        _lines,
+    ),
+    (
+        s.ComponentSpec(
+            "re_match",
+            "scanner",
+            [
+                s.string("pattern", "Each match starts a new message (RE2 syntax).", check=_regexp),
+                _max_buffer_size("message"),
+            ],
+            summary="Cuts the stream where a regular expression matches.",
+        ),
+        lambda conf, source: ReMatch(compile_re2(conf["pattern"]), conf["max_buffer_size"]),
+    ),
+    (
+        s.ComponentSpec(
+            "skip_bom",
+            "scanner",
+            [_into("The scanner that reads the stream once its byte order mark is dropped.")],
+            summary="Drops a UTF-8 byte order mark at the start of the stream.",
+        ),
+        lambda conf, source: SkipBom(scanner_from(conf["into"], source)),
+    ),
+    (
+        s.ComponentSpec(
+            "switch",
+            "scanner",
+            root=s.obj_list(
+                "switch",
+                [
+                    s.string(
+                        "re_match_name",
+                        "A regular expression the source's name (such as the file path) must match; "
+                        "a case without one always matches.",
+                        default="",
+                        check=_regexp,
+                    ),
+                    s.component("scanner", "scanner", "The scanner used when this case matches."),
+                ],
+                "The cases, tried in order.",
+            ),
+            summary="Chooses the scanner for each source (such as a file) by its name.",
+        ),
+        _switch,
+    ),
+    (
+        s.ComponentSpec(
+            "tar", "scanner", _EMPTY, summary="Reads a tar archive, a message per file (`tar_name`)."
+        ),
+        lambda conf, source: TarScanner(),
+    ),
+    (
+        s.ComponentSpec("to_the_end", "scanner", _EMPTY, summary="Reads the whole stream as one message."),
+        lambda conf, source: Scanner("all"),
+    ),
+]
+for _spec, _ctor in SCANNERS:
+    register_scanner(_spec, _ctor)
 
 
 def limit_of(scanner: Any) -> int:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
+from inputs.scanners import build_scanner, limit_of, to_messages
 from mapping_lang.gofmt import go_type
 from pipeline import spec as s
 from pipeline.errors import NotConnectedError
@@ -43,14 +43,15 @@ SPEC = s.ComponentSpec(
             advanced=True,
         ),
         s.tls_fields(),
-        s.any_field("scanner", "How the bytes received are cut into messages.", default={"lines": {}}),
+        s.component(
+            "scanner", "scanner", "How the bytes received are cut into messages.", default={"lines": {}}
+        ),
     ],
 )
 
 
 def _lint(conf: Any) -> list[str]:
     problems = []
-    problems.extend(check_scanner({"scanner": conf["scanner"]}))
     problems.extend(tls_problems(conf["tls"]))
     return problems
 

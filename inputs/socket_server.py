@@ -27,7 +27,7 @@ import socket
 import ssl
 from typing import Any
 
-from inputs.scanners import build_scanner, check_scanner, limit_of, to_messages
+from inputs.scanners import build_scanner, limit_of, to_messages
 from pipeline import spec as s
 from pipeline.cache_access import find_cache
 from pipeline.http.tls import CLIENT_AUTH_MODES, listener_tls_context
@@ -82,14 +82,15 @@ SPEC = s.ComponentSpec(
             advanced=True,
         ),
         s.auto_replay_nacks_field(),
-        s.any_field("scanner", "How the bytes received are cut into messages.", default={"lines": {}}),
+        s.component(
+            "scanner", "scanner", "How the bytes received are cut into messages.", default={"lines": {}}
+        ),
     ],
 )
 
 
 def _lint(conf: Any) -> list[str]:
     problems = []
-    problems.extend(check_scanner({"scanner": conf["scanner"]}))
     tls = conf.get("tls") or {}
     if conf["network"] == "tls":
         if not (tls.get("cert_file") and tls.get("key_file")) and not tls.get("self_signed"):

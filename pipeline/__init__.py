@@ -26,6 +26,8 @@ from pipeline.plugin import (
     register_input,
     register_output,
     register_processor,
+    register_rate_limit,
+    register_scanner,
 )
 from pipeline.resources import Resources
 from pipeline.spec import ComponentSpec, Field
@@ -56,5 +58,7 @@ __all__ = [
     "register_input",
     "register_output",
     "register_processor",
+    "register_rate_limit",
+    "register_scanner",
     "spec",
 ]

@@ -12,6 +12,12 @@ them: counters and gauges as whole numbers (Go's int64), timers as their p50/p90
 nanoseconds interpolated as go-metrics does, each keyed ``name{a="x",b="y"}``. Where we differ:
 the percentiles come from the last 1,024 observations rather than go-metrics' decaying sample.
 
+The exporters (``prometheus``, ``json_api``, ``logger``, ``none``) are declared here as specs of
+kind ``metrics``: lint checks the ``metrics:`` block against them and ``benthic list`` shows
+them. Upstream's ``add_go_metrics`` and non-default ``summary_quantiles_objectives`` are refused
+at lint; ``statsd``, ``influxdb``, ``aws_cloudwatch`` and ``open_telemetry_collector`` are not
+declared (lint says why, in ``pipeline/config/root.py``).
+
 Metric mappings (``metrics.mapping`` at the root, a template's ``metrics_mapping``) work as
 upstream's ``metrics.Mapping``: a Bloblang mapping runs once when a series is created, with the
 metric name as ``this`` and the component's labels (``label``, ``path``, ``stream``) as metadata.
@@ -40,8 +46,10 @@ from typing import Any
 import orjson
 
 import mapping_lang
+import pipeline.spec as s
 from mapping_lang.gofmt import go_type
 from pipeline.logs import Logger
+from pipeline.registry import REGISTRY
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _HELP = {
@@ -467,3 +475,131 @@ def _process_metrics() -> list[str]:
         "# TYPE process_start_time_seconds gauge",
         f"process_start_time_seconds {_START}",
     ]
+
+
+# -- the exporters' specs ------------------------------------------------------------------------------
+# Each exporter's ctor configures the process's ``Metrics`` from its (defaults-filled) config and
+# says whether the service serves ``/metrics``; pushing and logging are ``service.MetricsPublisher``'s.
+
+# Prometheus client's default histogram buckets (seconds), as upstream uses when none are given
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# the summary quantiles benthic reports, with prometheus' default allowed errors
+SUMMARY_OBJECTIVES = [
+    {"quantile": 0.5, "error": 0.05},
+    {"quantile": 0.9, "error": 0.01},
+    {"quantile": 0.99, "error": 0.001},
+]
+
+
+def _prometheus_problems(conf: dict[str, Any]) -> list[str]:
+    problems = []
+    if conf["add_go_metrics"]:
+        problems.append(
+            "add_go_metrics: benthic is not a Go program and has no Go runtime metrics; use add_process_metrics"
+        )
+    if conf["summary_quantiles_objectives"] != SUMMARY_OBJECTIVES:
+        problems.append(
+            "summary_quantiles_objectives: benthic's summaries always report the 0.5, 0.9 and 0.99 "
+            "quantiles (of the last 1,024 observations); leave this field out, or use "
+            "use_histogram_timing with histogram_buckets"
+        )
+    return problems
+
+
+def _prometheus(conf: dict[str, Any], metrics: Metrics) -> bool:
+    metrics.process_metrics = conf["add_process_metrics"]
+    if conf["use_histogram_timing"]:
+        metrics.histogram_buckets = sorted(conf["histogram_buckets"]) or list(DEFAULT_BUCKETS)
+    return True
+
+
+def _json_api(conf: Any, metrics: Metrics) -> bool:
+    metrics.exposition = "json"
+    return True
+
+
+def _unserved(conf: Any, metrics: Metrics) -> bool:
+    return False
+
+
+PROMETHEUS_SPEC = s.ComponentSpec(
+    "prometheus",
+    "metrics",
+    [
+        s.boolean(
+            "use_histogram_timing",
+            "Export timings as histograms of seconds instead of summaries.",
+            default=False,
+            advanced=True,
+        ),
+        s.Field(
+            "histogram_buckets",
+            "float",
+            "list",
+            default=[],
+            description="Upper bounds (seconds) of the timing histograms; empty means Prometheus' defaults.",
+            advanced=True,
+        ),
+        s.obj_list(
+            "summary_quantiles_objectives",
+            [
+                s.number("quantile", "A quantile to report.", default=0.0),
+                s.number("error", "The error allowed in estimating it.", default=0.0),
+            ],
+            "The quantiles of the timing summaries: only upstream's default set is supported.",
+            default=SUMMARY_OBJECTIVES,
+            advanced=True,
+        ),
+        s.boolean(
+            "add_process_metrics", "Also export the process' CPU, memory and descriptors.", default=False
+        ),
+        s.boolean(
+            "add_go_metrics", "Go runtime metrics: refused, benthic is not a Go program.", default=False
+        ),
+        s.string(
+            "push_url", "A Prometheus Push Gateway to push the metrics to.", optional=True, advanced=True
+        ),
+        s.string("push_interval", "How often to push (and at shutdown).", optional=True, advanced=True),
+        s.string("push_job_name", "The job the pushed metrics are filed under.", default="benthos_push"),
+        s.obj(
+            "push_basic_auth",
+            [
+                s.string("username", "Basic authentication user for the push gateway.", default=""),
+                s.string("password", "Its password.", default="", secret=True),
+            ],
+            "Credentials for the push gateway.",
+            advanced=True,
+        ),
+        s.string("file_output_path", "A file the metrics are written to at shutdown.", default=""),
+    ],
+    summary="Serves the metrics at `/metrics` and `/stats` for Prometheus to scrape.",
+    lint=_prometheus_problems,
+)
+JSON_API_SPEC = s.ComponentSpec(
+    "json_api", "metrics", summary="Serves the metrics as one JSON object at `/metrics` and `/stats`."
+)
+LOGGER_SPEC = s.ComponentSpec(
+    "logger",
+    "metrics",
+    [
+        s.string(
+            "push_interval",
+            "How often to log every metric (they are also logged at shutdown).",
+            optional=True,
+        ),
+        s.boolean(
+            "flush_metrics", "Reset counters and timings to zero each time they are logged.", default=False
+        ),
+    ],
+    summary="Writes every metric to the log at shutdown, and on an interval if asked.",
+    status="beta",
+)
+NONE_SPEC = s.ComponentSpec("none", "metrics", summary="Keeps no metrics anywhere.")
+
+for _spec, _ctor in (
+    (PROMETHEUS_SPEC, _prometheus),
+    (JSON_API_SPEC, _json_api),
+    (LOGGER_SPEC, _unserved),
+    (NONE_SPEC, _unserved),
+):
+    REGISTRY.register(_spec, _ctor)

@@ -162,6 +162,15 @@ def register_rate_limit(spec: ComponentSpec, ctor: Callable[[Any, Resources], Ra
     REGISTRY.register(spec, ctor)
 
 
+def register_scanner(spec: ComponentSpec, ctor: Callable[[Any, str], Any]) -> None:
+    """A scanner cuts the byte stream of an input (``stdin``, ``file``, ``socket``...) into
+    messages. ``ctor(conf, source_name)`` returns an object whose ``async next(reader)`` gives the
+    next messages (``bytes`` or ``Message``) read from an ``asyncio.StreamReader``, or None at the
+    end; ``source_name`` is the file name or equivalent (``switch`` chooses by it)."""
+    spec.kind = "scanner"
+    REGISTRY.register(spec, ctor)
+
+
 # -- decorators for the simple cases ---------------------------------------------------------------
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from pipeline.spec import ComponentSpec
 
-KINDS = ("input", "buffer", "processor", "output", "cache", "rate_limit", "metrics", "tracer")
+# in the order upstream's ``list`` shows them
+KINDS = ("input", "processor", "output", "cache", "rate_limit", "buffer", "metrics", "tracer", "scanner")
 
 
 @dataclass
@@ -64,6 +65,9 @@ class Registry:
             "pipeline.ratelimits",
         ):
             _import_package(package)
+        # the metrics exporters and the tracers are the runtime's own: their modules register them
+        importlib.import_module("pipeline.metrics")
+        importlib.import_module("pipeline.tracing")
         for ep in entry_points(group="benthic.plugins"):
             loaded = ep.load()
             if callable(loaded) and not isinstance(loaded, type(importlib)):

@@ -35,6 +35,7 @@ from pipeline.http.tls import server_tls_context
 from pipeline.leader import ElectionSettings, Leadership, LeaseElector
 from pipeline.logs import Logger, LogSink
 from pipeline.metrics import Metrics, MetricsMapping, Timer
+from pipeline.registry import REGISTRY
 from pipeline.spec import ConfigValueError, resolve
 
 
@@ -109,26 +110,26 @@ def make_logger(
 
 
 def make_metrics(data: dict[str, Any], logger: Logger) -> tuple[Metrics, bool]:
-    """The metrics registry; the bool says whether ``/metrics`` is served (prometheus)."""
+    """The metrics registry, set up by the configured exporter's spec (``pipeline/metrics.py``);
+    the bool says whether ``/metrics`` is served."""
     conf = data.get("metrics") if isinstance(data.get("metrics"), dict) else {"prometheus": {}}
     assert isinstance(conf, dict)
     mapping_src = conf.get("mapping") or ""
     mapping = MetricsMapping.compile(mapping_src, logger) if mapping_src else None
     metrics = Metrics(mapping, logger)
-    prometheus = conf.get("prometheus")
-    serve = "prometheus" in conf or "json_api" in conf or not any(k for k in conf if k != "mapping")
-    if "json_api" in conf:
-        metrics.exposition = "json"
-    if isinstance(prometheus, dict):
-        metrics.process_metrics = bool(prometheus.get("add_process_metrics"))
-        if prometheus.get("use_histogram_timing"):
-            buckets = [float(b) for b in prometheus.get("histogram_buckets") or []]
-            metrics.histogram_buckets = sorted(buckets) or list(DEFAULT_BUCKETS)
-    return metrics, serve
-
-
-# Prometheus client's default histogram buckets (seconds), as upstream uses when none are given
-DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+    if "type" in conf:
+        name = str(conf["type"])
+    else:
+        name = next((str(k) for k in conf if k not in ("mapping", "plugin")), "prometheus")
+    registration = REGISTRY.get("metrics", name)
+    if registration is None:  # an exporter lint refuses (the run is --chilled): nothing served
+        return metrics, False
+    body = conf.get(name) if name in conf else conf.get("plugin")
+    try:
+        exporter = resolve(registration.spec, body)
+    except ConfigValueError:  # lint reports it; a --chilled run takes the defaults
+        exporter = resolve(registration.spec, None)
+    return metrics, bool(registration.ctor(exporter, metrics))
 
 
 class MetricsPublisher:

@@ -8,7 +8,8 @@ come the JSON Schema that ``lint`` checks with ``jsonschema``, the defaults a co
 Field types: ``string``, ``int``, ``float``, ``bool``, ``duration`` (a Go duration string, handed
 to constructors as float seconds), ``bloblang`` (a mapping, kept as text), ``object`` (with
 ``children``), ``any``, and the component kinds ``input``, ``output``, ``processor``, ``buffer``,
-``cache`` (nested component configs, built by the engine). ``kind`` is ``scalar``, ``list`` or
+``cache``, ``rate_limit``, ``metrics``, ``tracer``, ``scanner`` (nested component configs,
+linted with their own specs and built by whoever owns them). ``kind`` is ``scalar``, ``list`` or
 ``map``.
 """
 
@@ -25,7 +26,9 @@ from pipeline.redact import SECRET_MASK as SECRET_MASK  # specs and echo use spe
 
 REQUIRED: Any = object()  # sentinel: a field without default must be present
 
-COMPONENT_TYPES = frozenset({"input", "output", "processor", "buffer", "cache", "rate_limit"})
+COMPONENT_TYPES = frozenset(
+    {"input", "output", "processor", "buffer", "cache", "rate_limit", "metrics", "tracer", "scanner"}
+)
 
 
 @dataclass
@@ -225,7 +228,7 @@ class ComponentSpec:
     """The spec of one component: its name, kind, fields and documentation."""
 
     name: str
-    kind: str  # input | processor | output | buffer | cache | rate_limit | metrics | tracer
+    kind: str  # input | processor | output | buffer | cache | rate_limit | metrics | tracer | scanner
     fields: list[Field] = field(default_factory=list)
     summary: str = ""
     description: str = ""
@@ -279,12 +282,14 @@ _SCALAR_SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
-def field_schema(f: Field) -> dict[str, Any]:
-    """The JSON Schema of one field's value (nested components are checked by the linter itself)."""
+def field_schema(f: Field, *, refs: bool = False) -> dict[str, Any]:
+    """The JSON Schema of one field's value. Nested components are ``{"type": "object"}`` for lint
+    (the linter checks each with its own spec); with ``refs`` they point at
+    ``#/definitions/<kind>``, as in the whole-config schema ``benthic list`` prints."""
     if f.type in COMPONENT_TYPES:
-        item: dict[str, Any] = {"type": "object"}
+        item: dict[str, Any] = {"$ref": f"#/definitions/{f.type}"} if refs else {"type": "object"}
     elif f.type == "object":
-        item = object_schema(f.children or [])
+        item = object_schema(f.children or [], refs=refs)
     else:
         item = dict(_SCALAR_SCHEMA[f.type])
         if f.enum:
@@ -300,21 +305,21 @@ def field_schema(f: Field) -> dict[str, Any]:
     return schema
 
 
-def object_schema(children: list[Field]) -> dict[str, Any]:
+def object_schema(children: list[Field], *, refs: bool = False) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {c.name: field_schema(c) for c in children},
+        "properties": {c.name: field_schema(c, refs=refs) for c in children},
         "required": [c.name for c in children if c.required],
         "additionalProperties": False,
     }
 
 
-def component_schema(spec: ComponentSpec) -> dict[str, Any]:
+def component_schema(spec: ComponentSpec, *, refs: bool = False) -> dict[str, Any]:
     if spec.root is not None:
-        return field_schema(spec.root)
+        return field_schema(spec.root, refs=refs)
     if not spec.fields:
         return {"anyOf": [{"type": "object", "maxProperties": 0}, {"type": "null"}]}
-    schema = object_schema(spec.fields)
+    schema = object_schema(spec.fields, refs=refs)
     return {"anyOf": [schema, {"type": "null"}]} if not any(f.required for f in spec.fields) else schema
 
 

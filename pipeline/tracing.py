@@ -15,6 +15,9 @@ Propagation is W3C trace context (``traceparent``/``tracestate``), as upstream s
 We keep the span in ``Message.context[TRACE_KEY]``. When no tracer is configured nothing is
 wrapped: the engine's stages are built exactly as before, so the hot path pays nothing. Where we
 differ: buffers start no spans of their own.
+
+The tracers benthic has (``none``, ``open_telemetry_collector``) are declared as specs of kind
+``tracer``: lint checks the ``tracer:`` block against them and ``benthic list`` shows them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, TypeVar, cast
 import pipeline.spec as s
 from pipeline.message import Message
 from pipeline.plugin import AckFn
+from pipeline.registry import REGISTRY
 from pipeline.version import VERSION
 
 TRACE_KEY = "trace"
@@ -49,34 +53,63 @@ def otel_installed() -> bool:
 # -- configuration ---------------------------------------------------------------------------------
 
 
-def tracer_problems(tracer: dict[str, Any]) -> list[str]:
-    """Lint of the ``open_telemetry_collector`` block."""
-    problems: list[str] = []
-    if not otel_installed():
-        problems.append(
-            "tracer: open_telemetry_collector needs the Python package 'opentelemetry-sdk', "
-            f"which is not installed: {PIP_HINT}"
-        )
-    conf = tracer.get("open_telemetry_collector")
-    if not isinstance(conf, dict):
-        return problems
-    for key in conf:
-        if key not in ("service", "http", "grpc", "tags", "sampling"):
-            problems.append(f"tracer.open_telemetry_collector: field {key} not recognised")
-    for kind in ("http", "grpc"):
-        for i, collector in enumerate(conf.get(kind) or []):
-            if not isinstance(collector, dict):
-                problems.append(f"tracer.open_telemetry_collector.{kind}.{i}: expected an object")
-                continue
-            for key in collector:
-                if key not in ("address", "url", "secure"):
-                    problems.append(f"tracer.open_telemetry_collector.{kind}.{i}: field {key} not recognised")
-    sampling = conf.get("sampling")
-    if isinstance(sampling, dict) and sampling.get("ratio") is not None:
-        ratio = sampling["ratio"]
-        if not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
-            problems.append("tracer.open_telemetry_collector.sampling.ratio: must be between 0 and 1")
-    return problems
+def _collectors_field(name: str, default_address: str) -> s.Field:
+    return s.obj_list(
+        name,
+        [
+            s.string("address", "The collector's host and port.", optional=True, examples=(default_address,)),
+            s.string("url", "The older name of `address`.", default=default_address, deprecated=True),
+            s.boolean("secure", "Connect to the collector over TLS.", default=False),
+        ],
+        f"Collectors that receive the spans over OTLP/{name.upper()}.",
+        default=[],
+    )
+
+
+def _ratio_check(ratio: Any) -> str | None:
+    return None if 0 <= ratio <= 1 else "must be between 0 and 1"
+
+
+def _otlp_problems(conf: dict[str, Any]) -> list[str]:
+    if otel_installed():
+        return []
+    return [
+        "tracer: open_telemetry_collector needs the Python package 'opentelemetry-sdk', "
+        f"which is not installed: {PIP_HINT}"
+    ]
+
+
+OTLP_SPEC = s.ComponentSpec(
+    "open_telemetry_collector",
+    "tracer",
+    [
+        s.string("service", "The service name the spans are reported under.", default="benthos"),
+        _collectors_field("http", "localhost:4318"),
+        _collectors_field("grpc", "localhost:4317"),
+        s.string_map("tags", "Attributes added to the resource of every span.", default={}, advanced=True),
+        s.obj(
+            "sampling",
+            [
+                s.boolean("enabled", "Sample a ratio of the traces instead of keeping all.", default=False),
+                s.number(
+                    "ratio", "The share of traces kept, from 0 to 1.", optional=True, check=_ratio_check
+                ),
+            ],
+            "Keep only some of the traces (worth it at high volume).",
+        ),
+    ],
+    summary="Sends spans to OpenTelemetry collectors over OTLP (HTTP or gRPC).",
+    lint=_otlp_problems,
+)
+NONE_SPEC = s.ComponentSpec("none", "tracer", summary="Records no spans.")
+
+
+def _install_otlp(conf: dict[str, Any]) -> bool:
+    return start({"tracer": {"open_telemetry_collector": conf}})
+
+
+REGISTRY.register(OTLP_SPEC, _install_otlp)
+REGISTRY.register(NONE_SPEC, lambda conf: False)
 
 
 def collectors(conf: dict[str, Any], kind: str) -> list[tuple[str, bool]]:

@@ -17,7 +17,6 @@ from pipeline.config.env import EnvError, interpolate_env, load_env_file, load_e
 from pipeline.config.lint import Linter
 from pipeline.config.loading import expand_lint_paths, merge_resource_files, read_config
 from pipeline.config.root import (
-    METRICS_FIELDS,
     RESERVED,
     RESOURCE_SECTIONS,
     ROOT_SPEC,
@@ -26,6 +25,7 @@ from pipeline.config.root import (
     hoist_sibling_child,
     iter_components,
     normalise_components,
+    reserved_keys,
     root_fields,
 )
 from pipeline.config.scrub import scrub_secrets, secret_values
@@ -33,8 +33,8 @@ from pipeline.config.yaml_reader import apply_set, decode_config, parse_value, p
 from pipeline.errors import ConfigReadError  # re-exported: its import path before errors.py held it
 
 __all__ = [
-    "METRICS_FIELDS",
     "RESERVED",
+    "reserved_keys",
     "RESOURCE_SECTIONS",
     "ROOT_SPEC",
     "ConfigReadError",

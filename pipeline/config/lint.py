@@ -19,12 +19,11 @@ import pipeline.spec as s
 from mapping_lang.interpolation import compile_interpolation
 from pipeline.config.document import Lint, LoadedConfig
 from pipeline.config.root import (
-    METRICS_FIELDS,
-    RESERVED,
     RESOURCE_SECTIONS,
     ROOT_SPEC,
-    UNSUPPORTED_METRICS,
     component_type,
+    refused_type,
+    reserved_keys,
 )
 from pipeline.config.templates import TEMPLATES, Template, TemplateError
 from pipeline.registry import REGISTRY
@@ -57,31 +56,19 @@ class Linter:
             for i, res in enumerate(data.get(key) or []):
                 if isinstance(res, dict) and not res.get("label"):
                     self.add((key, i), f"{kind} resource must have a label")
-        metrics = data.get("metrics")
-        if isinstance(metrics, dict):
-            self._lint_metrics(metrics)
         return self.lints
-
-    def _lint_metrics(self, metrics: dict[str, Any]) -> None:
-        for key, value in metrics.items():
-            if key == "mapping":
-                continue
-            fields = METRICS_FIELDS.get(key)
-            if fields is None:
-                if key not in UNSUPPORTED_METRICS:  # those get the root lint's own message
-                    self.add(("metrics", key), f"field {key} not recognised")
-                continue
-            self._validate(ComponentSpec(key, "metrics", fields), value, ("metrics", key))
 
     def lint_component(self, kind: str, conf: Any, path: tuple[Any, ...]) -> None:
         if conf is None:
             return
         type_name, error = component_type(kind, conf)
         if error is not None or type_name is None:
-            keys = [k for k in conf if k not in RESERVED] if isinstance(conf, dict) else []
+            keys = [k for k in conf if k not in reserved_keys(kind)] if isinstance(conf, dict) else []
+            if refused_type(kind, conf) or (kind in ("metrics", "tracer") and not keys):
+                return  # the root lint says why it is refused; no exporter at all is the default
             self.add((*path, keys[0]) if keys else path, error or f"unable to infer {kind} type")
             return
-        label = conf.get("label")
+        label = conf.get("label") if "label" in reserved_keys(kind) else None
         # an empty label is upstream's default (no label), as its docs' config blocks show
         if label is not None and label != "":
             self._lint_label(str(label), (*path, "label"))
@@ -99,12 +86,14 @@ class Linter:
         if registration is None:
             self.add(path, f"unable to infer {kind} type from candidates: [{type_name}]")
             return
-        reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
+        reserved = reserved_keys(kind)
         for key in conf:
             if key not in reserved and key != type_name and not (key == "plugin" and "type" in conf):
                 self.add(
                     (*path, key), f"field {key} is invalid when the component type is {type_name} ({kind})"
                 )
+        if kind == "metrics" and isinstance(conf.get("mapping"), str) and conf["mapping"]:
+            self._check_mapping(conf["mapping"], (*path, "mapping"))
         body_key = type_name if type_name in conf else "plugin"
         body = conf.get(body_key)
         body_path = (*path, body_key)

@@ -2,8 +2,10 @@
 
 Upstream's root spec holds ``http``, ``logger``, ``metrics``, the pipeline sections and the
 resource lists; a component's type is inferred from its single non-reserved key. We declare the
-same fields with the same defaults, and refuse (at lint) the tracers and metrics exporters we
-do not implement (the ``open_telemetry_collector`` tracer lives in ``pipeline/tracing.py``) rather than accepting and ignoring them.
+same fields with the same defaults. ``metrics`` and ``tracer`` are components like any other,
+linted against the specs ``pipeline/metrics.py`` and ``pipeline/tracing.py`` declare; the
+exporters and tracers we do not implement are refused (at lint) with a reason rather than
+accepted and ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pipeline.config.document import Lint
 from pipeline.http.access import basic_auth_problems, cors_problems
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec, Field
-from pipeline.tracing import tracer_problems
 
 
 def root_fields() -> list[Field]:
@@ -123,8 +124,8 @@ def root_fields() -> list[Field]:
                 ),
             ],
         ),
-        s.any_field("metrics", default={"prometheus": {}, "mapping": ""}),
-        s.any_field("tracer", default={"none": {}}),
+        s.component("metrics", "metrics", default={"prometheus": {}, "mapping": ""}),
+        s.component("tracer", "tracer", default={"none": {}}),
         s.string("shutdown_delay", default="0s"),
         s.string("shutdown_timeout", default="20s"),
         s.obj("error_handling", [s.boolean("strict", default=False)]),
@@ -137,21 +138,13 @@ def _root_lint(conf: dict[str, Any]) -> list[str]:
     problems = basic_auth_problems(conf["http"]["basic_auth"]) + cors_problems(conf["http"]["cors"])
     tracer = conf.get("tracer")
     if isinstance(tracer, dict):
-        if "open_telemetry_collector" in tracer:
-            problems.extend(tracer_problems(tracer))
-        for name in (k for k in tracer if k not in ("none", "type", "plugin", "open_telemetry_collector")):
+        for name in (k for k in tracer if k not in ("type", "plugin") and REGISTRY.get("tracer", k) is None):
             reason = UNSUPPORTED_TRACERS.get(name, "it is not a tracer benthic knows")
             problems.append(
                 f"tracer: {name} is not supported by benthic, only none and open_telemetry_collector are ({reason})"
             )
     metrics = conf.get("metrics")
     if isinstance(metrics, dict):
-        prometheus = metrics.get("prometheus")
-        if isinstance(prometheus, dict) and prometheus.get("add_go_metrics"):
-            problems.append(
-                "metrics.prometheus.add_go_metrics: benthic is not a Go program and has no Go runtime "
-                "metrics; use add_process_metrics"
-            )
         for name, reason in UNSUPPORTED_METRICS.items():
             if name in metrics:
                 problems.append(
@@ -184,27 +177,23 @@ RESOURCE_SECTIONS = (
     ("rate_limit_resources", "rate_limit"),
 )
 
-METRICS_FIELDS = {
-    "prometheus": [
-        s.boolean("use_histogram_timing", default=False),
-        Field("histogram_buckets", "float", "list", default=[]),
-        s.boolean("add_process_metrics", default=False),
-        s.boolean("add_go_metrics", default=False),
-        s.string("push_url", optional=True),
-        s.string("push_interval", optional=True),
-        s.string("push_job_name", default="benthos_push"),
-        s.obj(
-            "push_basic_auth",
-            [s.string("username", default=""), s.string("password", default="", secret=True)],
-        ),
-        s.string("file_output_path", default=""),
-    ],
-    "none": [],
-    "json_api": [],
-    "logger": [s.string("push_interval", optional=True), s.boolean("flush_metrics", default=False)],
-}
-
 RESERVED = {"type", "plugin", "label", "meta"}
+
+
+def reserved_keys(kind: str) -> set[str]:
+    """The keys of a component config beside its type's own (upstream's reserved fields): the
+    service-wide kinds take no ``label``, a metrics block has its ``mapping``."""
+    if kind == "metrics":
+        return {"type", "plugin", "mapping"}
+    if kind in ("tracer", "scanner"):
+        return {"type", "plugin"}
+    return RESERVED | ({"processors"} if kind in ("input", "output") else set())
+
+
+def refused_type(kind: str, conf: Any) -> bool:
+    """A metrics exporter or tracer benthic refuses with a reason of its own (``_root_lint``)."""
+    refused = UNSUPPORTED_METRICS if kind == "metrics" else UNSUPPORTED_TRACERS if kind == "tracer" else {}
+    return isinstance(conf, dict) and any(k in refused for k in conf)
 
 
 def component_type(kind: str, conf: Any) -> tuple[str | None, str | None]:
@@ -215,8 +204,7 @@ def component_type(kind: str, conf: Any) -> tuple[str | None, str | None]:
         return str(conf["type"]), None
     if "resource" in conf:
         return "resource", None
-    reserved = RESERVED | ({"processors"} if kind in ("input", "output") else set())
-    candidates = [k for k in conf if k not in reserved]
+    candidates = [k for k in conf if k not in reserved_keys(kind)]
     known = [k for k in candidates if REGISTRY.get(kind, k) is not None]
     if len(known) > 1:
         return None, f"unable to infer {kind} type, multiple candidates '{known[0]}' and '{known[1]}'"

@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 import pipeline.spec as s
-from pipeline.config.root import METRICS_FIELDS, ROOT_SPEC, component_type
+from pipeline.config.root import ROOT_SPEC, component_type
 from pipeline.redact import is_sensitive_name, redact_text, url_secrets
 from pipeline.registry import REGISTRY
 from pipeline.spec import Field
@@ -90,10 +90,6 @@ def _scrub_by_rule(data: Any) -> Any:
 
     if isinstance(out, dict):
         visit_fields(ROOT_SPEC.fields, out)
-        metrics = out.get("metrics")
-        if isinstance(metrics, dict):
-            for name, fields in METRICS_FIELDS.items():
-                visit_fields(fields, metrics.get(name))
     return _redact_urls(out)
 
 

@@ -161,7 +161,7 @@ output:
 def test_raw_json_must_be_a_bool(tmp_path: Path):
     result = lint(tmp_path, "input:\n  file:\n    paths: [a]\n    scanner: {avro: {raw_json: maybe}}\n")
     assert result.returncode == 1
-    assert "raw_json: cannot parse 'maybe' as a bool" in result.stderr
+    assert "lint.yaml(4,22) cannot parse 'maybe' as a bool" in result.stderr
 
 
 def test_without_the_formats_extra_lint_names_the_pip_command(tmp_path: Path):

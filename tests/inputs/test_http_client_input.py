@@ -56,7 +56,7 @@ def test_http_client_input_lint_checks_the_stream_scanner(tmp_path: Path):
     )
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert "stream.scanner: nonsense is not supported" in result.stderr
+    assert f"{config}(7,9) unable to infer scanner type from candidates: [nonsense]" in result.stderr
 
 
 def test_polling_interpolates_the_last_message_and_skips_empty_bodies(tmp_path: Path):

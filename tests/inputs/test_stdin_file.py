@@ -66,12 +66,12 @@ def test_unknown_scanner_fields_are_lint_errors(tmp_path: Path):
     config = _stdin_config(tmp_path, "    scanner:\n      lines:\n        max_buffer: 10\n")
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert "scanner.lines.max_buffer: field max_buffer not recognised" in result.stderr
+    assert f"{config}(6,9) field max_buffer not recognised" in result.stderr
 
     config = _stdin_config(tmp_path, "    scanner:\n      avro:\n        raw: true\n")
     result = run_cli("lint", str(config))
     assert result.returncode == 1
-    assert "scanner.avro.raw: field raw not recognised" in result.stderr
+    assert f"{config}(6,9) field raw not recognised" in result.stderr
 
 
 def _file_config(tmp_path: Path, paths: str, out: Path, extra: str = "", output: str = "") -> Path:

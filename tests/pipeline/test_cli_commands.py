@@ -45,8 +45,12 @@ def test_list_shows_components_as_text_json_and_jsonschema():
     assert "  - generate" in text.stdout and "  - drop" in text.stdout
     listed = json.loads(run_cli("list", "processors", "--format", "json").stdout)
     assert {"mapping", "mutation", "noop"} <= set(listed["processors"])
-    schema = json.loads(run_cli("list", "inputs", "--format", "jsonschema").stdout)
-    generate = schema["inputs"]["generate"]
+    schema = json.loads(run_cli("list", "--format", "jsonschema").stdout)
+    (generate,) = [
+        alternative["properties"]["generate"]
+        for alternative in schema["definitions"]["input"]["allOf"][0]["anyOf"]
+        if "generate" in alternative.get("properties", {})
+    ]
     assert generate["required"] == ["mapping"]
     assert generate["additionalProperties"] is False
     functions = json.loads(run_cli("list", "bloblang-functions", "--format", "json").stdout)

@@ -90,3 +90,23 @@ def test_json_api_logger_and_none_tracer_lint_clean(tmp_path: Path):
         config.write_text(f"metrics:\n  {metrics}\ntracer:\n  none: {{}}\n")
         result = run_cli("lint", str(config))
         assert (result.returncode, result.stderr) == (0, ""), metrics
+
+
+def test_prometheus_fields_benthic_cannot_honour_are_refused_at_their_position(tmp_path: Path):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "metrics:\n  mapping: 'root = '\n  prometheus:\n    push_job_name: job\n"
+        "    summary_quantiles_objectives: [{quantile: 0.75, error: 0.01}]\n"
+    )
+    result = run_cli("lint", str(config))
+    assert result.returncode == 1
+    assert f"{config}(5,5) summary_quantiles_objectives: benthic's summaries always report" in result.stderr
+    assert f"{config}(2,3) failed to parse mapping" in result.stderr
+    # upstream's default objectives are what benthic reports: writing them out is fine
+    config.write_text(
+        "metrics:\n  prometheus:\n    summary_quantiles_objectives:\n"
+        "      - {quantile: 0.5, error: 0.05}\n      - {quantile: 0.9, error: 0.01}\n"
+        "      - {quantile: 0.99, error: 0.001}\n"
+    )
+    result = run_cli("lint", str(config))
+    assert (result.returncode, result.stderr) == (0, "")

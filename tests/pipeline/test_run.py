@@ -344,6 +344,23 @@ output:
     assert "countdown" in json.loads(listed.stdout)["inputs"]
 
 
+def test_a_plugin_scanner_cuts_an_inputs_stream_and_is_linted_and_listed(tmp_path: Path, plugin_dir: str):
+    env = cli_env(pythonpath=[plugin_dir])
+    config = tmp_path / "words.yaml"
+    config.write_text(
+        "http: {enabled: false}\ninput:\n  stdin:\n    scanner:\n      words: {min_length: 3}\n"
+        "output:\n  stdout: {}\n"
+    )
+    result = run_cli("run", str(config), env=env, input=b"a quick  brown\nfox is\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["quick", "brown", "fox"]
+    config.write_text(config.read_text().replace("min_length", "min_len"))
+    linted = run_cli("lint", str(config), env=env)
+    assert f"{config}(5,15) field min_len not recognised" in linted.stderr
+    listed = run_cli("list", "scanners", "--format", "json", env=env)
+    assert "words" in json.loads(listed.stdout)["scanners"]
+
+
 def test_plugins_importing_benthic_and_the_older_pipeline_name_both_load(tmp_path: Path, plugin_dir: str):
     # countdown imports the API from benthic, reverse (legacy.py) from pipeline
     out = tmp_path / "both.txt"

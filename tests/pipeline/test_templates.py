@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.pipeline.conftest import run_cli
@@ -109,7 +110,13 @@ def test_a_broken_template_file_is_reported_with_its_path(tmp_path: Path):
 def test_list_shows_templated_components(tmp_path: Path):
     template = _write(tmp_path, "shout.yaml", SHOUT)
     result = run_cli("list", "-t", str(template), "processors")
-    assert "  - shout (template): Upper-cases messages and adds a suffix." in result.stdout
+    assert "\n  - shout\n" in result.stdout
+    described = json.loads(run_cli("list", "-t", str(template), "--format", "jsonschema").stdout)
+    assert any(
+        "shout" in a["properties"]
+        for a in described["definitions"]["processor"]["allOf"][0]["anyOf"]
+        if "properties" in a
+    )
 
 
 def test_an_output_templates_processors_run_after_the_outputs_own(tmp_path: Path):

@@ -1,6 +1,7 @@
 """An example benthic plugin package: importing it registers its components.
 
-``countdown`` is the input that docs/plugins.md walks through; ``flaky_file`` is an output that
+``countdown`` is the input that docs/plugins.md walks through, ``words`` its scanner example;
+``flaky_file`` is an output that
 fails its first ``failures`` writes and then appends each message to ``path`` (the tests use it
 to show that a retried write carries the same bytes). They import the plugin API from
 ``benthic``; ``legacy.py`` shows that the older ``from pipeline import ...`` still works.
@@ -18,6 +19,7 @@ from benthic import (
     processor,
     register_input,
     register_output,
+    register_scanner,
     spec,
 )
 
@@ -111,3 +113,27 @@ register_output(FLAKY, lambda conf, res: FlakyFileOutput(conf, res))
 def shout(msg: Message, conf: Any) -> Message:
     msg.content = msg.content.upper()
     return msg
+
+
+WORDS = spec.ComponentSpec(
+    "words",
+    "scanner",
+    [spec.integer("min_length", "Words shorter than this are skipped.", default=1)],
+    summary="A message per whitespace-separated word.",
+)
+
+
+class WordsScanner:
+    """Reads the whole stream, then hands out one word per call."""
+
+    def __init__(self, conf: dict[str, Any]) -> None:
+        self.min_length = conf["min_length"]
+        self.words: list[bytes] | None = None
+
+    async def next(self, reader: asyncio.StreamReader) -> list[bytes] | None:
+        if self.words is None:
+            self.words = [w for w in (await reader.read()).split() if len(w) >= self.min_length]
+        return [self.words.pop(0)] if self.words else None
+
+
+register_scanner(WORDS, lambda conf, source_name: WordsScanner(conf))
