@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from typing import Any
 
 from mapping_lang.value import to_text
@@ -73,7 +74,7 @@ class Command:
             )
         except OSError as err:
             msg.metadata["exit_code"] = -1
-            raise ValueError(f"execution error: {err}: ") from None
+            raise ValueError(f"execution error: {_start_error(name, err)}: ") from None
         try:
             stdout, stderr = await proc.communicate(msg.content)
         except BaseException:
@@ -103,3 +104,13 @@ class Command:
 
 
 register_processor(SPEC, Command)
+
+
+def _start_error(name: str, err: OSError) -> str:
+    """Why ``name`` could not be started, as Go's ``os/exec`` says it (Python's text for a missing
+    program leaves the name out on some versions, which is the one thing a user needs to see)."""
+    if "/" not in name and shutil.which(name) is None:
+        return f'exec: "{name}": executable file not found in $PATH'
+    reason = err.strerror or str(err)
+    return f"fork/exec {name}: {reason[:1].lower()}{reason[1:]}"
+
