@@ -203,9 +203,15 @@ class SocketServer:
         elif network == "unixgram":
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.conf["address"])
-            self.transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self), local_addr=self.conf["address"], family=socket.AF_UNIX
-            )
+            # bound here: asyncio takes a path as local_addr only from Python 3.12 on
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                sock.bind(self.conf["address"])
+            except OSError:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            self.transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
         elif network == "udp":
             self.transport, _ = await loop.create_datagram_endpoint(
                 lambda: _Datagrams(self), sock=self._inet_socket(socket.SOCK_DGRAM)

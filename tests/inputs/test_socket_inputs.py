@@ -40,7 +40,12 @@ def connect_with_retry(family: int, address: object) -> socket.socket:
 
 
 def finish(proc: subprocess.Popen[str]) -> list[str]:
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        raise AssertionError(f"the run did not end:\n{stderr}") from None
     assert proc.returncode == 0, stderr
     return stdout.splitlines()
 
@@ -68,8 +73,10 @@ def test_socket_server_udp_scans_each_datagram(tmp_path: Path):
         until_end(f"      socket_server:\n        network: udp\n        address: 127.0.0.1:{port}\n"),
     )
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    deadline = time.monotonic() + 30
     try:
-        while proc.poll() is None:  # datagrams sent before the server binds are lost: resend
+        # datagrams sent before the server binds are lost: resend (for a while; then finish fails)
+        while proc.poll() is None and time.monotonic() < deadline:
             sender.sendto(b"alpha\nbeta\nend", ("127.0.0.1", port))
             time.sleep(0.2)
     finally:

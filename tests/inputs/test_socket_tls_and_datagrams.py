@@ -155,8 +155,10 @@ def test_socket_server_unixgram_scans_each_datagram(tmp_path: Path):
         until_end(f"      socket_server:\n        network: unixgram\n        address: {json.dumps(path)}\n"),
     )
     sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    deadline = time.monotonic() + 30
     try:
-        while proc.poll() is None:  # resend until the input binds and reads "end"
+        # resend until the input binds and reads "end" (a run that never does fails in finish)
+        while proc.poll() is None and time.monotonic() < deadline:
             try:
                 sender.sendto(b"first\nsecond", path)
                 sender.sendto(b"end", path)
