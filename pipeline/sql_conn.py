@@ -14,6 +14,11 @@ once the database is open. Like that driver we set no busy timeout (``_pragma=bu
 sets one). Each component holds one connection, used by one worker thread at a time, so a slow
 statement never stalls the event loop.
 
+The ``sql_raw`` components hand their query to the driver as written: modernc runs each
+``;``-separated statement in turn and binds a parameter by its position (``?``) or number
+(``?N``, ``$N``); ``bind`` and ``run_raw`` below do the same with ``sqlite3``, which runs one
+statement at a time and numbers parameters its own way.
+
 Where we differ: the ``conn_*`` pool settings are accepted and have nothing to tune (one
 connection); text in columns declared ``DATE``/``DATETIME``/``TIMESTAMP`` stays text where the Go
 driver would parse it into a timestamp. Errors read as modernc's do (``constraint failed: UNIQUE
@@ -23,17 +28,20 @@ constraint failed: t.id (1555)``). The DSN never appears in a log or an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import glob
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from mapping_lang.gofmt import go_type
+from mapping_lang.value import DELETED, NOTHING
 from pipeline import spec as s
+from pipeline.errors import EndOfInputError, NotConnectedError
 from pipeline.message import Message
 from pipeline.workers import run_off_loop
 
@@ -235,8 +243,40 @@ def row_object(columns: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def args_from_mapping(mapping: Any, msg: Any, batch: list[Any] | None, index: int) -> list[Any]:
-    """Run ``args_mapping`` for one message; it must give an array (upstream's error otherwise)."""
+    """``args_mapping`` run as upstream's inputs run it (``Executor.Query(nil)``): the value of
+    ``root`` itself, which must be an array."""
     value = mapping.query(msg, batch, index)
+    if value is DELETED:
+        raise SQLError("root was deleted")
+    if value is NOTHING:
+        value = None  # the mapping leaves its input, nothing, as it was
+    if not isinstance(value, list):
+        raise SQLError(f"mapping returned non-array result: {go_type(value)}")
+    return value
+
+
+NON_STRUCTURED = "mapping returned non-structured result: "
+
+
+def mapped_args(
+    mapping: Any, batch: list[Message], index: int, *, structured_prefix: str = "", failed_prefix: str = ""
+) -> list[Any]:
+    """``args_mapping`` run for one message of a batch as upstream runs it on a message
+    (``BloblangExecutor.Query`` then ``AsStructured``): the mapping makes a new message, whose
+    payload is then read as a document. So a root that is a string is parsed as JSON (``"[1, 2]"``
+    gives two arguments, ``"oops"`` a JSON error), and a mapping that leaves ``root`` alone reads
+    the message itself. ``failed_prefix`` heads a mapping error and ``structured_prefix`` the JSON
+    error, as each component words them."""
+    try:
+        result = mapping.map_message(batch[index], batch, index)
+    except Exception as err:
+        raise SQLError(f"{failed_prefix}{err}") from None
+    if result is None:  # upstream gets no message back and cannot go on either
+        raise SQLError(f"{structured_prefix}root was deleted")
+    try:
+        value = result.structured()
+    except ValueError as err:
+        raise SQLError(f"{structured_prefix}{err}") from None
     if not isinstance(value, list):
         raise SQLError(f"mapping returned non-array result: {go_type(value)}")
     return value
@@ -344,7 +384,8 @@ def select_fields() -> list[s.Field]:
 class Inserter:
     """Builds and runs the INSERT for a batch; the output and the processor both use it."""
 
-    def __init__(self, conf: dict[str, Any], res: Any) -> None:
+    def __init__(self, conf: dict[str, Any], res: Any, *, structured_prefix: str = "") -> None:
+        self.structured_prefix = structured_prefix
         self.table: str = conf["table"]
         self.columns: list[str] = conf["columns"]
         self.prefix: str | None = conf.get("prefix")
@@ -355,11 +396,245 @@ class Inserter:
     def row(self, batch: list[Message], index: int) -> list[Any]:
         if self.args is None:
             return []
-        return sql_args(args_from_mapping(self.args, batch[index], batch, index))
+        return sql_args(mapped_args(self.args, batch, index, structured_prefix=self.structured_prefix))
 
     async def insert(self, db: Database, rows: list[list[Any]]) -> None:
         statement = insert_statement(self.table, self.columns, rows, self.prefix, self.suffix, self.options)
         await db.execute(statement, [value for row in rows for value in row])
+
+
+# -- raw queries, run as modernc.org/sqlite runs them ----------------------------------------------
+
+
+def raw_query_field(*examples: str, optional: bool = False) -> s.Field:
+    """``query`` of the ``sql_raw`` components."""
+    return s.string(
+        "query",
+        "The SQL to run. For sqlite, placeholders are `?` (filled in order from `args_mapping`), "
+        "`?NNN` or `$NNN` (the NNNth value). Several statements separated by `;` run one after the "
+        "other, each taking its values from the same array.",
+        optional=optional,
+        examples=examples,
+    )
+
+
+def raw_args_mapping_field() -> s.Field:
+    """``args_mapping`` of the ``sql_raw`` components."""
+    return s.bloblang(
+        "args_mapping",
+        "A Bloblang mapping giving an array with one value per placeholder of `query`.",
+        optional=True,
+        examples=("root = [ this.cat.meow, this.doc.woofs[0] ]", 'root = [ meta("user.id") ]'),
+    )
+
+
+def unsafe_dynamic_query_field() -> s.Field:
+    return s.boolean(
+        "unsafe_dynamic_query",
+        "Whether `${! }` interpolations in the query are resolved per message. Whatever they insert "
+        "becomes SQL: quote and escape it yourself, or the query is open to injection.",
+        default=False,
+        advanced=True,
+    )
+
+
+def raw_query_problems(conf: Any) -> list[str]:
+    """Lint, as upstream's rule: ``query`` or ``queries`` must be given."""
+    if isinstance(conf, dict) and conf.get("query") is None and conf.get("queries") is None:
+        return ["either `query` or `queries` is required"]
+    return []
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements of ``text``, as SQLite itself would prepare them one after the other (a
+    ``;`` inside a string, a comment or a trigger body does not end one)."""
+    statements: list[str] = []
+    start = 0
+    for pos, char in enumerate(text):
+        if char == ";" and sqlite3.complete_statement(text[start : pos + 1]):
+            statements.append(text[start : pos + 1])
+            start = pos + 1
+    statements.append(text[start:])
+    return [st for st in statements if st.strip(" \t\r\n;")]
+
+
+_IDENT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+
+
+def _placeholders(statement: str) -> list[tuple[int, int, str]]:
+    """``(start, end, name)`` of each parameter of a statement, skipping strings, quoted names
+    and comments; ``name`` is SQLite's (``""`` for a bare ``?``)."""
+    found: list[tuple[int, int, str]] = []
+    i, n = 0, len(statement)
+    while i < n:
+        c = statement[i]
+        if c in "'\"`[":
+            close = "]" if c == "[" else c
+            end = statement.find(close, i + 1)
+            while close != "]" and end != -1 and statement.startswith(close * 2, end):
+                end = statement.find(close, end + 2)  # a doubled quote stays inside
+            i = n if end == -1 else end + 1
+        elif statement.startswith("--", i):
+            end = statement.find("\n", i)
+            i = n if end == -1 else end + 1
+        elif statement.startswith("/*", i):
+            end = statement.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+        elif c == "?":
+            j = i + 1
+            while j < n and statement[j].isdigit():
+                j += 1
+            found.append((i, j, statement[i:j] if j > i + 1 else ""))
+            i = j
+        elif c in ":@$" and i + 1 < n and statement[i + 1] in _IDENT:
+            j = i + 1
+            while j < n and statement[j] in _IDENT:
+                j += 1
+            found.append((i, j, statement[i:j]))
+            i = j
+        else:
+            i += 1
+    return found
+
+
+def bind(statement: str, args: list[Any]) -> tuple[str, list[Any]]:
+    """The statement with each parameter numbered (``?N``) and the values that go with them,
+    chosen as modernc chooses: parameter N takes the Nth value when it is a bare ``?`` or named
+    ``?N``/``$N``; any other name has no value (Bloblang gives no named arguments). Values past the
+    last parameter are ignored, as there."""
+    index_of: dict[str, int] = {}
+    names: dict[int, str] = {}
+    numbered: list[tuple[int, int, int]] = []
+    count = 0
+    for start, end, name in _placeholders(statement):
+        if not name:
+            count += 1
+            index = count
+        elif name[0] == "?":
+            index = int(name[1:])
+            count = max(count, index)
+        elif name in index_of:
+            index = index_of[name]
+        else:
+            count += 1
+            index = index_of[name] = count
+        if name:
+            names.setdefault(index, name)
+        numbered.append((start, end, index))
+    values: list[Any] = []
+    for index in range(1, count + 1):
+        name = names.get(index, "")
+        ordinal = index
+        if name:
+            digits = name[1:]
+            if name[0] not in "?$" or not digits.isdigit() or str(int(digits)) != digits:
+                raise SQLError(f'missing named argument "{digits}"')
+            ordinal = int(digits)
+        if not 1 <= ordinal <= len(args):
+            if name:
+                raise SQLError(f'missing named argument "{name[1:]}"')
+            raise SQLError(f"missing argument with index {index}")
+        values.append(args[ordinal - 1])
+    pieces: list[str] = []
+    last = 0
+    for start, end, index in numbered:
+        pieces.append(statement[last:start])
+        pieces.append(f"?{index}")
+        last = end
+    pieces.append(statement[last:])
+    return "".join(pieces), values
+
+
+def run_raw(
+    conn: sqlite3.Connection, query: str, args: list[Any], *, want_rows: bool
+) -> list[dict[str, Any]]:
+    """Run every statement of ``query`` with ``args``; the rows of the last one when asked for."""
+    result: list[dict[str, Any]] = []
+    for statement in split_statements(query) or [query]:
+        text, values = bind(statement, args)
+        cursor = conn.execute(text, values)
+        try:
+            if want_rows:
+                names = [d[0] for d in cursor.description or ()]
+                result = [row_object(names, row) for row in cursor.fetchall()]
+            else:
+                cursor.fetchall()  # a statement that returns rows runs to its end
+        finally:
+            cursor.close()
+    return result
+
+
+class RawQuery:
+    """One entry of ``query``/``queries``: the statement (fixed, or interpolated per message when
+    ``unsafe_dynamic_query`` is on), its ``args_mapping`` and, where the component has them,
+    ``when`` and ``exec_only``."""
+
+    def __init__(self, conf: dict[str, Any], res: Any, dynamic: bool, exec_only: bool = True) -> None:
+        self.static: str = conf["query"]
+        self.dynamic = res.interpolation(conf["query"]) if dynamic else None
+        self.args = res.mapping(conf["args_mapping"]) if conf.get("args_mapping") else None
+        self.when = res.mapping(conf["when"]) if conf.get("when") else None
+        self.exec_only = exec_only
+
+    def args_for(self, batch: list[Message], index: int) -> list[Any]:
+        """The values for message ``index``, worded as the ``sql_raw`` components word errors."""
+        if self.args is None:
+            return []
+        values = mapped_args(
+            self.args,
+            batch,
+            index,
+            structured_prefix=NON_STRUCTURED,
+            failed_prefix="arguments mapping failed: ",
+        )
+        return sql_args(values)
+
+    def text_for(self, batch: list[Message], index: int) -> str:
+        if self.dynamic is None:
+            return self.static
+        try:
+            return str(self.dynamic.render(batch[index], batch, index))
+        except Exception as err:
+            raise SQLError(f"query interpolation error: {err}") from None
+
+
+def raw_queries(conf: dict[str, Any], res: Any, *, last_returns_rows: bool = False) -> list[RawQuery]:
+    """``query`` (first) then each of ``queries``. With ``last_returns_rows`` (the processor),
+    ``exec_only`` defaults to true for all but the last."""
+    entries = ([conf] if conf.get("query") is not None else []) + list(conf.get("queries") or [])
+    if not entries:
+        raise ValueError("either field 'query' or field 'queries' is required")
+    dynamic = bool(conf.get("unsafe_dynamic_query"))
+    queries = []
+    for position, entry in enumerate(entries):
+        exec_only = position < len(entries) - 1 if last_returns_rows else True
+        if last_returns_rows and entry.get("exec_only") is not None:
+            exec_only = bool(entry["exec_only"])
+        queries.append(RawQuery(entry, res, dynamic, exec_only))
+    return queries
+
+
+def when_matches(query: RawQuery, batch: list[Message], index: int, position: int | None) -> bool:
+    """Upstream's ``when`` check; ``position`` names the query in errors when there are several."""
+    assert query.when is not None
+    of = "" if position is None else f" for query {position}"
+    try:
+        result = query.when.map_message(batch[index], batch, index)
+    except Exception as err:
+        raise SQLError(f"when condition evaluation failed{of}: {err}") from None
+    if result is None:
+        raise SQLError(f"when condition returned non-structured result{of}: root was deleted")
+    try:
+        value = result.structured()
+    except ValueError as err:
+        raise SQLError(f"when condition returned non-structured result{of}: {err}") from None
+    if not isinstance(value, bool):
+        if position is None:
+            raise SQLError(f"when condition returned non-boolean value: {go_type(value)}")
+        raise SQLError(
+            f"when condition for query {position} returned non-boolean value: {go_type(value)}"
+        )
+    return value
 
 
 # -- the database ------------------------------------------------------------------------------------
@@ -416,6 +691,7 @@ class Database:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._opening = asyncio.Lock()
+        self._exclusive = asyncio.Lock()
 
     async def open(self) -> None:
         """Open the database (once) and run the init statements on the first connection."""
@@ -443,6 +719,19 @@ class Database:
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work(connection)`` in a worker thread; sqlite errors become ``SQLError``."""
+        async with self._exclusive:
+            return await self._run(work)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(
+        self,
+    ) -> AsyncIterator[Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]]:
+        """Hold the connection for a series of statements (a transaction whose statements depend on
+        mappings run in between): yields the ``run`` to use meanwhile; others wait."""
+        async with self._exclusive:
+            yield self._run
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._conn is None:
             await self.open()
         conn = self._conn
@@ -456,6 +745,10 @@ class Database:
                     raise SQLError(error_text(err)) from None
 
         return await run_off_loop(guarded)
+
+    async def raw(self, query: str, args: list[Any], *, want_rows: bool = False) -> list[dict[str, Any]]:
+        """Run a ``sql_raw`` query (every statement in it), outside any transaction."""
+        return await self.run(lambda conn: run_raw(conn, query, args, want_rows=want_rows))
 
     async def execute(self, statement: str, args: list[Any]) -> None:
         await self.run(lambda conn: conn.execute(statement, args).close())
@@ -480,3 +773,70 @@ class Database:
                     conn.close()
 
             await run_off_loop(shut)
+
+
+# -- the inputs: one query's rows, one message each ---------------------------------------------
+
+FETCH_ROWS = 256
+
+
+async def _no_ack(_: BaseException | None) -> None:
+    return None  # nothing to tell the database; nacks are replayed by auto_replay_nacks
+
+
+class RowsInput:
+    """What the ``sql_select`` and ``sql_raw`` inputs share: on connect, ``args_mapping`` runs
+    once on no message and ``start(connection, values)`` runs the query; then each row read is a
+    message, fetched a few hundred at a time; when they run out the input ends."""
+
+    def __init__(
+        self,
+        conf: dict[str, Any],
+        res: Any,
+        start: Callable[[sqlite3.Connection, list[Any]], sqlite3.Cursor],
+    ) -> None:
+        self.start = start
+        self.args = res.mapping(conf["args_mapping"]) if conf.get("args_mapping") else None
+        self.db = Database(conf, res)
+        self.cursor: sqlite3.Cursor | None = None
+        self.names: list[str] = []
+        self.pending: list[dict[str, Any]] = []
+        self.connected = False
+        self.exhausted = False
+
+    async def connect(self) -> None:
+        if self.connected:
+            return
+        try:
+            values: list[Any] = []
+            if self.args is not None:
+                values = args_from_mapping(self.args, None, None, 0)
+            self.cursor = await self.db.run(lambda conn: self.start(conn, values))
+        except BaseException:
+            await self.db.close()
+            raise
+        self.names = [d[0] for d in self.cursor.description or ()]
+        self.connected = True
+
+    def _fetch(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        assert self.cursor is not None
+        return [row_object(self.names, row) for row in self.cursor.fetchmany(FETCH_ROWS)]
+
+    async def read_batch(self) -> tuple[list[Message], Callable[[BaseException | None], Awaitable[None]]]:
+        if not self.connected:
+            raise NotConnectedError()
+        if not self.pending and not self.exhausted:
+            self.pending = await self.db.run(self._fetch)
+            self.pending.reverse()
+            if not self.pending:
+                self.exhausted = True
+        if not self.pending:
+            raise EndOfInputError()
+        return [Message.from_structured(self.pending.pop())], _no_ack
+
+    async def close(self) -> None:
+        self.connected = False
+        cursor, self.cursor = self.cursor, None
+        if cursor is not None:
+            await self.db.run(lambda conn: cursor.close())
+        await self.db.close()

@@ -35,7 +35,7 @@ SPEC = s.ComponentSpec(
 
 class SQLInsertProcessor:
     def __init__(self, conf: dict[str, Any], res: Any) -> None:
-        self.inserter = sql_conn.Inserter(conf, res)
+        self.inserter = sql_conn.Inserter(conf, res, structured_prefix=sql_conn.NON_STRUCTURED)
         self.db = sql_conn.Database(conf, res)
         self.logger = res.logger
 

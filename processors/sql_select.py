@@ -48,7 +48,9 @@ class SQLSelectProcessor:
             args: list[Any] = []
             try:
                 if self.args is not None:
-                    args = sql_conn.args_from_mapping(self.args, msg, batch, index)
+                    args = sql_conn.mapped_args(
+                        self.args, batch, index, structured_prefix=sql_conn.NON_STRUCTURED
+                    )
             except Exception as err:
                 self.logger.debug(f"Arguments mapping failed: {err}")
                 msg.error = str(err)

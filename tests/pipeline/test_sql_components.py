@@ -7,19 +7,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from tests.component_runs import REPORT, lint, run_config, run_lines
+from tests.pipeline.sql_helpers import rows, seed
 
 TABLE = "CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY, name TEXT, score REAL, avatar BLOB, note TEXT)"
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_generate_into_sql_insert_then_sql_select_input_reads_every_row_back(tmp_path: Path) -> None:
@@ -73,12 +65,7 @@ output:
 def test_an_insert_that_breaks_a_constraint_is_nacked_and_the_batch_reaches_the_fallback(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "people.db"
-    conn = sqlite3.connect(db)
-    conn.execute(TABLE)
-    conn.execute("INSERT INTO people (id, name) VALUES (2, 'already here')")
-    conn.commit()
-    conn.close()
+    db = seed(tmp_path / "people.db", TABLE, "INSERT INTO people (id, name) VALUES (2, 'already here')")
     rescued = tmp_path / "rescued.txt"
     config = f"""
 input:
@@ -319,3 +306,5 @@ def test_list_shows_the_sql_components(tmp_path: Path) -> None:
     assert "sql_insert" in listed["outputs"]
     assert "sql_insert" in listed["processors"] and "sql_select" in listed["processors"]
     assert "sql_select" in listed["inputs"]
+    assert all("sql_raw" in listed[kind] for kind in ("inputs", "processors", "outputs"))
+    assert "sql" in listed["caches"]
