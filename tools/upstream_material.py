@@ -77,6 +77,8 @@ SERVICE_NAMES = re.compile(
     r"salesforce|sentry|bigquery|influxdb|statsd|jaeger|open_telemetry|otlp|schema_registry|"
     r"ristretto|google_|jira|discord|twitter)"
 )
+# an SQL driver other than sqlite: the component is there, the database server it talks to is not
+SERVER_DRIVER = re.compile(r"driver \w+ is not available")
 # components benthic refuses on purpose, with a reason in docs/compatibility.md
 REFUSED = re.compile(r"is not supported by benthic")
 MISSING = re.compile(r"unable to infer (\w+) type from candidates: \[([\w-]+)\]")
@@ -231,6 +233,8 @@ def classify(result: Result, services: set[str]) -> str:
             for name in MISSING_TEST.findall(message):
                 if name in services or SERVICE_NAMES.match(name):
                     return "needs an outside service"
+    if any(SERVER_DRIVER.search(m) for m in messages):
+        return "needs an outside service"
     if any(REFUSED.search(m) for m in messages):
         return "refused by benthic by design"
     if any(MISSING.search(m) for m in messages):
