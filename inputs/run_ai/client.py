@@ -222,6 +222,7 @@ class RunAIClient:
         self._token: str | None = None
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
+        self._metric_queries: dict[tuple[Any, ...], str] = {}
         self.token_fetches = 0
 
     async def close(self) -> None:
@@ -295,10 +296,10 @@ class RunAIClient:
 
     # -- requests ---------------------------------------------------------------------------------
 
-    async def get_json(self, path: str, params: dict[str, str], about: str, shard: int = 0) -> Any:
+    async def get_json(self, path: str, params: dict[str, str] | str, about: str, shard: int = 0) -> Any:
         """GET an authenticated Run:ai path and decode its JSON (2xx only); a 401 renews the token
-        and repeats the request once."""
-        query = encode_query(params)
+        and repeats the request once. ``params`` is the query, as a dict or already encoded."""
+        query = params if isinstance(params, str) else encode_query(params)
         for renewed in (False, True):
             token = await self.bearer_token()
             headers = {
@@ -477,13 +478,7 @@ class RunAIClient:
         else:
             path = f"{WORKLOADS_PATH}/{resource.id}/metrics"
             about = f"workload {resource.id}"
-        params = {
-            "metricType": ",".join(chunk),
-            "start": rfc3339_seconds(window.start),
-            "end": rfc3339_seconds(window.end),
-            "numberOfSamples": "1",
-        }
-        payload = await self.get_json(path, params, about, shard)
+        payload = await self.get_json(path, self._metrics_query(chunk, window), about, shard)
         measurements = payload.get("measurements") if isinstance(payload, dict) else None
         values: dict[str, float] = {}
         for measurement in measurements if isinstance(measurements, list) else []:
@@ -510,6 +505,25 @@ class RunAIClient:
                 continue
             values[measurement["type"]] = value
         return values
+
+    def _metrics_query(self, chunk: list[str], window: Window) -> str:
+        """The query of a metrics request, the same for every resource of a window: encoded once
+        per chunk and window instead of once per request."""
+        key = (tuple(chunk), window.start, window.end)
+        query = self._metric_queries.get(key)
+        if query is None:
+            if len(self._metric_queries) >= 64:  # windows pass; keep only the recent ones
+                self._metric_queries.clear()
+            query = encode_query(
+                {
+                    "metricType": ",".join(chunk),
+                    "start": rfc3339_seconds(window.start),
+                    "end": rfc3339_seconds(window.end),
+                    "numberOfSamples": "1",
+                }
+            )
+            self._metric_queries[key] = query
+        return query
 
     async def fetch(self, scrape: WindowScrape, page_size: int) -> None:
         """One round of a window's scrape: list the resources (first round only; a listing failure

@@ -198,7 +198,20 @@ def _type_problem(value: Any, expected: Any, where: str) -> str | None:
             return f"json: cannot unmarshal {_json_kind(value)} into Go struct field {where} of type struct"
         fields = _Fields(value)
         for name, kind in expected.items():
-            problem = _type_problem(fields.get(name), kind, f"{where}.{name}")
+            field = fields.get(name)
+            if field is None:
+                continue
+            # the common, well-typed scalar is settled here, without the field's path being
+            # built or a call per field (a listing holds thousands of objects)
+            t = type(field)
+            if (
+                (kind == "string" and t is str)
+                or (kind == "float" and (t is int or t is float))
+                or (kind == "int" and t is int and _INT64[0] <= field <= _INT64[1])
+                or (kind == "bool" and t is bool)
+            ):
+                continue
+            problem = _type_problem(field, kind, f"{where}.{name}")
             if problem:
                 return problem
         return None
