@@ -16,6 +16,7 @@ from pipeline import spec as s
 from pipeline.errors import EndOfInputError
 from pipeline.message import Message
 from pipeline.plugin import AckFn, register_input
+from pipeline.programs import start_program
 
 SPEC = s.ComponentSpec(
     "subprocess",
@@ -50,8 +51,8 @@ class SubprocessInput:
     async def connect(self) -> None:
         if self.proc is not None:
             return
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.argv,
+        self.proc = await start_program(
+            self.argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

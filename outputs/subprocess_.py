@@ -15,6 +15,7 @@ from pipeline import spec as s
 from pipeline.errors import NotConnectedError
 from pipeline.message import Message
 from pipeline.plugin import register_output
+from pipeline.programs import start_program
 
 SPEC = s.ComponentSpec(
     "subprocess",
@@ -40,8 +41,8 @@ class SubprocessOutput:
     async def connect(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             return
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.argv,
+        self.proc = await start_program(
+            self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

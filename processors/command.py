@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 from typing import Any
 
 from mapping_lang.value import to_text
 from pipeline.message import Message
 from pipeline.plugin import register_processor
+from pipeline.programs import ProgramStartError, start_program
 from pipeline.spec import ComponentSpec, bloblang, interp
 
 SPEC = ComponentSpec(
@@ -65,16 +65,15 @@ class Command:
             raise ValueError(f"name interpolation error: {err}") from None
         args = self._arguments(msg, batch, index)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                name,
-                *args,
+            proc = await start_program(
+                [name, *args],
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
-        except OSError as err:
+        except ProgramStartError as err:
             msg.metadata["exit_code"] = -1
-            raise ValueError(f"execution error: {_start_error(name, err)}: ") from None
+            raise ValueError(f"execution error: {err}: ") from None
         try:
             stdout, stderr = await proc.communicate(msg.content)
         except BaseException:
@@ -104,13 +103,3 @@ class Command:
 
 
 register_processor(SPEC, Command)
-
-
-def _start_error(name: str, err: OSError) -> str:
-    """Why ``name`` could not be started, as Go's ``os/exec`` says it (Python's text for a missing
-    program leaves the name out on some versions, which is the one thing a user needs to see)."""
-    if "/" not in name and shutil.which(name) is None:
-        return f'exec: "{name}": executable file not found in $PATH'
-    reason = err.strerror or str(err)
-    return f"fork/exec {name}: {reason[:1].lower()}{reason[1:]}"
-

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.message import Message
 from pipeline.plugin import register_processor
+from pipeline.programs import start_program
 from pipeline.spec import ComponentSpec, enum, integer, string, string_list
 
 CODECS = ("lines", "length_prefixed_uint32_be", "netstring")
@@ -115,8 +116,8 @@ class Subprocess:
             task.cancel()
         self.replies = asyncio.Queue()
         self.errors = asyncio.Queue()
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv,
+        proc = await start_program(
+            self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.component_runs import lint, run_config, run_lines
+from tests.component_runs import lint, run_config, run_lines, started, until
 
 PY = json.dumps(sys.executable)
 
@@ -114,3 +114,18 @@ output:
   stdout: {{}}
 """
     assert run_lines(tmp_path, config) == [{"tick": 1}] * 3
+
+
+def test_a_subprocess_program_that_does_not_exist_is_named_in_go_words(tmp_path: Path):
+    config = tmp_path / "missing.yaml"
+    config.write_text(
+        "http: {enabled: false}\n"
+        "input:\n  subprocess:\n    name: benthic-no-such-program\n"
+        "output:\n  subprocess:\n    name: benthic-no-such-output-program\n"
+    )
+    # both, in whichever order they are logged
+    logs = until(
+        started(str(config)), r"(?s)(no-such-program.*no-such-output)|(no-such-output.*no-such-program)"
+    )
+    assert 'exec: \\"benthic-no-such-program\\": executable file not found in $PATH' in logs, logs
+    assert 'exec: \\"benthic-no-such-output-program\\": executable file not found in $PATH' in logs, logs

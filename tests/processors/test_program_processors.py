@@ -47,7 +47,9 @@ def test_command_name_is_interpolated_and_a_missing_program_is_an_error(tmp_path
         "    - command:\n        name: ${! this.cmd }\n",
     )
     assert out[0]["error"].startswith("execution error:")
-    assert "benthic-no-such-program" in out[0]["error"]
+    assert out[0]["error"] == (
+        'execution error: exec: "benthic-no-such-program": executable file not found in $PATH: '
+    )
 
 
 def test_subprocess_answers_each_line_and_keeps_one_process(tmp_path: Path):
