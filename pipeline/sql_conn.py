@@ -631,9 +631,7 @@ def when_matches(query: RawQuery, batch: list[Message], index: int, position: in
     if not isinstance(value, bool):
         if position is None:
             raise SQLError(f"when condition returned non-boolean value: {go_type(value)}")
-        raise SQLError(
-            f"when condition for query {position} returned non-boolean value: {go_type(value)}"
-        )
+        raise SQLError(f"when condition for query {position} returned non-boolean value: {go_type(value)}")
     return value
 
 
