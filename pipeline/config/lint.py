@@ -296,8 +296,11 @@ class Linter:
                     self.add((*at, key), f"field {key} not recognised")
             return
         if err.validator == "required":
+            # jsonschema reports each missing property as an error of its own, each carrying the
+            # whole list: report the one it names (the list only if the message names none)
             missing = [r for r in err.validator_value if r not in (err.instance or {})]
-            for name in missing:
+            named = [r for r in missing if err.message.startswith(f"{r!r} ")]
+            for name in named[:1] or missing:
                 self.add(at, f"field {name} is required")
             return
         if err.validator == "enum":

@@ -92,6 +92,19 @@ def test_lint_reports_missing_required_field_and_bad_enum(tmp_path: Path):
     assert any(p.startswith("config.yaml(5,3) value xml is not a valid option") for p in problems)
 
 
+def test_lint_reports_each_missing_required_field_once(tmp_path: Path):
+    # jsonschema reports every missing property as an error of its own: each must be one line
+    problems = _lint(
+        tmp_path,
+        "input:\n  generate: {mapping: 'root = 1'}\n"
+        "pipeline:\n  processors:\n    - cache: {}\n    - cache: {}\noutput:\n  drop: {}\n",
+    )
+    for line in (5, 6):
+        for name in ("resource", "operator", "key"):
+            assert problems.count(f"config.yaml({line},7) field {name} is required") == 1, problems
+    assert len(problems) == 6, problems
+
+
 def test_lint_rejects_unknown_component_and_extra_keys(tmp_path: Path):
     problems = _lint(tmp_path, "input:\n  nope: {}\noutput:\n  stdout: {}\n  extra: 1\n")
     assert "config.yaml(2,3) unable to infer input type from candidates: [nope]" in problems
