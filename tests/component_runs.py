@@ -20,6 +20,23 @@ REPORT = """    - mapping: |
 """
 
 
+def reported_pipeline(tmp_path: Path, lines: list[str], processors: str) -> str:
+    """A config: ``lines`` from a real file through ``processors`` (one thread, so in order), then
+    :data:`REPORT`, to stdout."""
+    return (
+        file_input(tmp_path, lines)
+        + "pipeline:\n  threads: 1\n  processors:\n"
+        + processors
+        + REPORT
+        + "output:\n  stdout: {}\n"
+    )
+
+
+def run_reported(tmp_path: Path, lines: list[str], processors: str) -> list[Any]:
+    """Run :func:`reported_pipeline` and return each message's report."""
+    return run_lines(tmp_path, reported_pipeline(tmp_path, lines, processors))
+
+
 def run_config(tmp_path: Path, config: str, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "config.yaml"
     path.write_text(config + "\nhttp:\n  enabled: false\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.component_runs import REPORT, file_input, lint, run_config, run_lines
+from tests.component_runs import REPORT, lint, reported_pipeline, run_config, run_lines
 
 LIBRARY_SOURCE = r"""
 #include <stdint.h>
@@ -68,16 +68,6 @@ def ffi(library: str, function: str, args: str, returns: str, *params: str) -> s
     return "\n".join(lines) + "\n"
 
 
-def pipeline(tmp_path: Path, lines: list[str], processors: str) -> str:
-    return (
-        file_input(tmp_path, lines)
-        + "pipeline:\n  threads: 1\n  processors:\n"
-        + processors
-        + REPORT
-        + "output:\n  stdout: {}\n"
-    )
-
-
 def branch(name: str, processors: str) -> str:
     """Run ``processors`` on the message and keep their result at ``name``."""
     indented = "".join(f"          {line}\n" for line in processors.splitlines())
@@ -119,7 +109,7 @@ def test_each_argument_and_return_type_reaches_c_and_comes_back(tmp_path: Path, 
     )
     out = run_lines(
         tmp_path,
-        pipeline(tmp_path, ['{"n": 4294967297, "s": "hello"}', '{"n": -1, "s": ""}'], processors),
+        reported_pipeline(tmp_path, ['{"n": 4294967297, "s": "hello"}', '{"n": -1, "s": ""}'], processors),
     )
     first, second = (json.loads(m["content"]) for m in out)
     assert [m["error"] for m in out] == [None, None]
@@ -147,7 +137,7 @@ def test_arguments_that_do_not_fit_flag_the_message_and_leave_it_as_it_came(tmp_
     )
     cases = ["count", "number", "bool", "bytes"]
     lines = [json.dumps({"case": case}) for case in cases]
-    out = run_lines(tmp_path, pipeline(tmp_path, lines, processors))
+    out = run_lines(tmp_path, reported_pipeline(tmp_path, lines, processors))
     assert [m["content"] for m in out] == lines
     assert [m["error"] for m in out] == [
         "expected 2 args, got 1",
@@ -182,11 +172,13 @@ def test_an_args_mapping_that_fails_or_gives_no_array_flags_the_whole_batch(tmp_
 
 def test_a_missing_library_or_symbol_stops_the_run_with_the_loaders_reason(tmp_path: Path, library: str):
     absent = str(tmp_path / "libabsent.so")
-    no_library = run_config(tmp_path, pipeline(tmp_path, ["{}"], ffi(absent, "load", "root = []", "int64")))
+    no_library = run_config(
+        tmp_path, reported_pipeline(tmp_path, ["{}"], ffi(absent, "load", "root = []", "int64"))
+    )
     assert no_library.returncode != 0
     assert f"{absent}: cannot open shared object file: No such file or directory" in no_library.stderr
     no_symbol = run_config(
-        tmp_path, pipeline(tmp_path, ["{}"], ffi(library, "nowhere", "root = []", "int64"))
+        tmp_path, reported_pipeline(tmp_path, ["{}"], ffi(library, "nowhere", "root = []", "int64"))
     )
     assert no_symbol.returncode != 0
     assert f'unable to find symbol "nowhere": {library}: undefined symbol: nowhere' in no_symbol.stderr

@@ -7,14 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.component_runs import REPORT, file_input, lint, run_config, run_lines, write
+from tests.component_runs import REPORT, file_input, lint, run_config, run_lines, run_reported, write
 from tests.http_upstream import Upstream
 from tests.pipeline.conftest import cli_env, run_cli
-
-
-def pipeline(tmp_path: Path, lines: list[str], processors: str) -> list[dict]:
-    config = file_input(tmp_path, lines) + "pipeline:\n  threads: 1\n  processors:\n" + processors + REPORT
-    return run_lines(tmp_path, config + "output:\n  stdout: {}\n")
 
 
 def javascript(code: str, **fields: object) -> str:
@@ -27,7 +22,7 @@ def javascript(code: str, **fields: object) -> str:
 
 
 def test_the_message_api_reads_and_writes_payloads_and_metadata(tmp_path: Path):
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ['{"a":"a value","b":"b value"}', "hello json"],
         # upstream's examples: a raw string mutation, then a structured one
@@ -102,7 +97,7 @@ def test_a_thrown_error_flags_the_whole_batch_and_stops_it(tmp_path: Path):
 
 
 def test_a_runaway_program_is_stopped_and_the_pipeline_goes_on(tmp_path: Path):
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ["loop", "bomb", "fine"],
         javascript(
@@ -155,7 +150,7 @@ benthos.v0_msg_set_string(
 );
 """
     )
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ["first", "second"],
         f"    - javascript:\n        file: {json.dumps(str(scripts / 'main.js'))}\n"

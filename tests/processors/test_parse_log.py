@@ -6,22 +6,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from tests.component_runs import REPORT, file_input, lint, run_lines
+from tests.component_runs import lint, run_reported
 
 DATA = Path(__file__).parent.parent / "pipeline" / "data"
 
 TOAST = '<42>4 2049-10-11T22:14:15.003Z toaster.smarthome myapp - 2 [home01 device_id="43"] failed to make a toast.'
 
 
-def pipeline(tmp_path: Path, lines: list[str], processors: str) -> list[dict[str, Any]]:
-    config = file_input(tmp_path, lines) + "pipeline:\n  threads: 1\n  processors:\n" + processors + REPORT
-    return run_lines(tmp_path, config + "output:\n  stdout: {}\n")
-
-
 def test_rfc5424_line_becomes_upstreams_exact_json_and_garbage_is_flagged_unchanged(tmp_path: Path):
-    out = pipeline(tmp_path, [TOAST, "not a syslog at all."], "    - parse_log: {format: syslog_rfc5424}\n")
+    out = run_reported(
+        tmp_path, [TOAST, "not a syslog at all."], "    - parse_log: {format: syslog_rfc5424}\n"
+    )
     # byte for byte what upstream's own test expects
     assert out[0]["content"] == (
         '{"appname":"myapp","facility":5,"hostname":"toaster.smarthome","message":"failed to make a toast.",'
@@ -38,7 +34,7 @@ def test_rfc5424_line_becomes_upstreams_exact_json_and_garbage_is_flagged_unchan
 
 def test_rfc3164_line_gets_the_current_year_by_default(tmp_path: Path):
     year = datetime.now().year
-    out = pipeline(
+    out = run_reported(
         tmp_path, ["<28>Dec  2 16:49:23 host app[23410]: Test"], "    - parse_log: {format: syslog_rfc3164}\n"
     )
     assert json.loads(out[0]["content"]) == {
@@ -55,7 +51,7 @@ def test_rfc3164_line_gets_the_current_year_by_default(tmp_path: Path):
 
 def test_rfc3164_year_and_zone_options_and_rfc3339_switch(tmp_path: Path):
     lines = ["<13>Jan  1 00:30:00 host app: stamped", "<13>2019-12-02T16:49:23+02:00 host app: rfc3339"]
-    converted = pipeline(
+    converted = run_reported(
         tmp_path,
         lines,
         "    - parse_log:\n"
@@ -66,7 +62,7 @@ def test_rfc3164_year_and_zone_options_and_rfc3339_switch(tmp_path: Path):
     # the stamp is read as UTC in 2021 and shown in New York time, as go-syslog does
     assert json.loads(converted[0]["content"])["timestamp"] == "2020-12-31T19:30:00-05:00"
     assert json.loads(converted[1]["content"])["timestamp"] == "2019-12-02T16:49:23+02:00"
-    strict = pipeline(
+    strict = run_reported(
         tmp_path,
         lines,
         "    - parse_log: {format: syslog_rfc3164, allow_rfc3339: false, default_year: ''}\n",
@@ -88,7 +84,7 @@ def test_every_rfc5424_case_of_go_syslog_through_a_stream(tmp_path: Path):
             except UnicodeDecodeError:
                 continue
     assert len(usable) > 150
-    out = pipeline(tmp_path, [text for text, _ in usable], "    - parse_log: {format: syslog_rfc5424}\n")
+    out = run_reported(tmp_path, [text for text, _ in usable], "    - parse_log: {format: syslog_rfc5424}\n")
     assert len(out) == len(usable)
     for (text, case), got in zip(usable, out, strict=True):
         if case["error"] is None:
@@ -100,7 +96,7 @@ def test_every_rfc5424_case_of_go_syslog_through_a_stream(tmp_path: Path):
 
 
 def test_parsed_fields_feed_the_next_processor_and_metadata_stays(tmp_path: Path):
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         [TOAST],
         "    - mapping: 'meta source = \"toaster\"'\n"
@@ -114,10 +110,14 @@ def test_parsed_fields_feed_the_next_processor_and_metadata_stays(tmp_path: Path
 
 def test_silent_stop_counts_as_parsed_with_best_effort_and_as_an_error_without(tmp_path: Path):
     line = "<13>Dec  2 16:31:03 -"  # go-syslog's own example: a host and nothing after it
-    loose = pipeline(tmp_path, [line], "    - parse_log: {format: syslog_rfc3164, default_year: '2019'}\n")
+    loose = run_reported(
+        tmp_path, [line], "    - parse_log: {format: syslog_rfc3164, default_year: '2019'}\n"
+    )
     assert loose[0]["error"] == "expecting an hostname (from 1 to max 255 US-ASCII characters) [col 21]"
     line = "<13>Dec  2 16:31:03 host app: tab\there"  # a control character stops the machine silently
-    loose = pipeline(tmp_path, [line], "    - parse_log: {format: syslog_rfc3164, default_year: '2019'}\n")
+    loose = run_reported(
+        tmp_path, [line], "    - parse_log: {format: syslog_rfc3164, default_year: '2019'}\n"
+    )
     assert loose[0]["error"] is None
     assert json.loads(loose[0]["content"]) == {
         "appname": "app",
@@ -127,7 +127,7 @@ def test_silent_stop_counts_as_parsed_with_best_effort_and_as_an_error_without(t
         "severity": 5,
         "timestamp": "2019-12-02T16:31:03Z",
     }
-    strict = pipeline(
+    strict = run_reported(
         tmp_path,
         [line],
         "    - parse_log: {format: syslog_rfc3164, default_year: '2019', best_effort: false}\n",

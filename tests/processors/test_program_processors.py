@@ -6,19 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-from tests.component_runs import REPORT, file_input, run_lines
+from tests.component_runs import REPORT, file_input, run_lines, run_reported
 
 PY = json.dumps(sys.executable)
 
 
-def pipeline(tmp_path: Path, lines: list[str], processors: str) -> list[dict]:
-    config = file_input(tmp_path, lines) + "pipeline:\n  threads: 1\n  processors:\n" + processors + REPORT
-    return run_lines(tmp_path, config + "output:\n  stdout: {}\n")
-
-
 def test_command_pipes_the_payload_through_and_sets_exit_code_and_stderr(tmp_path: Path):
     script = "import sys; d = sys.stdin.read(); sys.stderr.write('warned'); print(d.upper(), end='')"
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ["hello", "world"],
         f'    - command:\n        name: {PY}\n        args_mapping: |\n          ["-c", {json.dumps(script)}]\n',
@@ -30,7 +25,7 @@ def test_command_pipes_the_payload_through_and_sets_exit_code_and_stderr(tmp_pat
 
 def test_command_failure_keeps_the_payload_and_flags_it_with_stderr(tmp_path: Path):
     script = "import sys; sys.stderr.write('bad input'); sys.exit(3)"
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ["keep me"],
         f'    - command:\n        name: {PY}\n        args_mapping: |\n          ["-c", {json.dumps(script)}]\n',
@@ -41,7 +36,7 @@ def test_command_failure_keeps_the_payload_and_flags_it_with_stderr(tmp_path: Pa
 
 
 def test_command_name_is_interpolated_and_a_missing_program_is_an_error(tmp_path: Path):
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ['{"cmd":"benthic-no-such-program"}'],
         "    - command:\n        name: ${! this.cmd }\n",
@@ -59,7 +54,7 @@ def test_subprocess_answers_each_line_and_keeps_one_process(tmp_path: Path):
         "for line in sys.stdin:\n"
         "    print(f'{os.getpid()}:{line.strip().upper()}', flush=True)\n"
     )
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ["a", "b", "c"],
         f"    - subprocess:\n        name: {PY}\n        args: [{json.dumps(str(program))}]\n",
@@ -79,7 +74,7 @@ def test_subprocess_stderr_reply_becomes_the_message_error(tmp_path: Path):
         "    else:\n"
         "        print('ok ' + line.strip(), flush=True)\n"
     )
-    out = pipeline(
+    out = run_reported(
         tmp_path,
         ["good", "bad one", "fine"],
         f"    - subprocess:\n        name: {PY}\n        args: [{json.dumps(str(program))}]\n",

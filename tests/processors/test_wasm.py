@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.component_runs import REPORT, file_input, run_config, run_lines, write
+from tests.component_runs import reported_pipeline, run_config, run_lines, write
 from tests.pipeline.conftest import cli_env, run_cli
 
 # Bump allocation from offset 1024, reset for every message; Rust's convention (allocate/deallocate).
@@ -86,18 +86,8 @@ def wasm(path: str, **fields: object) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pipeline(tmp_path: Path, lines: list[str], processors: str) -> str:
-    return (
-        file_input(tmp_path, lines)
-        + "pipeline:\n  threads: 1\n  processors:\n"
-        + processors
-        + REPORT
-        + "output:\n  stdout: {}\n"
-    )
-
-
 def test_a_module_rewrites_the_payload_and_metadata_through_the_host_functions(tmp_path: Path):
-    config = pipeline(
+    config = reported_pipeline(
         tmp_path,
         ["hello world", "second one"],
         "    - mapping: 'meta in = content().string().length()'\n"
@@ -118,7 +108,7 @@ def test_a_module_rewrites_the_payload_and_metadata_through_the_host_functions(t
 def test_a_trap_flags_the_batch_and_a_module_that_never_returns_is_stopped(tmp_path: Path):
     trap = module(tmp_path, "trap", TRAP)
     forever = module(tmp_path, "loop", FOREVER)
-    config = pipeline(
+    config = reported_pipeline(
         tmp_path,
         ["one"],
         f"    - wasm:\n        module_path: {json.dumps(trap)}\n"
@@ -133,11 +123,13 @@ def test_a_trap_flags_the_batch_and_a_module_that_never_returns_is_stopped(tmp_p
 
 def test_a_missing_export_or_module_file_stops_the_run_with_the_reason(tmp_path: Path):
     missing_export = run_config(
-        tmp_path, pipeline(tmp_path, ["x"], wasm(module(tmp_path, "t", TRAP), function="nope"))
+        tmp_path, reported_pipeline(tmp_path, ["x"], wasm(module(tmp_path, "t", TRAP), function="nope"))
     )
     assert missing_export.returncode != 0
     assert "function 'nope' is not exported by the WASM module" in missing_export.stderr
-    missing_file = run_config(tmp_path, pipeline(tmp_path, ["x"], wasm(str(tmp_path / "absent.wasm"))))
+    missing_file = run_config(
+        tmp_path, reported_pipeline(tmp_path, ["x"], wasm(str(tmp_path / "absent.wasm")))
+    )
     assert missing_file.returncode != 0
     assert f"open {tmp_path / 'absent.wasm'}: no such file or directory" in missing_file.stderr
 
