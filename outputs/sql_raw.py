@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from mapping_lang.assign_path import go_atoi
 from pipeline import spec as s
 from pipeline import sql_conn
 from pipeline.errors import NotConnectedError
@@ -186,11 +187,11 @@ class SQLRawOutput:
             text = msg.meta_str("kafka_partition")
             if text:
                 try:
-                    partition = _go_atoi(text)
-                except ValueError:
+                    partition = go_atoi(text)
+                except ValueError as err:
                     self.logger.warn(
                         f'Failed to parse kafka_partition metadata "{text}" as integer, defaulting to '
-                        f'partition 0: strconv.Atoi: parsing "{text}": invalid syntax'
+                        f"partition 0: {err}"
                     )
             groups.setdefault(partition, []).append(index)
         return [index for partition in sorted(groups) for index in groups[partition]]
@@ -240,14 +241,6 @@ class SQLRawOutput:
 
 def _statements(text: str, args: list[Any]) -> Callable[[sqlite3.Connection], Any]:
     return lambda conn: sql_conn.run_raw(conn, text, args, want_rows=False)
-
-
-def _go_atoi(text: str) -> int:
-    """``strconv.Atoi``: an optional sign and decimal digits, nothing else."""
-    digits = text[1:] if text[:1] in "+-" else text
-    if not digits or not digits.isascii() or not digits.isdigit():
-        raise ValueError(text)
-    return int(text)
 
 
 register_output(SPEC, SQLRawOutput)
