@@ -1,6 +1,6 @@
 """Events per second through the seed pipeline, against a baseline measured in the same run.
 
-    .venv/bin/python bench/pipeline.py [--events 20000] [--breakdown]
+    .venv/bin/python bench/pipeline.py [--events 20000] [--repeat 5] [--breakdown]
 
 - baseline: ``generate`` (run_ai-shaped messages with the run_ai metadata) → ``drop``;
 - seed: the same input → the seed's mapping → the seed's output (``drop_on`` → ``http_client``
@@ -10,7 +10,8 @@ Both run the real engine in-process (``Manager.build_stream``). The sink runs in
 own (``--sink thread`` puts it in a thread of this one, as before: its CPU then competes with the
 pipeline's for the GIL). Each run prints events/s (wall clock) and the CPU time this process spent per event
 (``time.process_time``, which excludes the sink when it runs apart); the ratios are seed /
-baseline for both. ``--loop both`` (the default when uvloop is installed: ``pip install
+baseline for both. Each configuration runs ``--repeat`` times, in rotation with the others, and
+the fastest run of each is reported (the machine is shared: see :func:`best_of`). ``--loop both`` (the default when uvloop is installed: ``pip install
 'benthic[speed]'``) runs the seed pipeline on uvloop's event loop too and compares it with the
 asyncio baseline of the same run. As ``benthic run`` does, the garbage collector is tuned before
 measuring (``pipeline.eventloop.tune_gc``); ``--gc default`` measures with Python's defaults.
@@ -117,23 +118,44 @@ def run(
         return Figures(events, time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def stages(events: int, output: dict[str, Any], processors: list[Any]) -> list[tuple[str, Figures]]:
+Plan = list[tuple[str, Callable[[], Figures], bool]]  # name, one run, whether it writes to the sink
+
+
+def stages(events: int, output: dict[str, Any], processors: list[Any]) -> Plan:
     """The seed pipeline built up a stage at a time, so the differences between the CPU figures
-    say what each stage costs an event: the mapping (in its worker thread, with the serialisation
-    that follows it), the output's batching, archive and HTTP write, and drop_on and metric."""
+    say what each stage costs an event: the mapping (with the serialisation that follows it), the
+    output's batching, archive and HTTP write, and drop_on and metric."""
     client = output["drop_on"]["output"]["http_client"]
     bare = {
         **client,
         "batching": {**client["batching"], "processors": [{"archive": {"format": "json_array"}}]},
     }
     return [
-        ("  stage: generate -> mapping -> drop", run(build(events, {"drop": {}}, processors), events, None)),
+        (
+            "  stage: generate -> mapping -> drop",
+            lambda: run(build(events, {"drop": {}}, processors), events, None),
+            False,
+        ),
         (
             "  stage: generate -> http_client (archive)",
-            run(build(events, {"http_client": bare}, []), events, None),
+            lambda: run(build(events, {"http_client": bare}, []), events, None),
+            True,
         ),
-        ("  stage: generate -> seed output", run(build(events, output, []), events, None)),
+        ("  stage: generate -> seed output", lambda: run(build(events, output, []), events, None), True),
     ]
+
+
+def best_of(plan: Plan, repeat: int) -> list[tuple[str, Figures]]:
+    """Each run of ``plan`` ``repeat`` times, in rotation, and the fastest of each (least CPU per
+    event): the machine is shared, and a run that a neighbour slowed down says nothing about
+    benthic, while rotating keeps a slow spell from landing on one configuration only."""
+    best: dict[str, Figures] = {}
+    for _ in range(repeat):
+        for name, once, _sink in plan:
+            figures = once()
+            if name not in best or figures.cpu_us < best[name].cpu_us:
+                best[name] = figures
+    return [(name, best[name]) for name, _once, _sink in plan]
 
 
 def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -147,6 +169,9 @@ def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="runs of each configuration, in rotation; the fastest counts"
+    )
     parser.add_argument("--sink", choices=("process", "thread"), default="process")
     parser.add_argument("--loop", choices=("asyncio", "uvloop", "both"), default=None)
     parser.add_argument("--gc", choices=("tuned", "default"), default="tuned")
@@ -162,6 +187,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit("uvloop is not installed (pip install 'benthic[speed]')")
     seed = seed_sections()
     events = args.events
+    expected: list[int] = []
 
     def measure(url: str) -> list[tuple[str, Figures]]:
         # the seed writes drop_on's child as a sibling of drop_on (see the report); nest it as meant
@@ -180,24 +206,32 @@ def main(argv: list[str]) -> int:
         run(build(warm, output, seed["pipeline"]["processors"]), warm, None)
         if args.gc == "tuned":
             eventloop.tune_gc()
-        results = []
+        plan: Plan = []
         if loop in ("asyncio", "both"):
-            results.append(
-                ("baseline generate -> drop (asyncio)", run(build(events, {"drop": {}}, []), events, None))
+            plan.append(
+                (
+                    "baseline generate -> drop (asyncio)",
+                    lambda: run(build(events, {"drop": {}}, []), events, None),
+                    False,
+                )
             )
-            results.append(("seed -> drop_on/http_client (asyncio)", run(seeded, events, None)))
+            plan.append(("seed -> drop_on/http_client (asyncio)", lambda: run(seeded, events, None), True))
             if args.breakdown:
-                results.extend(stages(events, output, seed["pipeline"]["processors"]))
+                plan.extend(stages(events, output, seed["pipeline"]["processors"]))
         if loop in ("uvloop", "both"):
             if loop == "uvloop":
-                results.append(
+                plan.append(
                     (
                         "baseline generate -> drop (uvloop)",
-                        run(build(events, {"drop": {}}, []), events, uvloop_loop),
+                        lambda: run(build(events, {"drop": {}}, []), events, uvloop_loop),
+                        False,
                     )
                 )
-            results.append(("seed -> drop_on/http_client (uvloop)", run(seeded, events, uvloop_loop)))
-        return results
+            plan.append(
+                ("seed -> drop_on/http_client (uvloop)", lambda: run(seeded, events, uvloop_loop), True)
+            )
+        expected.append(warm + events * args.repeat * sum(1 for _, _, sink in plan if sink))
+        return best_of(plan, args.repeat)
 
     if args.sink == "thread":
         with RecordingSink() as sink:
@@ -207,16 +241,18 @@ def main(argv: list[str]) -> int:
         with sink_process() as (url, proc):
             results = measure(url)
             received = received_by(proc)
-    print(f"{events} events per run; sink in a {args.sink}; batches of 100 to the sink; {args.gc} gc")
+    print(
+        f"{events} events per run, best of {args.repeat}; sink in a {args.sink}; batches of 100 to the sink;"
+        f" {args.gc} gc"
+    )
     base = results[0][1]
     for name, figures in results:
         print(
             f"{name:40s} {figures.rate:>8.0f} events/s  {figures.cpu_us:6.1f} CPU us/event   "
             f"ratio to baseline: {figures.rate / base.rate:.3f} (events/s), {base.cpu_us / figures.cpu_us:.3f} (CPU)"
         )
-    expected = events * (len(results) - 1 - (1 if args.breakdown else 0)) + max(100, events // 20)
-    print(f"{received} events at the sink (expected {expected})")
-    return 0 if received >= expected else 1
+    print(f"{received} events at the sink (expected {expected[0]})")
+    return 0 if received >= expected[0] else 1
 
 
 if __name__ == "__main__":
