@@ -23,6 +23,7 @@ from mapping_lang.compiled import (
     structured_or_unparsed,
 )
 from mapping_lang.context import CallContext
+from mapping_lang.cost import bounded_call
 from mapping_lang.errors import BareError, EvalError, TypeMismatch
 from mapping_lang.functions.core import _meta_text as _core_meta_text
 from mapping_lang.functions.core import meta as _core_meta
@@ -227,6 +228,8 @@ class CallCompiler(CompileState):
         spec = library.FUNCTIONS.get(name)
         if spec is None:
             raise self.error(f"unrecognised function '{name}'", node)
+        if not bounded_call("function", name):
+            self.unbounded_calls.add(f"{name}()")
         if special is not None:
             compiled = special(node, spec)
             if compiled is not None:
@@ -279,6 +282,8 @@ class CallCompiler(CompileState):
         spec = library.METHODS.get(name)
         if spec is None:
             raise self.error(f"unrecognised method '{name}'", node)
+        if not bounded_call("method", name):
+            self.unbounded_calls.add(f".{name}()")
         special = getattr(self, "m_" + name, None)
         if special is not None:
             return special(node, spec)

@@ -30,6 +30,8 @@ class CompileState:
     def __init__(self, *, base_dir: str | None = None, mapping_state: dict[Any, Any] | None = None) -> None:
         self.labels: list[str] = []
         self.uses_this = False
+        # the calls that can run for long (``cost``): the mapping is bounded while this is empty
+        self.unbounded_calls: set[str] = set()
         self.base_dir = base_dir
         self.mapping_state = mapping_state if mapping_state is not None else {}
         self.maps: dict[str, Any] = {}  # name -> list of statement fns (filled after compile)

@@ -106,6 +106,12 @@ def _register(table: dict[str, Spec], spec: Spec) -> None:
     table[spec.name] = spec
 
 
+def is_builtin(kind: str, name: str) -> bool:
+    """Whether the function (``kind`` "function") or method ``name`` is the library's own, not a
+    plugin's registration of that name."""
+    return (kind, name) not in _REPLACED
+
+
 def function(
     name: str,
     *,

@@ -62,7 +62,15 @@ class Mapping:
             raise MappingError("line 1 char 1: mapping is too deeply nested", 1, 1) from None
         self._maps = comp.maps
         self._uses_this = comp.uses_this
+        # the calls that can run for long (``mapping_lang.cost``), for ``bounded``
+        self.unbounded_calls = frozenset(comp.unbounded_calls)
         self._base_dir = base_dir
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the mapping's running time is bounded by the size of the message it reads and
+        of the mapping itself: it calls nothing that loops, recurses or waits (``cost``)."""
+        return not self.unbounded_calls
 
     # --- execution core --------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ error and logs it; ``root = deleted()`` drops it. The mapping runs in a worker t
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from typing import Any
 
 from pipeline import spec as s
@@ -13,6 +15,9 @@ from pipeline.message import Message
 from pipeline.plugin import register_processor
 from pipeline.resources import Resources
 from pipeline.workers import run_off_loop
+
+# the longest a bounded mapping keeps the event loop before letting other tasks run
+SLICE_SECONDS = 0.005
 
 
 def _spec(name: str, summary: str, status: str = "stable") -> s.ComponentSpec:
@@ -31,32 +36,43 @@ class MappingProcessor:
         self.mapping = res.mapping(source)
         self.mutate = mutate
         self.logger = res.logger
-        # one batch at a time per processor, as when it ran on the event loop
+        self._run = self.mapping.mutate_message if mutate else self.mapping.map_message
+        # one batch at a time per processor in the worker threads, as on the event loop
         self._running = threading.Lock()
 
     async def process(self, batch: list[Message]) -> list[list[Message]]:
-        # a mapping can compute for a long time: off the loop, so /ping and signals still work
-        return await run_off_loop(self._process, batch)
+        if not self.mapping.bounded:
+            # it can compute for a long time: off the loop, so /ping and signals still work
+            return await run_off_loop(self._process, batch)
+        out: list[Message] = []
+        deadline = time.perf_counter() + SLICE_SECONDS
+        for index, msg in enumerate(batch):
+            self._map_into(out, msg, batch, index)
+            if time.perf_counter() > deadline:
+                await asyncio.sleep(0)
+                deadline = time.perf_counter() + SLICE_SECONDS
+        return [out] if out else []
 
     def _process(self, batch: list[Message]) -> list[list[Message]]:
         with self._running:
-            return self._map(batch)
+            out: list[Message] = []
+            for index, msg in enumerate(batch):
+                self._map_into(out, msg, batch, index)
+            return [out] if out else []
 
-    def _map(self, batch: list[Message]) -> list[list[Message]]:
-        out: list[Message] = []
-        run = self.mapping.mutate_message if self.mutate else self.mapping.map_message
-        for index, msg in enumerate(batch):
-            try:
-                result = run(msg, batch, index)
-            except Exception as err:
-                text = str(err)
-                self.logger.error(text)
-                msg.error = text
-                out.append(msg)
-                continue
-            if result is not None:
-                out.append(result)
-        return [out] if out else []
+    def _map_into(self, out: list[Message], msg: Message, batch: list[Message], index: int) -> None:
+        """Append what the mapping makes of ``batch[index]``: the new message, nothing when it was
+        deleted, or the input flagged with the error."""
+        try:
+            result = self._run(msg, batch, index)
+        except Exception as err:
+            text = str(err)
+            self.logger.error(text)
+            msg.error = text
+            out.append(msg)
+            return
+        if result is not None:
+            out.append(result)
 
     async def close(self) -> None:
         return None
