@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pipeline import spec as s
@@ -36,7 +37,6 @@ class MappingProcessor:
         self.mapping = res.mapping(source)
         self.mutate = mutate
         self.logger = res.logger
-        self._run = self.mapping.mutate_message if mutate else self.mapping.map_message
         # one batch at a time per processor in the worker threads, as on the event loop
         self._running = threading.Lock()
 
@@ -45,9 +45,10 @@ class MappingProcessor:
             # it can compute for a long time: off the loop, so /ping and signals still work
             return await run_off_loop(self._process, batch)
         out: list[Message] = []
+        run = self._runner()
         deadline = time.perf_counter() + SLICE_SECONDS
         for index, msg in enumerate(batch):
-            self._map_into(out, msg, batch, index)
+            self._map_into(run, out, msg, batch, index)
             if time.perf_counter() > deadline:
                 await asyncio.sleep(0)
                 deadline = time.perf_counter() + SLICE_SECONDS
@@ -56,15 +57,26 @@ class MappingProcessor:
     def _process(self, batch: list[Message]) -> list[list[Message]]:
         with self._running:
             out: list[Message] = []
+            run = self._runner()
             for index, msg in enumerate(batch):
-                self._map_into(out, msg, batch, index)
+                self._map_into(run, out, msg, batch, index)
             return [out] if out else []
 
-    def _map_into(self, out: list[Message], msg: Message, batch: list[Message], index: int) -> None:
-        """Append what the mapping makes of ``batch[index]``: the new message, nothing when it was
-        deleted, or the input flagged with the error."""
+    def _runner(self) -> Callable[[Message, list[Message], int], Message | None]:
+        return self.mapping.mutate_message if self.mutate else self.mapping.map_message
+
+    def _map_into(
+        self,
+        run: Callable[[Message, list[Message], int], Message | None],
+        out: list[Message],
+        msg: Message,
+        batch: list[Message],
+        index: int,
+    ) -> None:
+        """Append what ``run`` (the mapping) makes of ``batch[index]``: the new message, nothing
+        when it was deleted, or the input flagged with the error."""
         try:
-            result = self._run(msg, batch, index)
+            result = run(msg, batch, index)
         except Exception as err:
             text = str(err)
             self.logger.error(text)
