@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from pipeline.backoff import Backoff
+from pipeline.errors import BatchError
 from pipeline.message import Message
 
 
@@ -58,7 +59,8 @@ async def send_until_delivered(
 ) -> None:
     """Send ``batch`` to ``stage``, retrying failures forever with upstream's backoff (500ms
     growing by 1.5 to 3s, ±50% jitter) until it is delivered or ``stopping`` is set. Every
-    attempt sends the same copies (see the module docstring)."""
+    attempt sends the same copies (see the module docstring); after a ``BatchError`` only the
+    copies of the messages that failed."""
     backoff = Backoff(0.5, 3.0, 1.5)
     while True:
         try:
@@ -70,6 +72,14 @@ async def send_until_delivered(
             if stopping.is_set():
                 raise ShuttingDown("context canceled") from err
             logger.warn(f"Failed to send message: {err}")
+            if isinstance(err, BatchError):
+                # the child named what failed: the rest was delivered, only those are sent again
+                failed = err.indexes_in(copies.of(batch))
+                if failed is not None:
+                    copies.delivered([msg for i, msg in enumerate(batch) if i not in failed])
+                    batch = [batch[i] for i in failed]
+                    if not batch:
+                        return
         try:
             await asyncio.wait_for(stopping.wait(), backoff.next())
         except TimeoutError:

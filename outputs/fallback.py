@@ -1,11 +1,9 @@
 """The ``fallback`` output: try the child outputs in order until one delivers.
 
 As upstream: a batch goes to the first output; when that fails it goes to the next, each message
-carrying the failure as the metadata ``fallback_error``; the source is acknowledged once an
-output delivered, and nacked with the last output's error when all of them failed.
-
-Where we differ: a partly failed batch is passed on whole (upstream passes on only the failed
-messages when the child reports them one by one).
+carrying its failure as the metadata ``fallback_error``; the source is acknowledged once every
+message was delivered by some output, and nacked with the last output's error when all of them
+failed. When an output names the messages that failed (a ``BatchError``), only those go on.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from outputs.children import ChildOutputs
+from pipeline.errors import BatchError
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, component_list
@@ -41,17 +40,33 @@ class FallbackOutput(ChildOutputs):
         self.res = res
 
     async def write_batch(self, batch: list[Message]) -> None:
-        attempt = [m.copy() for m in batch]
+        remaining = list(range(len(batch)))  # indexes of the messages no output has delivered yet
+        errors: dict[int, BaseException] = {}
+        last: BaseException | None = None
         for i, child in enumerate(self.children):
+            attempt = [batch[j].copy() for j in remaining]
+            if i > 0:
+                for msg, j in zip(attempt, remaining, strict=True):
+                    msg.metadata["fallback_error"] = str(errors[j])
             try:
                 await child.send(attempt)
                 return
             except Exception as err:
-                if i == len(self.children) - 1:
-                    raise
-                attempt = [m.copy() for m in batch]
-                for msg in attempt:
-                    msg.metadata["fallback_error"] = str(err)
+                last = err
+                failed = err.indexes_in(attempt) if isinstance(err, BatchError) else None
+                if failed is None:  # the whole attempt failed
+                    failed = dict.fromkeys(range(len(attempt)), err)
+                if not failed:
+                    return
+                errors = {remaining[k]: e for k, e in failed.items()}
+                remaining = sorted(errors)
+        assert last is not None
+        if len(remaining) == len(batch) and not isinstance(last, BatchError):
+            raise last
+        problem = BatchError(batch, last)
+        for j in remaining:
+            problem.failed(j, errors[j])
+        raise problem
 
 
 register_output(SPEC, FallbackOutput, max_in_flight=0)

@@ -6,7 +6,9 @@ Behaviour follows Redpanda Connect's ``http_client`` output (``internal/httpclie
   sets the request host.
 - A batch of one message is one request whose body is the message. A larger batch is one
   ``multipart/form-data`` request with ``batch_as_multipart``, otherwise one request per message in
-  order, stopping at the first failure.
+  order, stopping at the first failure. The messages sent before it were delivered: the
+  ``BatchError`` names the failed one and those after it, and only they are sent again (upstream
+  sends the whole batch again).
 - Each write makes one attempt and up to ``retries`` more. The wait before a retry comes from a
   throttle shared by every concurrent write of this output: ``retry_period`` for ordinary
   failures, doubled (up to ``max_retry_backoff``) from the second consecutive retry when the last
@@ -33,8 +35,10 @@ URLs and bodies redacted; upstream logs them as sent), and requests always use H
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from pipeline.errors import BatchError, NotConnectedError
 from pipeline.http.client import Exchange
 from pipeline.http.requester import Requester, client_fields, client_lint
 from pipeline.message import Message
@@ -110,8 +114,20 @@ class HTTPClientOutput(Requester):
             if self.conf["propagate_response"]:
                 self._propagate(batch, exchange)
             return
-        for msg in batch:
-            exchange = await self.send([msg])
+        # one request per message, in order, stopping at the first failure as upstream does; the
+        # messages sent before it were delivered, so only it and those after it are named failed
+        for index, msg in enumerate(batch):
+            try:
+                exchange = await self.send([msg])
+            except (NotConnectedError, asyncio.CancelledError):
+                raise
+            except Exception as err:
+                if index == 0:
+                    raise
+                problem = BatchError(batch, err)
+                for rest in range(index, len(batch)):
+                    problem.failed(rest, err)
+                raise problem from None
             if self.conf["propagate_response"]:
                 self._propagate([msg], exchange)
 

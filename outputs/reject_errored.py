@@ -1,9 +1,9 @@
 """The ``reject_errored`` output: nack messages flagged as errored (``rejecting due to failed
 processing: <error>``) and send the others to a child output.
 
-Where we differ: when a batch mixes both, the clean messages are delivered first and the whole
-transaction is then nacked (upstream reports the failed messages one by one to inputs that can
-use that); an input that replays nacks sends the clean ones again.
+As upstream, a batch that mixes both fails with a ``BatchError`` naming the rejected messages
+(and any the child failed to deliver): a ``fallback`` around it passes on only those, the engine
+does not send the delivered ones again, and an input that replays nacks replays only those.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from outputs.children import ChildOutputs
-from pipeline.errors import RejectedError
+from pipeline.errors import BatchError, RejectedError
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, component
@@ -35,12 +35,28 @@ class RejectErroredOutput(ChildOutputs):
         super().__init__([res.build_output(conf, "reject_errored")])
 
     async def write_batch(self, batch: list[Message]) -> None:
-        clean = [m for m in batch if m.error is None]
-        failed = [m for m in batch if m.error is not None]
-        if clean:
-            await self.children[0].send(clean)
-        if failed:
-            raise RejectedError(f"rejecting due to failed processing: {failed[0].error}")
+        clean = [i for i, m in enumerate(batch) if m.error is None]
+        rejected = [i for i, m in enumerate(batch) if m.error is not None]
+        if not clean:
+            raise RejectedError(f"rejecting due to failed processing: {batch[0].error}")
+        problem: BatchError | None = None
+        if rejected:
+            for i in rejected:
+                err = RejectedError(f"rejecting due to failed processing: {batch[i].error}")
+                problem = (problem or BatchError(batch, err)).failed(i, err)
+        forward = [batch[i] for i in clean]
+        try:
+            await self.children[0].send(forward)
+        except Exception as err:
+            if problem is None and not isinstance(err, BatchError):
+                raise
+            failed = err.indexes_in(forward) if isinstance(err, BatchError) else None
+            if failed is None:
+                failed = dict.fromkeys(range(len(forward)), err)
+            for k, e in failed.items():
+                problem = (problem or BatchError(batch, err)).failed(clean[k], e)
+        if problem is not None:
+            raise problem
 
 
 register_output(SPEC, RejectErroredOutput, max_in_flight=0)

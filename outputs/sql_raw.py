@@ -4,8 +4,9 @@ As upstream (``internal/impl/sql/output_sql_raw.go``):
 
 - With one query (``query``, or a single entry of ``queries``), each message of a batch runs it on
   its own, outside any transaction, and every message is tried; when some fail the batch fails
-  with the first error (``running query: ...``, ``arguments mapping failed: ...``), so they are
-  tried again. A ``when`` that gives false skips the message.
+  with the first error (``running query: ...``, ``arguments mapping failed: ...``) as a
+  ``BatchError`` naming them, so only they are tried again. A ``when`` that gives false skips the
+  message.
 - With several queries the whole batch runs in one transaction, messages ordered by their
   ``kafka_partition`` metadata (numerically; none counts as 0; the batch's order within a
   partition). Without ``when`` every query runs for every message; with ``when`` the first query
@@ -15,30 +16,22 @@ As upstream (``internal/impl/sql/output_sql_raw.go``):
   (``mapping returned non-array result: ...``); ``unsafe_dynamic_query`` resolves ``${! }`` in the
   query per message.
 
-Where we differ: only the ``sqlite`` driver exists (``pipeline/sql_conn.py``). benthic retries a
-failed batch whole, where upstream nacks only the messages that failed: so that the retry does not
-run a one-query statement twice, the messages it already ran for are remembered (the last few
-thousand) and skipped; a batch that a ``fallback`` sends on goes on whole.
+Where we differ: only the ``sqlite`` driver exists (``pipeline/sql_conn.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from mapping_lang.assign_path import go_atoi
 from pipeline import spec as s
 from pipeline import sql_conn
-from pipeline.errors import NotConnectedError
+from pipeline.errors import BatchError, NotConnectedError
 from pipeline.message import Message
 from pipeline.plugin import register_output
-
-# How many messages already written for a batch that failed are remembered, so that the engine's
-# retry of that batch skips them.
-REMEMBERED_WRITES = 4096
 
 
 def _when_problems(conf: Any) -> list[str]:
@@ -128,8 +121,6 @@ class SQLRawOutput:
         self.db = sql_conn.Database(conf, res)
         self.logger = res.logger
         self.connected = False
-        # id(message) -> message, for messages of a failed batch that were written already
-        self._written: OrderedDict[int, Message] = OrderedDict()
 
     async def connect(self) -> None:
         await self.db.open()
@@ -149,15 +140,10 @@ class SQLRawOutput:
 
     async def _each_on_its_own(self, batch: list[Message]) -> None:
         query = self.queries[0]
-        first: BaseException | None = None
-        done: list[Message] = []
-        for index, msg in enumerate(batch):
-            if self._written.pop(id(msg), None) is msg:
-                done.append(msg)
-                continue
+        problem: BatchError | None = None
+        for index in range(len(batch)):
             try:
                 if query.when is not None and not sql_conn.when_matches(query, batch, index, None):
-                    done.append(msg)
                     continue
                 args = query.args_for(batch, index)
                 text = query.text_for(batch, index)
@@ -168,15 +154,10 @@ class SQLRawOutput:
             except sql_conn.SQLError as err:
                 if len(batch) == 1:
                     raise
-                first = first or err
-                continue
-            done.append(msg)
-        if first is not None:
-            for msg in done:
-                self._written[id(msg)] = msg
-            while len(self._written) > REMEMBERED_WRITES:
-                self._written.popitem(last=False)
-            raise first
+                # every message is tried; only the failed ones are written again
+                problem = (problem or BatchError(batch, err)).failed(index, err)
+        if problem is not None:
+            raise problem
 
     # -- several queries: the batch in one transaction ---
 

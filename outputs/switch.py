@@ -4,7 +4,9 @@ passes (and on to later cases with ``continue: true``).
 Every case that got messages receives one transaction holding them, in order; the source is
 acknowledged when all of them are. A check that fails to evaluate counts as false (and is logged).
 Unmatched messages are dropped, or with ``strict_mode`` fail the transaction. With
-``retry_until_success`` each case's output is retried until it succeeds.
+``retry_until_success`` each case's output is retried until it succeeds; without it, as upstream,
+a case whose output fails fails only the messages sent to it (a ``BatchError``), so a retry does
+not send the others' messages again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 from typing import Any
 
 from outputs.children import ChildOutputs, send_until_delivered
+from pipeline.errors import BatchError
 from pipeline.message import Message
 from pipeline.plugin import register_output
 from pipeline.spec import ComponentSpec, bloblang, boolean, component, obj_list
@@ -122,17 +125,32 @@ class SwitchOutput(ChildOutputs):
             await _all_or_first_error(sends)
             return
         # hand each case its transaction in order (each submit returns once accepted), then wait
-        sent = [
-            (copies, msgs, await out.submit(copies.of(msgs)))
-            for out, copies, msgs in zip(self.children, self.copies, targets, strict=True)
-            if msgs
-        ]
-        try:
-            await _all_or_first_error([done for _, _, done in sent])
-        finally:
-            for copies, msgs, done in sent:
-                if done.done() and not done.cancelled() and done.exception() is None:
-                    copies.delivered(msgs)
+        sent = []
+        for out, copies, msgs in zip(self.children, self.copies, targets, strict=True):
+            if msgs:
+                copied = copies.of(msgs)
+                sent.append((copies, msgs, copied, await out.submit(copied)))
+        results = await asyncio.gather(*(done for *_, done in sent), return_exceptions=True)
+        position = {id(msg): index for index, msg in enumerate(batch)}
+        problem: BatchError | None = None
+        first: BaseException | None = None
+        for (copies, msgs, copied, _), result in zip(sent, results, strict=True):
+            if not isinstance(result, BaseException):
+                copies.delivered(msgs)
+                continue
+            first = first or result
+            # as upstream, a case's failure fails only the messages sent to it
+            failed = result.indexes_in(copied) if isinstance(result, BatchError) else None
+            if failed is None:
+                failed = dict.fromkeys(range(len(msgs)), result)
+            for k, err in failed.items():
+                problem = (problem or BatchError(batch, result)).failed(position[id(msgs[k])], err)
+        if problem is None:
+            return
+        assert first is not None
+        if len(problem.errors) == len(batch) and not isinstance(first, BatchError):
+            raise first
+        raise problem
 
 
 async def _all_or_first_error(waits: list[Any]) -> None:

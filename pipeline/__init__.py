@@ -8,7 +8,14 @@ The public surface for plugin authors::
 """
 
 from pipeline import spec
-from pipeline.errors import BackoffError, BaseError, EndOfInputError, NotConnectedError, UnwritableError
+from pipeline.errors import (
+    BackoffError,
+    BaseError,
+    BatchError,
+    EndOfInputError,
+    NotConnectedError,
+    UnwritableError,
+)
 from pipeline.message import Batch, Message
 from pipeline.plugin import (
     AckFn,
@@ -35,6 +42,7 @@ from pipeline.spec import ComponentSpec, Field
 __all__ = [
     "AckFn",
     "BackoffError",
+    "BatchError",
     "BaseError",
     "Batch",
     "ComponentSpec",

@@ -19,13 +19,14 @@ from pipeline.backoff import Backoff
 from pipeline.batching import Batcher, BatchPolicy
 from pipeline.errors import (
     BackoffError,
+    BatchError,
     EndOfInputError,
     NotConnectedError,
     RejectedError,
     ShutdownError,
     UnwritableError,
 )
-from pipeline.message import Message
+from pipeline.message import Message, mark_origins
 from pipeline.plugin import AckFn, Input, Output, Processor
 from pipeline.resources import Resources
 from pipeline.tracing import traced_input, traced_output, traced_processor
@@ -332,6 +333,7 @@ class InputStage:
             self._received.incr(len(batch))
             if flag_unserialisable(batch):
                 self.res.logger.error(f"Input {self.type_name} produced a message that cannot be serialised")
+            mark_origins(batch)  # before the replay copies, which keep them
             started = time.perf_counter_ns()
             if self.auto_replay:
                 replay = _Replay([m.deep_copy() for m in batch], ack)
@@ -367,6 +369,11 @@ class InputStage:
                 self._outstanding -= 1
                 await replay.ack(None)
             else:
+                if isinstance(err, BatchError):
+                    # as upstream's auto-replay: only the messages that failed come back
+                    failed = err.indexes_in(replay.batch)
+                    if failed:
+                        replay.batch = [replay.batch[i] for i in failed]
                 self._replays.append(replay)
             self._replay_changed.set()
 
@@ -595,6 +602,14 @@ class OutputStage:
             self._error.incr()
             if self.max_in_flight > 0:  # a pass-through wrapper's child has logged it already
                 self.res.logger.error(f"Failed to send message to {self.type_name}: {err}")
+            if (
+                isinstance(err, BatchError)
+                and self._policy_processing is not None
+                and err.indexes_in(batch) is not None
+            ):
+                # only the failed messages come back: they are batched and processed anew
+                # instead of waiting to be regathered with the rest of the batch
+                self._policy_processing.forget(records)
         finally:
             if self._slots is not None:
                 self._slots.release()
@@ -658,6 +673,9 @@ class OutputStage:
                     await stage.close()
         await self.output.close()
 
+
+# Write errors another attempt would meet again: the transaction is nacked at once.
+_FINAL = (RejectedError, UnwritableError, UnicodeError)
 
 # How long the transactions of a failed batch wait for the rest of it to come back (their retries
 # are spread by jittered backoff of at most a few seconds) before they are batched anew.
@@ -834,6 +852,7 @@ class Stream:
                 self.undelivered += size
                 await ack(ShutdownError("context canceled"))
                 continue
+            mark_origins(batch)  # (a buffer hands over messages of its own making)
             processing = asyncio.ensure_future(run_processors(self.processors, batch))
             self._processing.add(processing)
             try:
@@ -888,7 +907,18 @@ class Stream:
                 try:
                     await fut
                     break
-                except (RejectedError, UnwritableError, UnicodeError) as err:
+                except BatchError as err:
+                    failed = err.indexes_in(batch)
+                    if failed is not None:
+                        if not failed:  # every message of this transaction was delivered
+                            break
+                        batch = [batch[i] for i in failed]  # retry only what failed
+                    errors = list(failed.values()) if failed else [err.error]
+                    if all(isinstance(e, _FINAL) for e in errors):
+                        error = err
+                        break
+                    cause: BaseException = err
+                except _FINAL as err:
                     # deterministic: another attempt would fail the same way
                     error = err
                     break
@@ -896,18 +926,19 @@ class Stream:
                     error = err if isinstance(err, ShutdownError) else ShutdownError("context canceled")
                     break
                 except Exception as err:
-                    if self._forced:
-                        error = err
-                        break
-                    if not retrying:
-                        retrying = True
-                        self._retrying += 1
-                        self._healthy.clear()
-                    await asyncio.sleep(backoff.next())
-                    if self._forced:
-                        error = err
-                        break
-                    fut = await self._submit(batch)
+                    cause = err
+                if self._forced:
+                    error = cause
+                    break
+                if not retrying:
+                    retrying = True
+                    self._retrying += 1
+                    self._healthy.clear()
+                await asyncio.sleep(backoff.next())
+                if self._forced:
+                    error = cause
+                    break
+                fut = await self._submit(batch)
             if error is not None:
                 break
         if retrying:

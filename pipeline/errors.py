@@ -9,6 +9,7 @@ wording because ``drop_on.error_patterns`` and users' alerts match on it. The tr
     |   +-- EndOfInputError        input exhausted: the stream shuts down cleanly
     |   +-- BackoffError           wait ``duration`` seconds before trying again
     |   +-- UnwritableError        these messages can never be written: nacked, not retried
+    |   +-- BatchError             some messages of a written batch failed, the rest were delivered
     +-- RejectedError              a rejection (strict mode, reject, reject_errored): nacked at once
     +-- ShutdownError              a transaction abandoned by a forced shutdown
     +-- RequestBuildError          an HTTP request could not be built: the batch fails unsent
@@ -25,6 +26,11 @@ with a position: ``pipeline.spec.ConfigValueError`` (a field of the wrong type) 
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.message import Message
 
 
 class BaseError(Exception):
@@ -58,6 +64,63 @@ class UnwritableError(BaseError):
     value made from them that HTTP forbids, text their encoding cannot carry): the engine does
     not retry the write as if the output were down; the transaction is nacked with this error, as
     a rejected message is, so the messages behind it keep flowing."""
+
+
+class BatchError(BaseError):
+    """Raised by ``write_batch`` when only some messages of ``batch`` (the batch as it was passed
+    in) failed: ``failed(index, err)`` names each one, and the others count as delivered.
+    Upstream's outputs report a partly written batch the same way (``service.BatchError``).
+
+    The engine retries only the failed messages, ``fallback`` passes only those to its next
+    output, ``switch`` and ``reject_errored`` report their children's failures in the same terms,
+    and an input that replays nacks replays only those. When no message is named, the whole batch
+    failed with the error given here. Its text is that error's."""
+
+    error: BaseException
+
+    def __init__(self, batch: list[Message], err: BaseException) -> None:
+        if isinstance(err, BatchError):
+            err = err.error
+        super().__init__(str(err))
+        self.batch = batch
+        self.error = err
+        self.errors: dict[int, BaseException] = {}
+
+    def failed(self, index: int, err: BaseException) -> BatchError:
+        """Mark ``batch[index]`` as failed with ``err`` (an index outside the batch is ignored)."""
+        if 0 <= index < len(self.batch):
+            self.errors[index] = err
+        return self
+
+    def failures(self) -> list[tuple[int, BaseException]]:
+        """Each failed message's index in ``batch`` with its error, in batch order."""
+        if not self.errors:
+            return [(index, self.error) for index in range(len(self.batch))]
+        return sorted(self.errors.items(), key=lambda item: item[0])
+
+    def indexes_in(self, batch: list[Message]) -> dict[int, BaseException] | None:
+        """The failed messages of ``batch``, by index, with their errors: ``batch`` may be the
+        batch written or one that holds the messages the written ones were made from (a
+        transaction before an output's processors, or a parent output's batch before copies were
+        made for a child). A written message is traced through its ``origin``; None when a failed
+        message cannot be traced (a processor made it anew), so the whole of ``batch`` failed."""
+        position = {id(msg): index for index, msg in enumerate(batch)}
+        by_origin: dict[int, list[int]] = {}
+        for index, msg in enumerate(batch):
+            if msg.origin is not None:
+                by_origin.setdefault(msg.origin, []).append(index)
+        found: dict[int, BaseException] = {}
+        for index, err in self.failures():
+            written = self.batch[index]
+            exact = position.get(id(written))
+            if exact is not None and batch[exact] is written:
+                found.setdefault(exact, err)
+                continue
+            if written.origin is None:
+                return None
+            for mine in by_origin.get(written.origin, ()):
+                found.setdefault(mine, err)
+        return dict(sorted(found.items()))
 
 
 class ConfigError(Exception):

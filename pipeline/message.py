@@ -11,17 +11,28 @@ without serialising every value again (:func:`json_array_bytes`).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from mapping_lang.value import format_json, parse_json, to_text
 
 _UNSET: Any = object()
+_ORIGINS = itertools.count(1)
 
 
 class Message:
     """One message: ``content`` bytes, a structured view, ``metadata`` and an ``error`` flag."""
 
-    __slots__ = ("_content", "_structured", "_serialised", "metadata", "error", "collapsed", "context")
+    __slots__ = (
+        "_content",
+        "_structured",
+        "_serialised",
+        "metadata",
+        "error",
+        "collapsed",
+        "context",
+        "origin",
+    )
 
     def __init__(
         self,
@@ -39,6 +50,8 @@ class Message:
         self.collapsed: int = 1
         # Per-message transport context (e.g. the HTTP request awaiting a sync_response).
         self.context: dict[str, Any] | None = None
+        # Which message of a transaction this one was made from (see mark_origins); copies keep it.
+        self.origin: int | None = None
 
     @classmethod
     def from_structured(cls, value: Any, metadata: dict[str, Any] | None = None) -> Message:
@@ -102,6 +115,7 @@ class Message:
         new.error = self.error
         new.collapsed = self.collapsed
         new.context = self.context
+        new.origin = self.origin
         return new
 
     def deep_copy(self) -> Message:
@@ -127,6 +141,16 @@ class Message:
 
 
 Batch = list[Message]
+
+
+def mark_origins(batch: list[Message]) -> None:
+    """Give each message that has none a fresh ``origin``: a number unique in the process, which
+    every copy made from the message keeps (through processors that copy, and the copies an output
+    makes for its children), so that a ``BatchError`` about written messages can be traced back to
+    the messages of the transaction they were made from."""
+    for msg in batch:
+        if msg.origin is None:
+            msg.origin = next(_ORIGINS)
 
 
 def batch_size_bytes(batch: list[Message]) -> int:

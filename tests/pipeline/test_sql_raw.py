@@ -177,8 +177,8 @@ output:
     lines = run_to_file(tmp_path, config)
     assert rows(db, "SELECT id FROM log ORDER BY id") == [(1,), (3,), (4,)]
     error = "running query: constraint failed: CHECK constraint failed: id != 2 (275)"
-    # benthic hands the whole batch on (upstream: only the failed message)
-    assert lines == [f'{{"id":{i}}} {error}' for i in range(1, 5)]
+    # as upstream, only the message that failed goes on to the fallback
+    assert lines == [f'{{"id":2}} {error}']
 
 
 def test_output_several_queries_run_a_batch_in_one_transaction_rolled_back_on_failure(tmp_path: Path) -> None:
