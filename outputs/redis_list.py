@@ -67,9 +67,10 @@ class RedisListOutput:
                 raise ValueError(f"key interpolation error: {err}") from None
             push(key, msg.content)
         try:
-            await pipe.execute()
+            results = await pipe.execute(raise_on_error=False)
         except Exception as err:
             raise RuntimeError(f"pushing to Redis list: {redis_conn.error_text(err)}") from None
+        redis_conn.raise_failed_commands(batch, results)
 
     async def close(self) -> None:
         client, self.client = self.client, None

@@ -95,9 +95,10 @@ class RedisStreamsOutput:
                 raise ValueError(f"id interpolation error: {err}") from None
             pipe.xadd(stream, self._fields(msg), id=entry_id, maxlen=maxlen, approximate=True)
         try:
-            await pipe.execute()
+            results = await pipe.execute(raise_on_error=False)
         except Exception as err:
             raise RuntimeError(f"writing to Redis streams: {redis_conn.error_text(err)}") from None
+        redis_conn.raise_failed_commands(batch, results)
 
     async def close(self) -> None:
         client, self.client = self.client, None

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pipeline import spec as s
+from pipeline.errors import BatchError
 from pipeline.http.tls import tls_problems
 from pipeline.redact import redact_text, redact_url
 
@@ -128,6 +129,19 @@ def error_text(err: BaseException, address: str = "") -> str:
             return f"dial tcp {address}: connect: connection refused" if address else "connection refused"
         cause = cause.__cause__ or cause.__context__
     return redact_text(str(err) or type(err).__name__)
+
+
+def raise_failed_commands(batch: list[Any], results: list[Any]) -> None:
+    """After a pipeline of one command per message ran without raising: the commands Redis
+    refused (``WRONGTYPE`` and the like) fail their messages, as upstream reports them, so that
+    only those are written again."""
+    problem: BatchError | None = None
+    for index, result in enumerate(results):
+        if isinstance(result, Exception):
+            err = RuntimeError(error_text(result))
+            problem = (problem or BatchError(batch, err)).failed(index, err)
+    if problem is not None:
+        raise problem
 
 
 def _ssl_options(conf: dict[str, Any], address: Address) -> dict[str, Any]:

@@ -314,3 +314,33 @@ def test_a_cache_with_a_wrong_password_fails_with_the_url_masked(redis_server: R
     message = asyncio.run(scenario())
     assert "invalid username-password pair" in message and "wrong-one" not in message
     assert f"redis://:xxxxx@127.0.0.1:{redis_server.port}" in message
+
+
+def test_a_list_push_redis_refuses_fails_only_its_message(tmp_path: Path, redis_server: RedisServer) -> None:
+    client = redis_client(redis_server.url)
+    client.set("taken", "a string, not a list")  # a push onto it is refused with WRONGTYPE
+    dead = tmp_path / "dead"
+    config = write(
+        tmp_path,
+        f"""
+http: {{enabled: false}}
+input:
+  generate: {{count: 3, batch_size: 3, interval: "", mapping: 'root = {{"id": counter()}}'}}
+output:
+  fallback:
+    - redis_list:
+        url: "{redis_server.url}"
+        key: '${{! if this.id == 2 {{ "taken" }} else {{ "queue-b" }} }}'
+    - file:
+        path: {dead}
+      processors:
+        - mapping: 'root = this.merge({{"why": @fallback_error}})'
+""",
+        "partial.yaml",
+    )
+    result = run_cli("run", config)
+    assert result.returncode == 0, result.stderr
+    assert [orjson.loads(v) for v in client.lrange("queue-b", 0, -1)] == [{"id": 1}, {"id": 3}]
+    [line] = dead.read_text().splitlines()
+    assert orjson.loads(line)["id"] == 2
+    assert orjson.loads(line)["why"].startswith("WRONGTYPE")
