@@ -16,7 +16,7 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from pipeline.errors import BackoffError, BaseError, EndOfInputError, NotConnectedError
+from pipeline.errors import BackoffError, BaseError, BatchError, EndOfInputError, NotConnectedError
 from pipeline.message import Message
 from pipeline.registry import REGISTRY
 from pipeline.spec import ComponentSpec
@@ -299,7 +299,10 @@ def batch_processor(name: str, spec: ComponentSpec | None = None) -> Callable[[C
 def output(
     name: str, spec: ComponentSpec | None = None, *, max_in_flight: int = 1
 ) -> Callable[[Callable[..., Any]], Any]:
-    """``async fn(msg, conf)`` called once per message; raising nacks the batch."""
+    """``async fn(msg, conf)`` called once per message of a batch. A message whose call raises
+    fails on its own (a ``BatchError`` names it): the rest of the batch is still written, and only
+    the failed messages are sent again, as upstream writes a batch to a one-message output. A
+    ``NotConnectedError`` stops the batch there (the engine reconnects before the next attempt)."""
 
     def wrap(fn: Callable[..., Awaitable[None]]) -> Any:
         class _MessageOutput:
@@ -310,8 +313,24 @@ def output(
                 return None
 
             async def write_batch(self, batch: list[Message]) -> None:
-                for msg in batch:
-                    await fn(msg, self._conf)
+                if len(batch) == 1:
+                    await fn(batch[0], self._conf)
+                    return
+                problem: BatchError | None = None
+                for index, msg in enumerate(batch):
+                    try:
+                        await fn(msg, self._conf)
+                    except NotConnectedError as err:
+                        if index == 0 and problem is None:
+                            raise
+                        problem = problem or BatchError(batch, err)
+                        for rest in range(index, len(batch)):
+                            problem.failed(rest, err)
+                        break
+                    except Exception as err:
+                        problem = (problem or BatchError(batch, err)).failed(index, err)
+                if problem is not None:
+                    raise problem
 
             async def close(self) -> None:
                 return None

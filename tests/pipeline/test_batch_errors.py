@@ -127,7 +127,9 @@ def test_a_fan_out_broker_resends_to_a_failing_child_only_what_it_failed(
     flaky_second: FlakySink, tmp_path: Path
 ) -> None:
     out = tmp_path / "all"
-    config = generate(4, 4) + f"""
+    config = (
+        generate(4, 4)
+        + f"""
 output:
   broker:
     pattern: fan_out
@@ -138,6 +140,7 @@ output:
       - file:
           path: {out}
 """
+    )
     assert ids(run_config(config, out)) == [1, 2, 3, 4]
     assert ids(flaky_second.received) == [1, 2, 2, 3, 4]
     assert ids(flaky_second.accepted) == [1, 2, 3, 4]
@@ -225,3 +228,26 @@ def test_a_batch_error_traces_written_copies_back_to_the_transaction() -> None:
     assert BatchError(fresh, ValueError("down")).failed(0, ValueError("x")).indexes_in(transaction) is None
     # no message named: every one failed
     assert sorted(BatchError(written, ValueError("all")).indexes_in(transaction) or {}) == [0, 1, 2]
+
+
+def test_a_per_message_plugin_output_retries_only_the_message_that_raised(tmp_path: Path) -> None:
+    from pipeline import output
+    from pipeline.registry import REGISTRY
+
+    calls: list[int] = []
+    written: list[int] = []
+
+    @output("test_flaky_per_message")
+    async def flaky(msg: Message, conf: Any) -> None:
+        n = json.loads(msg.content)["id"]
+        calls.append(n)
+        if n == 2 and calls.count(2) == 1:
+            raise RuntimeError("not yet")
+        written.append(n)
+
+    try:
+        run_config(generate(4, 4) + "output:\n  test_flaky_per_message: {}\n", tmp_path / "unused")
+    finally:
+        REGISTRY._components["output"].pop("test_flaky_per_message")  # keep the registry as it was
+    assert calls == [1, 2, 3, 4, 2]
+    assert written == [1, 3, 4, 2]
