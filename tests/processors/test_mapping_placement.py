@@ -42,6 +42,18 @@ def test_a_bounded_mapping_over_a_large_batch_lets_the_event_loop_run_meanwhile(
     assert ticks >= 2
 
 
+def test_a_large_message_is_mapped_in_a_worker_thread_even_by_a_bounded_mapping():
+    # numbers longer than a double keeps are parsed in Python to keep their exact text: seconds
+    # for a few MB, which must not stop the event loop
+    numbers = b",".join(b"1.2345678901234567890123" for _ in range(400_000))
+    batch = [Message(b'{"a":[' + numbers + b"]}")]
+    result, ticks = asyncio.run(_process_while_ticking("root = this.a.length()", batch))
+    assert result[0][0].content == b"400000"
+    # on the loop the other task would run twice at most (a slice's end and the batch's); in a
+    # worker thread it runs each time the parse hands the GIL over, every few milliseconds
+    assert ticks >= 10
+
+
 def test_a_bounded_mapping_runs_on_the_loop_and_an_unbounded_one_in_a_worker_thread():
     seen: list[str] = []
 
