@@ -21,7 +21,8 @@ from pipeline.workers import run_off_loop
 SLICE_SECONDS = 0.005
 # A bounded mapping's cost follows the size of what it reads, and parsing a message is the
 # biggest part of it: JSON whose numbers need exact text is parsed in Python at about 1 MB per
-# 80 ms. A batch holding a message larger than this goes to a worker thread instead.
+# 80 ms, and documents are copied in Python. A batch holding a message larger than this goes to a
+# worker thread instead.
 INLINE_MESSAGE_BYTES = 64 * 1024
 
 
@@ -95,8 +96,9 @@ class MappingProcessor:
 
 
 def _large(msg: Message) -> bool:
-    """Whether the mapping would parse a message too large to parse on the event loop."""
-    return not msg.has_structured() and msg.has_content() and len(msg.content) > INLINE_MESSAGE_BYTES
+    """Whether the message is too large to map on the event loop (parsing it, or copying its
+    document in Python, is work the size of the message)."""
+    return msg.has_content() and len(msg.content) > INLINE_MESSAGE_BYTES
 
 
 def _ctor(mutate: bool) -> Any:
