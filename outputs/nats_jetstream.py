@@ -8,8 +8,10 @@ client only once the event is stored). A ``Nats-Msg-Id`` header lets JetStream d
 already stored within the stream's duplicate window: a client retry is absorbed without losing an
 event. ``max_in_flight`` (default 1024) publishes run at once.
 
-Where we differ: a batch is published concurrently, message by message (upstream writes single
-messages only). ``inject_tracing_map`` works as upstream's (see ``pipeline/tracing.py``).
+A batch is published concurrently, message by message, as upstream breaks a batch up for this
+single-message output: the messages whose publish failed are named in a ``BatchError``, so only
+they are published again (or passed on by a ``fallback``). ``inject_tracing_map`` works as
+upstream's (see ``pipeline/tracing.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from pipeline import nats_conn
 from pipeline import spec as s
-from pipeline.errors import NotConnectedError
+from pipeline.errors import BatchError, NotConnectedError
 from pipeline.message import Message
 from pipeline.metadata import MetadataFilter, metadata_filter_field
 from pipeline.plugin import register_output
@@ -95,9 +97,16 @@ class JetStreamOutput:
         results = await asyncio.gather(
             *(self._publish(batch, i) for i in range(len(batch))), return_exceptions=True
         )
-        for result in results:
-            if isinstance(result, BaseException):
+        # as upstream, each message is published on its own: those that failed are named, and
+        # only they are published again
+        problem: BatchError | None = None
+        for index, result in enumerate(results):
+            if isinstance(result, asyncio.CancelledError):
                 raise result
+            if isinstance(result, Exception):
+                problem = (problem or BatchError(batch, result)).failed(index, result)
+        if problem is not None:
+            raise problem
 
     async def _publish(self, batch: list[Message], index: int) -> None:
         msg = batch[index]

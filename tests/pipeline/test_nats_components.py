@@ -314,3 +314,43 @@ output:
         "pulled-2",
     ], logs
     assert asyncio.run(consumer_state()) == (0, 0)
+
+
+def test_a_jetstream_publish_that_fails_fails_only_its_message(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    import nats  # optional dependency: the benthic[nats] extra (installed with the test extra)
+
+    async def stream_messages(create: bool) -> int:
+        client = await nats.connect(nats_server.url)
+        try:
+            js = client.jetstream()
+            if create:
+                await js.add_stream(name="PARTIAL", subjects=["partial.ok"])
+            return int((await js.stream_info("PARTIAL")).state.messages)
+        finally:
+            await client.close()
+
+    asyncio.run(stream_messages(create=True))
+    dead = tmp_path / "dead"
+    config = write(
+        tmp_path,
+        f"""
+http: {{enabled: false}}
+input:
+  generate: {{count: 3, batch_size: 3, interval: "", mapping: 'root = {{"id": counter()}}'}}
+output:
+  fallback:
+    - nats_jetstream:
+        urls: ["{nats_server.url}"]
+        subject: 'partial.${{! if this.id == 2 {{ "nowhere" }} else {{ "ok" }} }}'
+    - file:
+        path: {dead}
+""",
+        "partial.yaml",
+    )
+    result = run_cli("run", config)
+    assert result.returncode == 0, result.stderr
+    # no stream listens on partial.nowhere: only that message went to the dead letter file
+    assert [orjson.loads(line) for line in dead.read_text().splitlines()] == [{"id": 2}]
+    assert asyncio.run(stream_messages(create=False)) == 2
