@@ -6,19 +6,28 @@ is nacked and retried, so nothing is lost while no puller is there. A ``PUB`` se
 a message no subscriber is there for is gone (that is the protocol), and it counts as
 delivered. Each message is one send; up to ``max_in_flight`` batches are sent at once.
 
+A PUSH batch stops at the first send no peer takes; the messages sent before it were delivered,
+so a ``BatchError`` names only it and those after it. Closing waits up to ``LINGER_SECONDS``
+after the last send, since NNG drops what a socket still queues when it closes.
+
 Where we differ: the sockets are NNG's (``pynng``, the ``nanomsg`` extra) rather than mangos';
 the wire protocols are the same. Only ``tcp://`` and ``ipc://`` are tested.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from pipeline import nanomsg_conn
 from pipeline import spec as s
-from pipeline.errors import NotConnectedError
+from pipeline.errors import BatchError, NotConnectedError
 from pipeline.message import Message
 from pipeline.plugin import register_output
+
+# how long a socket stays open after its last send when the output closes
+LINGER_SECONDS = 0.2
 
 SPEC = s.ComponentSpec(
     "nanomsg",
@@ -52,6 +61,7 @@ class NanomsgOutput:
         self.socket_type = conf["socket_type"]
         self.poll_timeout = conf["poll_timeout"]
         self.socket: Any = None
+        self._last_send = 0.0  # time.monotonic() of the last message sent
 
     async def connect(self) -> None:
         if self.socket is not None:
@@ -67,17 +77,30 @@ class NanomsgOutput:
         socket = self.socket
         if socket is None:
             raise NotConnectedError("nanomsg socket is not connected")
-        for msg in batch:
+        for index, msg in enumerate(batch):
             try:
                 await socket.asend(msg.content)
             except pynng.Timeout:
-                raise TimeoutError("nanomsg send timed out: no peer took the message") from None
+                err = TimeoutError("nanomsg send timed out: no peer took the message")
+                if index == 0:
+                    raise err from None
+                # the messages sent before it were taken: only it and those after it go again
+                problem = BatchError(batch, err)
+                for rest in range(index, len(batch)):
+                    problem.failed(rest, err)
+                raise problem from None
             except pynng.Closed:
                 raise NotConnectedError("nanomsg socket closed") from None
+            self._last_send = time.monotonic()
 
     async def close(self) -> None:
         socket, self.socket = self.socket, None
         if socket is not None:
+            # NNG drops what a socket still queues when it closes (it has no linger): give the last
+            # messages sent a moment to leave, so that a stream ending cleanly loses none of them
+            wait = self._last_send + LINGER_SECONDS - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             socket.close()
 
 
