@@ -122,6 +122,14 @@ class _Processed:
         self.returned_count = 0
         self.regather: asyncio.TimerHandle | None = None
 
+    def results_for(self, sources: list[Message]) -> list[Message] | None:
+        """The results made from ``sources`` (some of this record's sources), traced by origin;
+        None when a result cannot be traced (a processor made it anew)."""
+        origins = {msg.origin for msg in sources}
+        if None in origins or any(m.origin is None for m in self.result):
+            return None
+        return [m for m in self.result if m.origin in origins]
+
 
 class ProcessedOnce:
     """An output's processors (its own and its batch policy's) run once per message, however
@@ -142,26 +150,34 @@ class ProcessedOnce:
         found = [by_message.get(id(msg)) for msg in messages] if by_message else []
         records: list[_Processed] = []
         seen_before = any(found)
+        reused: list[Message] = []  # results of a record whose messages came back in part
         if not seen_before:  # the common case: none of them was processed before
             fresh = list(messages)
         else:
-            counts: dict[int, int] = {}
-            for record in found:
-                if record is not None:
-                    counts[id(record)] = counts.get(id(record), 0) + 1
+            groups: dict[int, tuple[_Processed, list[Message]]] = {}
             fresh = []
             for msg, record in zip(messages, found, strict=True):
-                if record is not None and counts[id(record)] == len(record.sources):
-                    if msg is record.sources[0]:
-                        records.append(record)
-                else:
+                if record is None:
                     fresh.append(msg)
+                else:
+                    groups.setdefault(id(record), (record, []))[1].append(msg)
+            for record, back in groups.values():
+                if len(back) == len(record.sources):
+                    records.append(record)
+                    continue
+                # only some came back (the write named the others delivered): their results, if
+                # the results can be traced to them; the record stays for the rest of it
+                part = record.results_for(back)
+                if part is None:
+                    fresh.extend(back)
+                else:
+                    reused.extend(part)
         if fresh:
             batches = await run_processors(self.stages, fresh)
             record = _Processed(fresh, [m for b in batches for m in b])
             self._remember(record, replaces=seen_before)
             records.append(record)
-        return [m for r in records for m in r.result], records
+        return [m for r in records for m in r.result] + reused, records
 
     def record_of(self, messages: list[Message]) -> _Processed | None:
         """The record holding every one of ``messages`` (a transaction of a failed batch)."""

@@ -19,10 +19,11 @@ from tests.processors.flow_helpers import run_config
 
 
 class FlakySink:
-    """An HTTP server on 127.0.0.1 that answers 500 the first time it sees a body in ``flaky``
-    and 200 otherwise; it records every body it received and those it accepted."""
+    """An HTTP server on 127.0.0.1 that answers 500 the first time it sees a JSON body whose
+    ``id`` is in ``flaky`` and 200 otherwise; it records every body it received and those it
+    accepted."""
 
-    def __init__(self, flaky: set[bytes]) -> None:
+    def __init__(self, flaky: set[int]) -> None:
         self.flaky = set(flaky)
         self.received: list[Any] = []
         self.accepted: list[Any] = []
@@ -37,12 +38,13 @@ class FlakySink:
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                value = json.loads(body)
                 with lock:
-                    owner.received.append(json.loads(body))
-                    failing = body in owner.flaky
-                    owner.flaky.discard(body)
+                    owner.received.append(value)
+                    failing = value["id"] in owner.flaky
+                    owner.flaky.discard(value["id"])
                     if not failing:
-                        owner.accepted.append(json.loads(body))
+                        owner.accepted.append(value)
                 status, reply = (500, b"not yet") if failing else (200, b"ok")
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(reply)))
@@ -60,7 +62,7 @@ class FlakySink:
 
 @pytest.fixture
 def flaky_second() -> Iterator[FlakySink]:
-    sink = FlakySink({b'{"id":2}'})
+    sink = FlakySink({2})
     yield sink
     sink.close()
 
@@ -251,3 +253,25 @@ def test_a_per_message_plugin_output_retries_only_the_message_that_raised(tmp_pa
         REGISTRY._components["output"].pop("test_flaky_per_message")  # keep the registry as it was
     assert calls == [1, 2, 3, 4, 2]
     assert written == [1, 3, 4, 2]
+
+
+def test_a_message_sent_again_keeps_what_the_outputs_processors_made_of_it(
+    flaky_second: FlakySink, tmp_path: Path
+) -> None:
+    config = (
+        generate(4, 4)
+        + f"""
+output:
+  http_client:
+    url: {flaky_second.url}
+    retries: 0
+  processors:
+    - mapping: 'root = this.merge({{"made": uuid_v4()}})'
+"""
+    )
+    run_config(config, tmp_path / "unused")
+    seconds = [body for body in flaky_second.received if body["id"] == 2]
+    assert len(seconds) == 2
+    # the retry reuses the first attempt's bytes (the same event id), as a whole-batch retry does
+    assert seconds[0]["made"] == seconds[1]["made"]
+    assert ids(flaky_second.accepted) == [1, 2, 3, 4]
