@@ -112,7 +112,7 @@ async def run_processors(stages: list[ProcessorStage], batch: list[Message]) -> 
 
 
 class _Processed:
-    __slots__ = ("sources", "result", "returned", "returned_count", "regather")
+    __slots__ = ("sources", "result", "returned", "returned_count", "regather", "partial")
 
     def __init__(self, sources: list[Message], result: list[Message]) -> None:
         self.sources = sources  # held, so their ids stay unique while the record lives
@@ -121,6 +121,8 @@ class _Processed:
         self.returned: list[tuple[list[Message], asyncio.Future[None]]] = []
         self.returned_count = 0
         self.regather: asyncio.TimerHandle | None = None
+        # its write named the messages that failed: only those come back, each on its own
+        self.partial = False
 
     def results_for(self, sources: list[Message]) -> list[Message] | None:
         """The results made from ``sources`` (some of this record's sources), traced by origin;
@@ -529,7 +531,16 @@ class OutputStage:
                 return done
         if self.batcher is not None:
             record = self._policy_processing.record_of(batch) if self._policy_processing else None
-            if record is not None:
+            if record is not None and record.partial:
+                # the failed part of a batch: written again as it was processed, when traceable
+                part = record.results_for(batch)
+                if part is not None:
+                    await self._start_write(part, [done])
+                    return done
+                assert self._policy_processing is not None
+                self._policy_processing.forget([record])
+                await self.batcher.add(batch, done)
+            elif record is not None:
                 await self._return_to_batch(record, batch, done)
             else:
                 await self.batcher.add(batch, done)
@@ -618,14 +629,10 @@ class OutputStage:
             self._error.incr()
             if self.max_in_flight > 0:  # a pass-through wrapper's child has logged it already
                 self.res.logger.error(f"Failed to send message to {self.type_name}: {err}")
-            if (
-                isinstance(err, BatchError)
-                and self._policy_processing is not None
-                and err.indexes_in(batch) is not None
-            ):
-                # only the failed messages come back: they are batched and processed anew
-                # instead of waiting to be regathered with the rest of the batch
-                self._policy_processing.forget(records)
+            if isinstance(err, BatchError) and err.indexes_in(batch) is not None:
+                # only the failed messages come back, not the whole batch to regather
+                for record in records:
+                    record.partial = True
         finally:
             if self._slots is not None:
                 self._slots.release()
