@@ -697,6 +697,11 @@ class OutputStage:
         await self.output.close()
 
 
+def _read_result(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 # Write errors another attempt would meet again: the transaction is nacked at once.
 _FINAL = (RejectedError, UnwritableError, UnicodeError)
 
@@ -968,6 +973,13 @@ class Stream:
             self._retrying -= 1
             if self._retrying == 0:
                 self._healthy.set()
+        for _, fut in pending:
+            # the results no longer awaited (a batch before them failed for good) are still read
+            fut.add_done_callback(_read_result)
+        if isinstance(error, BatchError) and len(pending) > 1:
+            # it names messages of one of the transaction's batches only: the input must not take
+            # it as the whole story (replaying just those would lose the other batches' failures)
+            error = error.error
         if error is not None and (self._forced or isinstance(error, ShutdownError)):
             self.undelivered += size
         await ack(error)

@@ -298,3 +298,24 @@ output:
     assert len(seconds) == 2
     assert seconds[0]["made"] == seconds[1]["made"]
     assert ids(flaky_second.accepted) == [1, 2, 3, 4]
+
+
+def test_a_transaction_split_into_batches_is_replayed_whole_when_one_batch_fails(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # ids 2 and 4 fail on their first evaluation, each in its own half of the split transaction
+    config = (
+        generate(4, 4)
+        + f"""
+pipeline:
+  threads: 1
+  processors:
+    - split: {{size: 2}}
+    - mutation: 'root.n = if [2, 4].contains(counter()) {{ throw("not this time") }} else {{ true }}'
+output:
+  reject_errored:
+    file: {{path: {out}}}
+"""
+    )
+    written = ids(run_config(config, out))
+    # nothing is lost: a rejection in one half must not make the input replay that half only
+    assert set(written) == {1, 2, 3, 4}
