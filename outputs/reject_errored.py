@@ -37,13 +37,15 @@ class RejectErroredOutput(ChildOutputs):
     async def write_batch(self, batch: list[Message]) -> None:
         clean = [i for i, m in enumerate(batch) if m.error is None]
         rejected = [i for i, m in enumerate(batch) if m.error is not None]
-        if not clean:
+        if len(batch) == 1 and rejected:
             raise RejectedError(f"rejecting due to failed processing: {batch[0].error}")
         problem: BatchError | None = None
-        if rejected:
-            for i in rejected:
-                err = RejectedError(f"rejecting due to failed processing: {batch[i].error}")
-                problem = (problem or BatchError(batch, err)).failed(i, err)
+        for i in rejected:  # each with its own error, as a fallback's dead letter output shows
+            err = RejectedError(f"rejecting due to failed processing: {batch[i].error}")
+            problem = (problem or BatchError(batch, err)).failed(i, err)
+        if not clean:
+            assert problem is not None
+            raise problem
         forward = [batch[i] for i in clean]
         try:
             await self.children[0].send(forward)

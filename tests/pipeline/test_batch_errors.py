@@ -176,6 +176,32 @@ output:
     }
 
 
+def test_a_batch_rejected_whole_gives_each_message_its_own_error_at_the_dead_letter_output(
+    tmp_path: Path,
+) -> None:
+    out, dead = tmp_path / "out", tmp_path / "dead"
+    config = (
+        generate(3, 3)
+        + f"""
+pipeline:
+  processors:
+    - mapping: 'root = throw("bad " + this.id.string())'
+output:
+  fallback:
+    - reject_errored:
+        file: {{path: {out}}}
+    - file:
+        path: {dead}
+      processors:
+        - mapping: 'root = @fallback_error'
+"""
+    )
+    assert run_config(config, out) == []
+    assert dead.read_text().splitlines() == [
+        f"rejecting due to failed processing: failed assignment (line 1): bad {i}" for i in (1, 2, 3)
+    ]
+
+
 def test_an_input_replays_only_the_rejected_messages_of_a_batch(tmp_path: Path) -> None:
     out = tmp_path / "out"
     # the second evaluation fails; the replayed message is evaluated again and passes
