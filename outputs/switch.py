@@ -143,6 +143,7 @@ class SwitchOutput(ChildOutputs):
             failed = result.indexes_in(copied) if isinstance(result, BatchError) else None
             if failed is None:
                 failed = dict.fromkeys(range(len(msgs)), result)
+            copies.delivered([msg for k, msg in enumerate(msgs) if k not in failed])
             for k, err in failed.items():
                 problem = (problem or BatchError(batch, result)).failed(position[id(msgs[k])], err)
         if problem is None:
