@@ -124,10 +124,7 @@ class HTTPClientOutput(Requester):
             except Exception as err:
                 if index == 0:
                     raise
-                problem = BatchError(batch, err)
-                for rest in range(index, len(batch)):
-                    problem.failed(rest, err)
-                raise problem from None
+                raise BatchError(batch, err).failed_from(index, err) from None
             if self.conf["propagate_response"]:
                 self._propagate([msg], exchange)
 

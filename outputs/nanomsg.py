@@ -85,10 +85,7 @@ class NanomsgOutput:
                 if index == 0:
                     raise err from None
                 # the messages sent before it were taken: only it and those after it go again
-                problem = BatchError(batch, err)
-                for rest in range(index, len(batch)):
-                    problem.failed(rest, err)
-                raise problem from None
+                raise BatchError(batch, err).failed_from(index, err) from None
             except pynng.Closed:
                 raise NotConnectedError("nanomsg socket closed") from None
             self._last_send = time.monotonic()

@@ -92,6 +92,13 @@ class BatchError(BaseError):
             self.errors[index] = err
         return self
 
+    def failed_from(self, index: int, err: BaseException) -> BatchError:
+        """Mark ``batch[index]`` and every message after it as failed with ``err``: a batch written
+        in order stopped there, and those after it were never tried."""
+        for rest in range(index, len(self.batch)):
+            self.failed(rest, err)
+        return self
+
     def failures(self) -> list[tuple[int, BaseException]]:
         """Each failed message's index in ``batch`` with its error, in batch order."""
         if not self.errors:

@@ -323,9 +323,7 @@ def output(
                     except NotConnectedError as err:
                         if index == 0 and problem is None:
                             raise
-                        problem = problem or BatchError(batch, err)
-                        for rest in range(index, len(batch)):
-                            problem.failed(rest, err)
+                        problem = (problem or BatchError(batch, err)).failed_from(index, err)
                         break
                     except Exception as err:
                         problem = (problem or BatchError(batch, err)).failed(index, err)

@@ -281,8 +281,21 @@ def test_a_per_message_plugin_output_retries_only_the_message_that_raised(tmp_pa
     assert written == [1, 3, 4, 2]
 
 
+STAMP = "- mapping: 'root = this.merge({\"made\": uuid_v4()})'"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        # the output's own processors
+        "  processors:\n    " + STAMP,
+        # its batch policy's processors
+        "    batching:\n      count: 4\n      processors:\n        " + STAMP,
+    ],
+    ids=["output processors", "batch processors"],
+)
 def test_a_message_sent_again_keeps_what_the_outputs_processors_made_of_it(
-    flaky_second: FlakySink, tmp_path: Path
+    flaky_second: FlakySink, tmp_path: Path, where: str
 ) -> None:
     config = (
         generate(4, 4)
@@ -291,37 +304,13 @@ output:
   http_client:
     url: {flaky_second.url}
     retries: 0
-  processors:
-    - mapping: 'root = this.merge({{"made": uuid_v4()}})'
+{where}
 """
     )
     run_config(config, tmp_path / "unused")
     seconds = [body for body in flaky_second.received if body["id"] == 2]
     assert len(seconds) == 2
     # the retry reuses the first attempt's bytes (the same event id), as a whole-batch retry does
-    assert seconds[0]["made"] == seconds[1]["made"]
-    assert ids(flaky_second.accepted) == [1, 2, 3, 4]
-
-
-def test_a_message_sent_again_keeps_what_the_batch_processors_made_of_it(
-    flaky_second: FlakySink, tmp_path: Path
-) -> None:
-    config = (
-        generate(4, 4)
-        + f"""
-output:
-  http_client:
-    url: {flaky_second.url}
-    retries: 0
-    batching:
-      count: 4
-      processors:
-        - mapping: 'root = this.merge({{"made": uuid_v4()}})'
-"""
-    )
-    run_config(config, tmp_path / "unused")
-    seconds = [body for body in flaky_second.received if body["id"] == 2]
-    assert len(seconds) == 2
     assert seconds[0]["made"] == seconds[1]["made"]
     assert ids(flaky_second.accepted) == [1, 2, 3, 4]
 
